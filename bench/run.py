@@ -1,0 +1,139 @@
+"""End-to-end certification throughput (issue 4), beside two references measured in the same run.
+
+Catalogs of N descriptions are generated from the fixture corpus (tests/data/valid and invalid:
+realistic mixes of certifiable and defective descriptions), each copy with its own IRIs. Measured:
+
+- pipeline: DeriveCert's batch path: parse every description, reason once (OWL 2 RL), validate
+  once (pySHACL), decide and build every §6 result and filing record;
+- naive: the obvious pipeline, pySHACL per description with inference="owlrl" and the ontology as
+  ont_graph (on a sample of descriptions: it is slow);
+- parse limit: pyoxigraph.parse of the same catalog, the floor no pipeline can beat.
+
+Prints a table and, last, one JSON line. `--quick` runs 1,000 descriptions in under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph
+from rdflib import Graph, URIRef
+
+ROOT = Path(__file__).resolve().parents[1]
+VOCABULARIES = ("https://w3id.org/", "http://www.w3.org/", "http://purl.org/", "http://xmlns.com/",
+                "http://healthdataportal.eu/", "http://publications.europa.eu/", "http://data.europa.eu/",
+                "http://purl.obolibrary.org/", "http://www.wikidata.org/", "mailto:")
+
+
+def templates() -> list[str]:
+    files = sorted((ROOT / "tests" / "data" / "valid").glob("*.ttl")) + sorted((ROOT / "tests" / "data" / "invalid").glob("*.ttl"))
+    if not files:
+        sys.exit("bench: no fixtures under tests/data/")
+    return [f.read_text(encoding="utf-8") for f in files]
+
+
+def catalog(n: int, seed: int = 1) -> list[bytes]:
+    """N descriptions in N-Triples, each a fixture whose own IRIs are renamed to be unique."""
+    rng = random.Random(seed)
+    graphs = [Graph().parse(data=t, format="turtle") for t in templates()]
+    out = []
+    for i in range(n):
+        g = graphs[rng.randrange(len(graphs))]
+        copy = Graph()
+
+        def rename(t):
+            return URIRef(f"{t}-c{i}") if isinstance(t, URIRef) and not t.startswith(VOCABULARIES) else t
+
+        for s, p, o in g:
+            copy.add((rename(s), p, rename(o)))
+        out.append(copy.serialize(format="nt", encoding="utf-8"))
+    return out
+
+
+def pipeline(docs: list[bytes]) -> tuple[float, int]:
+    from derivecert.engine import Engine
+    from derivecert.parse import parse_description
+
+    engine = Engine()
+    start = time.perf_counter()
+    graph = Graph()
+    for i, doc in enumerate(docs):
+        parse_description(doc, filename=f"d{i}.nt", into=graph)
+    run = engine.certify_graph(graph)
+    elapsed = time.perf_counter() - start
+    return elapsed, len(run.results)
+
+
+def naive(docs: list[bytes], sample: int) -> float:
+    """Seconds per description for pySHACL per description with OWL RL inference."""
+    import pyshacl
+
+    from derivecert.resources import ontology_graph
+    from derivecert.validate import compiled_shapes
+
+    shapes, onto = compiled_shapes(), ontology_graph()
+    chosen = docs[:sample]
+    start = time.perf_counter()
+    for doc in chosen:
+        data = Graph().parse(data=doc, format="nt")
+        pyshacl.validate(data, shacl_graph=shapes, ont_graph=onto, inference="owlrl", allow_warnings=True)
+    return (time.perf_counter() - start) / len(chosen)
+
+
+def parse_limit(docs: list[bytes]) -> float:
+    start = time.perf_counter()
+    for doc in docs:
+        for _ in pyoxigraph.parse(doc, format=pyoxigraph.RdfFormat.N_TRIPLES):
+            pass
+    return time.perf_counter() - start
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 descriptions, naive sample of 20")
+    parser.add_argument("--sizes", type=int, nargs="*", default=None)
+    parser.add_argument("--naive-sample", type=int, default=None)
+    args = parser.parse_args()
+    sizes = args.sizes or ([1000] if args.quick else [100, 1000, 10000])
+    sample = args.naive_sample or (20 if args.quick else 40)
+
+    # Warm the process-wide caches (ontology, shapes) so every size measures steady state.
+    pipeline(catalog(5, seed=99))
+    rows, last = [], {}
+    for n in sizes:
+        docs = catalog(n)
+        triples = sum(doc.count(b"\n") for doc in docs)
+        elapsed, datasets = pipeline(docs)
+        per_naive = naive(docs, min(sample, n))
+        limit = parse_limit(docs)
+        last = {
+            "descriptions": n, "datasets": datasets, "triples": triples,
+            "datasets_per_s": round(n / elapsed, 1),
+            "baseline_datasets_per_s": round(1 / per_naive, 2),
+            "ratio": round((n / elapsed) * per_naive, 1),
+            "parse_limit_datasets_per_s": round(n / limit, 1),
+            "fraction_of_parse_limit": round(limit / elapsed, 4),
+            "peak_rss_mb": round(peak_mb(), 1),
+        }
+        rows.append(last)
+        print(f"{n:>6} descriptions ({datasets} datasets, {triples} triples): pipeline {last['datasets_per_s']:>8}/s | "
+              f"naive {last['baseline_datasets_per_s']:>6}/s | ratio {last['ratio']:>6}x | parse limit "
+              f"{last['parse_limit_datasets_per_s']:>9}/s | peak RSS {last['peak_rss_mb']} MB", flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "run.json").write_text(json.dumps(rows, indent=2))
+    print(json.dumps(last))
+
+
+if __name__ == "__main__":
+    main()

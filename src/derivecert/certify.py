@@ -1,0 +1,128 @@
+"""Verdicts, results and their RDF (DOMAIN.md §5-§6).
+
+A result is built from the dataset's classification (classify.py) and the SHACL findings whose
+focus is the dataset or one of its own blank nodes (validate.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, SH, XSD
+
+from .classify import DatasetClassification
+from .codes import codebook
+from .filing import Filing
+from .validate import Finding
+from .vocab import DCERT
+
+VERDICTS = ("certified", "conditional", "rejected", "not-derived")
+VERDICT_IRI = {"certified": DCERT.Certified, "conditional": DCERT.Conditional,
+               "rejected": DCERT.Rejected, "not-derived": DCERT.NotDerived}
+RESULT_BASE = "https://w3id.org/derivecert/result/"
+
+
+def decide(cls: DatasetClassification, findings: list[Finding]) -> tuple[str, list[Finding]]:
+    """The verdict of §5 and the findings the result lists."""
+    if cls.not_derived:
+        # No source: only P-01 can fire. A pure copy: not derived, nothing to report.
+        return "not-derived", [f for f in findings if f.requirement == "P-01"] if not cls.is_sourced else []
+    if any(f.severity == "Violation" for f in findings):
+        return "rejected", findings
+    if findings:
+        return "conditional", findings
+    return "certified", findings
+
+
+def finding_dict(f: Finding, lang: str | None = None) -> dict:
+    message = f.message if lang is None else {lang: f.message.get(lang) or f.message.get("en", "")}
+    out = {"requirement": f.requirement, "severity": f.severity, "focus": _node_text(f.focus),
+           "path": f.path, "message": message, "shape": f.shape}
+    if f.value is not None:
+        out["value"] = f.value
+    return out
+
+
+def _node_text(node) -> str:
+    return f"_:{node}" if isinstance(node, BNode) else str(node)
+
+
+@dataclass
+class CertificationResult:
+    dataset: URIRef | BNode
+    classification: DatasetClassification
+    verdict: str
+    findings: list[Finding] = field(default_factory=list)
+    filing: Filing | None = None
+    source: str | None = None
+
+    @property
+    def is_derived(self) -> bool:
+        return self.classification.is_derived
+
+    def to_dict(self, lang: str | None = None) -> dict:
+        c = self.classification
+        out = {
+            "dataset": _node_text(self.dataset),
+            "is_derived": c.is_derived,
+            "derivation_depth": c.derivation_depth,
+            "types": c.types,
+            "classification": c.classification.to_dict(),
+            "verdict": self.verdict,
+            "findings": [finding_dict(f, lang) for f in self.findings],
+            "filing": self.filing.to_dict() if self.filing else None,
+        }
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+    @property
+    def iri(self) -> URIRef:
+        key = hashlib.sha256(_node_text(self.dataset).encode()).hexdigest()[:24]
+        return URIRef(RESULT_BASE + key)
+
+    def to_graph(self, on: date) -> Graph:
+        """The result as RDF: verdict, computed classification (as facet properties), findings."""
+        g = Graph()
+        r, c, book = self.iri, self.classification.classification, codebook()
+        g.add((r, RDF.type, DCERT.CertificationResult))
+        g.add((r, DCTERMS.subject, self.dataset))
+        g.add((r, DCTERMS.issued, Literal(on, datatype=XSD.date)))
+        g.add((r, DCERT.verdict, VERDICT_IRI[self.verdict]))
+        for name in self.classification.types:
+            g.add((r, DCERT.inferredType, DCERT[name]))
+        if self.classification.is_derived:
+            g.add((r, DCERT.inferredType, DCERT.DerivedData))
+            depth = DCERT.SecondaryDerivedData if c and self.classification.derivation_depth == "secondary" else DCERT.PrimaryDerivedData
+            g.add((r, DCERT.inferredType, depth))
+        facets = [(DCERT.applicationScenario, c.scenario), (DCERT.generationTechnique, c.technique),
+                  (DCERT.subjectGranularity, [c.granularity] if c.granularity else []),
+                  (DCERT.dataModality, c.modality), (DCERT.healthDataCategory, c.category),
+                  (DCERT.specialCategory, c.special),
+                  (DCERT.deidentificationGrade, [c.deidentification_grade] if c.deidentification_grade else []),
+                  (DCERT.sensitivityLevel, [c.sensitivity_level] if c.sensitivity_level else []),
+                  (DCERT.levelCandidate, c.level_candidates)]
+        for prop, codes in facets:
+            for code in codes:
+                concept = book.by_notation.get(code)
+                if concept is not None:
+                    g.add((r, prop, concept.iri))
+        for i, f in enumerate(self.findings):
+            node = URIRef(f"{r}#finding-{i + 1}")
+            g.add((r, DCERT.finding, node))
+            g.add((node, RDF.type, DCERT.Finding))
+            g.add((node, DCERT.requirement, Literal(f.requirement)))
+            g.add((node, SH.resultSeverity, SH[f.severity]))
+            g.add((node, SH.focusNode, f.focus))
+            g.add((node, SH.sourceShape, URIRef(f.shape)))
+            if f.path and f.path.startswith(("http://", "https://")):
+                g.add((node, SH.resultPath, URIRef(f.path)))
+            for lang, text in f.message.items():
+                g.add((node, SH.resultMessage, Literal(text, lang=lang)))
+        if self.filing is not None:
+            g.add((r, DCERT.filing, self.filing.iri))
+            g.add((r, PROV.wasGeneratedBy, URIRef(f"{self.filing.iri}#certification")))
+        return g

@@ -1,0 +1,269 @@
+"""The `derivecert` command for metadata authors and certifying bodies.
+
+Exit codes: 0 no dataset rejected, 1 some dataset rejected, 2 unusable input (any error
+DeriveCert can explain: syntax, format, size, missing file, bad option), 3 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import DeriveCertError, InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Identify and certify medical and health derived data (医疗健康领域衍生数据认定).")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+UI = {
+    "zh": {"verdict": "结论", "derived": "衍生数据", "yes": "是", "no": "否", "types": "类型", "findings": "发现",
+           "filing": "备案", "valid_until": "有效期至", "none": "无", "classification": "分类", "because": "依据",
+           "personal": "个人信息", "primary": "一次衍生", "secondary": "二次衍生", "summary": "共 {n} 个数据集：{counts}",
+           "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
+           "scenario": "场景", "technique": "技术", "granularity": "粒度", "grade": "脱敏等级", "level": "敏感等级",
+           "candidates": "候选", "special": "特殊类别", "modality": "形态", "category": "类别"},
+    "en": {"verdict": "verdict", "derived": "derived", "yes": "yes", "no": "no", "types": "types", "findings": "findings",
+           "filing": "filing", "valid_until": "valid until", "none": "none", "classification": "classification", "because": "because",
+           "personal": "personal information", "primary": "primary", "secondary": "secondary", "summary": "{n} datasets: {counts}",
+           "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
+           "scenario": "scenario", "technique": "technique", "granularity": "granularity", "grade": "grade", "level": "level",
+           "candidates": "candidates", "special": "special", "modality": "modality", "category": "category"},
+}
+STYLE = {"certified": "bold green", "conditional": "bold yellow", "rejected": "bold red", "not-derived": "bold blue"}
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+class Reasoner(str, Enum):
+    rl = "rl"
+    hermit = "hermit"
+
+
+class CertifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+    turtle = "turtle"
+
+
+class ReportFormat(str, Enum):
+    turtle = "turtle"
+    json = "json"
+
+
+PathsArg = typer.Argument(..., help="Description files, or folders searched recursively (.ttl .trig .nt .nq .rdf .jsonld).")
+LangOpt = typer.Option(Lang.en, "--lang", help="Language of messages and labels.")
+ReasonerOpt = typer.Option(Reasoner.rl, "--reasoner", help="rl: fast OWL 2 RL (default); hermit: complete OWL 2 DL (needs Java).")
+OnOpt = typer.Option(None, "--on", help="Validation date (YYYY-MM-DD), e.g. to check authorizations as of a day. Default: today.")
+ThresholdsOpt = typer.Option(None, "--thresholds", help="A threshold profile (Turtle) overriding the default thresholds.")
+
+
+def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
+    from .engine import Engine
+    from .validate import load_threshold_profile
+
+    return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None)
+
+
+def _day(value: Optional[str]) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--on {value!r} is not a date", hint="write it as YYYY-MM-DD") from None
+
+
+def _progress(total: int):
+    """A progress bar on stderr for batches (silent for one file or when stderr is not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if total <= 1 or not err.is_terminal:
+        return None, (lambda n: None)
+    bar = Progress(TextColumn("parsing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True)
+    task = bar.add_task("parse", total=total)
+    bar.start()
+    return bar, (lambda n: bar.advance(task, n))
+
+
+@app.command()
+def certify(
+    paths: list[Path] = PathsArg,
+    format: CertifyFormat = typer.Option(CertifyFormat.text, "--format", "-f", help="text (readable), json (§6 results), turtle (results and filing records)."),
+    lang: Lang = LangOpt,
+    reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
+) -> int:
+    """Certify every dcat:Dataset described in PATHS: classification, findings, verdict, filing."""
+    from .engine import collect_files
+
+    engine = _engine(reasoner, thresholds)
+    files = collect_files(paths)
+    if not files:
+        raise InputError("no description files found", where=" ".join(map(str, paths)), hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")
+    bar, tick = _progress(len(files))
+    try:
+        run = engine.certify_files(files, progress=tick, on=_day(on))
+    finally:
+        if bar:
+            bar.stop()
+    if format is CertifyFormat.json:
+        out.print_json(json.dumps([r.to_dict() for r in run.results], ensure_ascii=False))
+    elif format is CertifyFormat.turtle:
+        sys.stdout.write(run.result_graph.serialize(format="turtle"))
+    else:
+        _print_results(run.results, lang.value)
+    return 1 if run.any_rejected else 0
+
+
+def _print_results(results, lang: str) -> None:
+    t = UI[lang]
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        c = r.classification.classification
+        out.print(f"[bold]{escape(str(r.dataset))}[/]" + (f"  [dim]{escape(r.source)}[/]" if r.source else ""))
+        depth = f" ({t[r.classification.derivation_depth]})" if r.classification.derivation_depth else ""
+        out.print(f"  {t['verdict']}: [{STYLE[r.verdict]}]{t[r.verdict]}[/]   {t['derived']}: {t['yes'] if r.is_derived else t['no']}{depth}"
+                  + (f"   {t['types']}: {', '.join(r.classification.types)}" if r.classification.types else ""))
+        parts = [(t["scenario"], c.scenario), (t["technique"], c.technique), (t["granularity"], [c.granularity] if c.granularity else []),
+                 (t["modality"], c.modality), (t["category"], c.category), (t["special"], c.special),
+                 (t["grade"], [c.deidentification_grade] if c.deidentification_grade else [])]
+        line = " · ".join(f"{k} {', '.join(v)}" for k, v in parts if v)
+        if c.sensitivity_level:
+            cand = f" ({t['candidates']} {', '.join(c.level_candidates)})" if c.level_candidates else ""
+            line += f" · {t['level']} {c.sensitivity_level}{cand}"
+        if r.is_derived:
+            line += f" · {t['personal']}: {t['yes'] if c.personal_information else t['no']}"
+        if line:
+            out.print(f"  {escape(line)}")
+        if r.findings:
+            out.print(f"  {t['findings']}:")
+            for f in r.findings:
+                mark = "[red]✗[/]" if f.severity == "Violation" else "[yellow]![/]"
+                where = f" [dim]{escape(f.path)}[/]" if f.path else ""
+                value = f" [dim]= {escape(f.value)}[/]" if f.value else ""
+                out.print(f"    {mark} [bold]{f.requirement}[/] {f.severity}{where}{value}")
+                out.print(f"      {escape(f.message.get(lang) or f.message.get('en', ''))}")
+        if r.filing:
+            out.print(f"  {t['filing']}: [bold]{r.filing.number}[/]  {t['valid_until']} {r.filing.valid_until.isoformat()}  sha256 {r.filing.digest[:16]}…")
+        out.print()
+    out.print(t["summary"].format(n=len(results), counts=", ".join(f"{t[v]} {n}" for v, n in counts.items())))
+
+
+@app.command()
+def classify(
+    paths: list[Path] = PathsArg,
+    reasoner: Reasoner = ReasonerOpt,
+    explain: bool = typer.Option(False, "--explain", help="Add the justification of each inferred fact."),
+    lang: Lang = LangOpt,
+) -> int:
+    """Classify datasets by reasoning only (no validation); prints JSON."""
+    engine = _engine(reasoner, None)
+    graph, origin = engine.load_files(paths)
+    items = engine.classify_graph(graph, origin, explain_lang=lang.value if explain else None)
+    out.print_json(json.dumps(items, ensure_ascii=False))
+    return 0
+
+
+@app.command()
+def validate(
+    paths: list[Path] = PathsArg,
+    format: ReportFormat = typer.Option(ReportFormat.turtle, "--format", "-f", help="turtle (the SHACL report) or json (findings)."),
+    reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
+) -> int:
+    """Validate against the shapes (after reasoning) and print the SHACL report; exit 1 on a Violation."""
+    from .certify import finding_dict
+    from .validate import validate as run_validation
+
+    engine = _engine(reasoner, thresholds)
+    graph, _ = engine.load_files(paths)
+    validation = run_validation(engine.materialise(graph), on=_day(on), thresholds=engine.thresholds)
+    if format is ReportFormat.json:
+        out.print_json(json.dumps([finding_dict(f) for f in validation.findings], ensure_ascii=False))
+    else:
+        sys.stdout.write(validation.report.serialize(format="turtle"))
+    return 1 if any(f.severity == "Violation" for f in validation.findings) else 0
+
+
+@app.command()
+def explain(
+    path: Path = typer.Argument(..., help="A description file."),
+    dataset: str = typer.Option(..., "--dataset", help="IRI of the dataset to explain."),
+    lang: Lang = LangOpt,
+    reasoner: Reasoner = ReasonerOpt,
+    format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
+) -> int:
+    """Explain which asserted facts made each inferred type, scenario, grade and level hold."""
+    engine = _engine(reasoner, None)
+    graph, _ = engine.load_files([path])
+    cls, reasons = engine.explain(graph, dataset, lang.value)
+    if format is ReportFormat.json:
+        out.print_json(json.dumps({"dataset": dataset, "classification": cls.classification.to_dict(), "types": cls.types,
+                                   "explanation": [r.to_dict() for r in reasons]}, ensure_ascii=False))
+        return 0
+    t = UI[lang.value]
+    c = cls.classification
+    out.print(f"[bold]{escape(dataset)}[/]")
+    if c.sensitivity_level:
+        out.print(f"  {t['level']} {c.sensitivity_level} = max({', '.join(c.level_candidates) or '—'}) (就高从严)")
+    for r in reasons:
+        out.print(f"  • {escape(r.text())}")
+    return 0
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    store: Optional[Path] = typer.Option(None, help="Folder of the embedded Oxigraph store (default from settings)."),
+    config: Optional[Path] = typer.Option(None, help="Settings file (institutions, tokens, peers, limits)."),
+    seed: Optional[Path] = typer.Option(None, help="Seed an empty store from this examples folder."),
+) -> int:
+    """Run the API (FastAPI) over the catalog store."""
+    from api.app import serve as run_server
+
+    run_server(host=host, port=port, store_path=store, config_path=config, seed_dir=seed)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except DeriveCertError as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.where + ': ' if exc.where else '')}{escape(exc.message)}")
+        if exc.hint:
+            err.print(f"  [dim]hint:[/] {escape(exc.hint)}")
+        code = 2
+    except Exception as exc:  # never a traceback to users
+        err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err.print("  [dim]hint:[/] please report this with the input that caused it")
+        code = 3
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

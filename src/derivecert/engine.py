@@ -1,0 +1,205 @@
+"""The certification engine: parse → reason → validate → decide → file (DOMAIN.md §5-§6).
+
+Fixed costs are paid once: the ontology and the shapes are loaded once per process, and a batch of
+descriptions is reasoned over in one reasoner call and validated in one pySHACL call
+(../shared/reference/performance-notes.md: per-description calls cost 10-100× more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCAT, RDF
+
+from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
+from .classify import classify_dataset, datasets, explain
+from .codes import codebook
+from .errors import InputError, NoDatasetError
+from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
+from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, parse_description, parse_file
+from .reason import get_reasoner
+from .resources import ontology_version, shapes_version
+from .validate import Finding, validate
+from .vocab import DCERT, bind_prefixes
+
+
+@dataclass
+class CertificationRun:
+    """What one certification call produced."""
+
+    description: Graph
+    materialised: Graph
+    results: list[CertificationResult]
+    result_graph: Graph
+    report: Graph | None = None
+    on: date = field(default_factory=date.today)
+
+    @property
+    def any_rejected(self) -> bool:
+        return any(r.verdict == "rejected" for r in self.results)
+
+    def result_for(self, dataset: str) -> CertificationResult | None:
+        return next((r for r in self.results if str(r.dataset) == dataset), None)
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and RDF files found recursively in folders named, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RDF_SUFFIXES))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError("no such file or folder", where=str(path), hint="check the path")
+    return files
+
+
+class Engine:
+    """Loads the ontology and shapes once; certifies descriptions one by one or in batches."""
+
+    def __init__(self, reasoner: str = "rl", thresholds: Mapping[str, float] | None = None,
+                 certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES):
+        self.reasoner = get_reasoner(reasoner)
+        self.thresholds = dict(thresholds or {})
+        self.certifying_body = certifying_body
+        self.max_bytes = max_bytes
+        self.ontology_version = ontology_version()
+        self.shapes_version = shapes_version()
+
+    # ---- inputs -------------------------------------------------------------------------
+
+    def load(self, data: bytes | str | Graph, media_type: str | None = None, filename: str | None = None) -> tuple[Graph, dict]:
+        if isinstance(data, Graph):
+            return data, {ds: filename for ds in datasets(data)}
+        desc = parse_description(data, filename=filename, media_type=media_type, max_bytes=self.max_bytes)
+        return desc.graph, {ds: filename for ds in datasets(desc.graph)}
+
+    def load_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
+        graph, origin = Graph(), {}
+        for path in collect_files(paths):
+            before = set(graph.subjects(RDF.type, DCAT.Dataset))
+            parse_file(path, max_bytes=self.max_bytes, into=graph)
+            for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
+                origin[ds] = str(path)
+            if progress:
+                progress(1)
+        return graph, origin
+
+    # ---- steps --------------------------------------------------------------------------
+
+    def materialise(self, graph: Graph) -> Graph:
+        if not datasets(graph):
+            raise NoDatasetError("the description has no dcat:Dataset to certify",
+                                 hint="type each dataset with `a dcat:Dataset` (DCAT 3)")
+        return self.reasoner.materialise(graph)
+
+    def classify(self, data, media_type: str | None = None, filename: str | None = None, explain_lang: str | None = None) -> list[dict]:
+        graph, origin = self.load(data, media_type, filename)
+        return self.classify_graph(graph, origin, explain_lang)
+
+    def classify_graph(self, graph: Graph, origin: dict | None = None, explain_lang: str | None = None) -> list[dict]:
+        m = self.materialise(graph)
+        out = []
+        for ds in datasets(graph):
+            c = classify_dataset(m, ds)
+            item = {"dataset": str(ds), "is_derived": c.is_derived, "derivation_depth": c.derivation_depth,
+                    "types": c.types, "classification": c.classification.to_dict()}
+            if origin and origin.get(ds):
+                item["source"] = origin[ds]
+            if explain_lang:
+                item["explanation"] = [r.to_dict() for r in explain(m, graph, ds, explain_lang)]
+            out.append(item)
+        return out
+
+    def explain(self, graph: Graph, dataset: str, lang: str = "en"):
+        m = self.materialise(graph)
+        node = URIRef(dataset)
+        if (node, RDF.type, DCAT.Dataset) not in graph:
+            raise InputError(f"no dcat:Dataset {dataset} in the description", hint="pass the IRI of one of its datasets with --dataset")
+        return classify_dataset(m, node), explain(m, graph, node, lang)
+
+    def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
+        graph, _ = self.load(data, media_type, filename)
+        validation = validate(self.materialise(graph), on=on, thresholds=self.thresholds)
+        return validation.report, [finding_dict(f) for f in validation.findings]
+
+    def certify(self, data, media_type: str | None = None, filename: str | None = None,
+                filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
+                on: date | None = None) -> CertificationRun:
+        graph, origin = self.load(data, media_type, filename)
+        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
+
+    def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None, **kwargs) -> CertificationRun:
+        graph, origin = self.load_files(paths, progress)
+        return self.certify_graph(graph, origin, **kwargs)
+
+    def certify_graph(self, graph: Graph, origin: dict | None = None, *,
+                      filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
+                      on: date | None = None) -> CertificationRun:
+        on = on or date.today()
+        m = self.materialise(graph)
+        validation = validate(m, on=on, thresholds=self.thresholds)
+        by_dataset = _attribute(graph, validation.findings)
+        results, out = [], Graph()
+        bind_prefixes(out)
+        for ds in datasets(graph):
+            cls = classify_dataset(m, ds)
+            verdict, findings = decide(cls, by_dataset.get(ds, []))
+            findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
+            filing = None
+            if verdict in ("certified", "conditional"):
+                filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
+                out += filing_graph(filing, ds, VERDICT_IRI[verdict])
+            result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
+            out += result.to_graph(on)
+            results.append(result)
+        return CertificationRun(graph, m, results, out, validation.report, on)
+
+    def _file(self, graph, ds, cls, on, filing_numbers, certifying_body) -> Filing:
+        level = codebook().by_notation.get(cls.classification.sensitivity_level or "")
+        years = DEFAULT_VALIDITY_YEARS
+        if level is not None:
+            from .resources import code_lists
+
+            value = code_lists().value(level.iri, DCERT.validityYears)
+            years = int(value) if value is not None else years
+        return Filing(
+            number=(filing_numbers or (lambda: new_filing_number(on)))(),
+            issued=on, valid_until=add_years(on, years),
+            certifying_body=certifying_body or self.certifying_body,
+            digest=canonical_digest(description_of(graph, ds)),
+            ontology_version=self.ontology_version, shapes_version=self.shapes_version,
+        )
+
+
+def _attribute(graph: Graph, findings: list[Finding]) -> dict:
+    """Findings by dataset: a finding belongs to the dataset it focuses on, or that owns its focus
+    (a blank node reached from the dataset, or a node the dataset links to directly)."""
+    owner: dict = {}
+    for ds in datasets(graph):
+        owner[ds] = ds
+    for ds in datasets(graph):
+        stack = [ds]
+        seen = {ds}
+        while stack:
+            node = stack.pop()
+            for obj in graph.objects(node, None):
+                if obj in seen or obj in owner and owner[obj] == obj:
+                    continue
+                if isinstance(obj, BNode) or node == ds:
+                    owner.setdefault(obj, ds)
+                    if isinstance(obj, BNode):
+                        seen.add(obj)
+                        stack.append(obj)
+    out: dict = {}
+    for f in findings:
+        ds = owner.get(f.focus)
+        if ds is not None:
+            out.setdefault(ds, []).append(f)
+    return out

@@ -1,0 +1,165 @@
+"""The certification engine end to end (DOMAIN.md §5-§6): verdicts, classification, findings,
+filing records and explanations."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date
+
+import pytest
+from rdflib import Graph
+
+from conftest import DATA, fixture_header, spec_examples
+
+ON = date(2026, 11, 28)
+CLASSIFICATION_KEYS = {"scenario", "technique", "granularity", "modality", "category", "special",
+                       "deidentification_grade", "sensitivity_level", "level_candidates", "personal_information"}
+
+
+@pytest.mark.parametrize("ttl,expected", spec_examples(), ids=lambda v: getattr(v, "stem", ""))
+def test_spec_examples_give_the_results_the_spec_implies(engine, ttl, expected):
+    run = engine.certify(ttl.read_bytes(), filename=ttl.name, on=ON)
+    for exp in expected:
+        result = run.result_for(exp["dataset"]).to_dict()
+        for key in ("is_derived", "derivation_depth", "types", "verdict"):
+            if key in exp:
+                assert sorted(result[key]) == sorted(exp[key]) if isinstance(exp[key], list) else result[key] == exp[key], key
+        for key, value in exp.get("classification", {}).items():
+            got = result["classification"][key]
+            assert (sorted(got) if isinstance(got, list) else got) == (sorted(value) if isinstance(value, list) else value), key
+        reported = {f["requirement"] for f in result["findings"]}
+        if "findings" in exp:
+            assert reported == {f["requirement"] for f in exp["findings"]}
+        assert set(exp.get("findings_include", [])) <= reported
+        assert not set(exp.get("findings_exclude", [])) & reported
+
+
+def test_result_contract_has_every_field_of_section_6(engine):
+    ttl = next(p for p, _ in spec_examples() if p.stem.startswith("e1"))
+    result = engine.certify(ttl.read_bytes(), filename=ttl.name, on=ON).result_for(
+        "https://hospital-x.example.org/pathology-structured").to_dict()
+    assert {"dataset", "is_derived", "derivation_depth", "types", "classification", "verdict", "findings", "filing"} <= set(result)
+    assert set(result["classification"]) == CLASSIFICATION_KEYS
+    assert result["verdict"] == "certified"
+    assert re.fullmatch(r"DC-20261128-[0-9A-F]{10}", result["filing"]["number"])
+    assert result["filing"]["valid_until"] == "2028-11-28"  # L3: two years
+    assert len(result["filing"]["sha256"]) == 64
+
+
+def _corpus(kind):
+    return sorted((DATA / kind).glob("*.ttl")) if (DATA / kind).exists() else []
+
+
+@pytest.mark.parametrize("path", _corpus("valid"), ids=lambda p: p.stem)
+def test_valid_fixtures_are_certified_with_no_finding(engine, path):
+    run = engine.certify(path.read_bytes(), filename=path.name, on=ON)
+    derived = [r for r in run.results if r.is_derived]
+    assert derived, "a valid fixture describes at least one derived dataset"
+    for r in derived:
+        assert r.verdict == "certified", [(f.requirement, f.severity) for f in r.findings]
+        assert r.filing is not None
+
+
+@pytest.mark.parametrize("path", _corpus("invalid"), ids=lambda p: p.stem)
+def test_invalid_fixtures_fail_exactly_their_requirement(engine, path):
+    header = fixture_header(path)
+    run = engine.certify(path.read_bytes(), filename=path.name, on=ON)
+    result = run.result_for(header["focus"])
+    assert result is not None, f"focus {header['focus']} not certified"
+    assert {(f.requirement, f.severity) for f in result.findings} == {(header["requirement"], header["severity"])}
+    expected = "rejected" if header["severity"] == "Violation" else "conditional"
+    if header["requirement"] == "P-01":
+        expected = "not-derived"
+    assert result.verdict == expected
+    assert (result.filing is not None) == (expected == "conditional")
+
+
+def test_a_source_without_provenance_is_not_derived_and_reports_p01(engine):
+    ttl = next(p for p, _ in spec_examples() if p.stem.startswith("e1"))
+    result = engine.certify(ttl.read_bytes(), filename=ttl.name, on=ON).result_for("https://hospital-x.example.org/pathology-reports")
+    assert result.verdict == "not-derived"
+    assert [f.requirement for f in result.findings] == ["P-01"]
+    assert result.classification.classification.sensitivity_level == "L4"  # declared on sources
+
+
+COPY = b"""@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix dcert: <https://w3id.org/derivecert#> . @prefix ex: <https://ex.org/> .
+ex:src a dcat:Dataset . ex:backup a dcat:Dataset ; prov:wasDerivedFrom ex:src ;
+  prov:wasGeneratedBy [ a dcert:DerivationActivity ; dcert:generationTechnique dcert:GT-COPY ] ."""
+
+
+def test_a_copy_is_not_derived_and_reports_nothing(engine):
+    result = engine.certify(COPY, filename="copy.ttl", on=ON).result_for("https://ex.org/backup")
+    assert result.verdict == "not-derived" and result.findings == [] and not result.is_derived
+
+
+def test_a_sourced_dataset_without_technique_is_rejected_for_p03(engine):
+    data = COPY.replace(b"dcert:generationTechnique dcert:GT-COPY", b"prov:used ex:src")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for("https://ex.org/backup")
+    assert not result.is_derived
+    assert result.verdict == "rejected"
+    assert "P-03" in {f.requirement for f in result.findings}
+
+
+def _e1():
+    return next(p for p, _ in spec_examples() if p.stem.startswith("e1")).read_bytes()
+
+
+def _shuffled_relabelled(data: bytes) -> bytes:
+    g = Graph().parse(data=data, format="turtle")
+    lines = g.serialize(format="nt").strip().splitlines()
+    random.Random(7).shuffle(lines)
+    text = "\n".join(lines)
+    labels = sorted(set(re.findall(r"_:(\w+)", text)))
+    for i, label in enumerate(labels):
+        text = text.replace(f"_:{label}", f"_:relabelled{i}x")
+    return text.encode()
+
+
+def test_filing_digest_is_stable_under_blank_node_relabelling_and_triple_order(engine):
+    first = engine.certify(_e1(), filename="e1.ttl", on=ON).result_for("https://hospital-x.example.org/pathology-structured")
+    second = engine.certify(_shuffled_relabelled(_e1()), filename="e1.nt", on=ON).result_for("https://hospital-x.example.org/pathology-structured")
+    assert first.filing.digest == second.filing.digest
+    changed = engine.certify(_e1().replace(b"48211", b"48212"), filename="e1.ttl", on=ON).result_for(
+        "https://hospital-x.example.org/pathology-structured")
+    assert changed.filing.digest != first.filing.digest
+
+
+def test_filing_record_is_rdf_linked_with_prov(engine):
+    from rdflib.namespace import PROV, RDF
+    from derivecert.vocab import DCERT
+
+    run = engine.certify(_e1(), filename="e1.ttl", on=ON)
+    filings = list(run.result_graph.subjects(RDF.type, DCERT.FilingRecord))
+    assert len(filings) == 1
+    g = run.result_graph
+    activity = g.value(filings[0], PROV.wasGeneratedBy)
+    assert (activity, PROV.used, next(g.objects(filings[0], __import__("rdflib").namespace.DCTERMS.subject))) in g
+    assert g.value(filings[0], DCERT.ontologyVersion) is not None and g.value(filings[0], DCERT.shapesVersion) is not None
+
+
+def test_explanation_names_the_asserted_facts_behind_the_level(engine):
+    ttl = next(p for p, _ in spec_examples() if p.stem.startswith("e2"))
+    graph = Graph().parse(ttl)
+    cls, reasons = engine.explain(graph, "https://university-y.example.org/linked-psych-claims")
+    l5 = next(r for r in reasons if r.fact.endswith("L5"))
+    text = l5.text()
+    assert "D1 (asserted)" in text
+    assert "pd:MentalHealth (asserted)" in text  # SP-MH came from the DPV personal-data category
+    sp = next(r for r in reasons if r.fact.endswith("SP-MH"))
+    assert sp.source == "inferred" and "dpv:hasPersonalData pd:MentalHealth" in sp.text()
+
+
+def test_batch_certification_matches_one_by_one(engine):
+    paths = [p for p, _ in spec_examples()]  # distinct IRIs: merging them changes nothing
+    batch = engine.certify_files(paths, on=ON)
+    for path in paths:
+        single = engine.certify(path.read_bytes(), filename=path.name, on=ON)
+        for r in single.results:
+            b = batch.result_for(str(r.dataset))
+            if b is None:
+                continue  # a blank-node dataset has no stable name across runs
+            assert b.verdict == r.verdict
+            assert {(f.requirement, f.severity) for f in b.findings} == {(f.requirement, f.severity) for f in r.findings}
+            assert b.classification.classification == r.classification.classification
