@@ -13,14 +13,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
-import click
+import functools
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from .errors import DeriveCertError, InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Identify and certify medical and health derived data (医疗健康领域衍生数据认定).")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -70,6 +71,30 @@ OnOpt = typer.Option(None, "--on", help="Validation date (YYYY-MM-DD), e.g. to c
 ThresholdsOpt = typer.Option(None, "--thresholds", help="A threshold profile (Turtle) overriding the default thresholds.")
 
 
+def command(fn):
+    """Register a command whose return value is the exit code, and whose errors never show a
+    traceback: DeriveCert's own errors exit 2 with what / where / hint, anything else exits 3."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            code = fn(*args, **kwargs)
+        except DeriveCertError as exc:
+            err.print(f"[bold red]error:[/] {escape(exc.where + ': ' if exc.where else '')}{escape(exc.message)}")
+            if exc.hint:
+                err.print(f"  [dim]hint:[/] {escape(exc.hint)}")
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
+            err.print("  [dim]hint:[/] please report this with the input that caused it")
+            raise typer.Exit(3) from None
+        raise typer.Exit(code or 0)
+
+    return app.command()(wrapper)
+
+
 def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
     from .engine import Engine
     from .validate import load_threshold_profile
@@ -98,7 +123,7 @@ def _progress(total: int):
     return bar, (lambda n: bar.advance(task, n))
 
 
-@app.command()
+@command
 def certify(
     paths: list[Path] = PathsArg,
     format: CertifyFormat = typer.Option(CertifyFormat.text, "--format", "-f", help="text (readable), json (§6 results), turtle (results and filing records)."),
@@ -164,7 +189,7 @@ def _print_results(results, lang: str) -> None:
     out.print(t["summary"].format(n=len(results), counts=", ".join(f"{t[v]} {n}" for v, n in counts.items())))
 
 
-@app.command()
+@command
 def classify(
     paths: list[Path] = PathsArg,
     reasoner: Reasoner = ReasonerOpt,
@@ -179,7 +204,7 @@ def classify(
     return 0
 
 
-@app.command()
+@command
 def validate(
     paths: list[Path] = PathsArg,
     format: ReportFormat = typer.Option(ReportFormat.turtle, "--format", "-f", help="turtle (the SHACL report) or json (findings)."),
@@ -201,7 +226,7 @@ def validate(
     return 1 if any(f.severity == "Violation" for f in validation.findings) else 0
 
 
-@app.command()
+@command
 def explain(
     path: Path = typer.Argument(..., help="A description file."),
     dataset: str = typer.Option(..., "--dataset", help="IRI of the dataset to explain."),
@@ -227,7 +252,7 @@ def explain(
     return 0
 
 
-@app.command()
+@command
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port."),
@@ -242,27 +267,8 @@ def serve(
     return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    try:
-        code = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted")
-        code = 130
-    except click.ClickException as exc:
-        exc.show()
-        code = 2
-    except DeriveCertError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.where + ': ' if exc.where else '')}{escape(exc.message)}")
-        if exc.hint:
-            err.print(f"  [dim]hint:[/] {escape(exc.hint)}")
-        code = 2
-    except Exception as exc:  # never a traceback to users
-        err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}")
-        err.print("  [dim]hint:[/] please report this with the input that caused it")
-        code = 3
-    sys.exit(code if isinstance(code, int) else 0)
+def main() -> None:
+    app()
 
 
 if __name__ == "__main__":
