@@ -48,7 +48,7 @@ def catalog(n: int, seed: int = 1) -> list[bytes]:
         copy = Graph()
 
         def rename(t):
-            return URIRef(f"{t}-c{i}") if isinstance(t, URIRef) and not t.startswith(VOCABULARIES) else t
+            return URIRef(f"{t}-c{i}") if isinstance(t, URIRef) and not str(t).startswith(VOCABULARIES) else t
 
         for s, p, o in g:
             copy.add((rename(s), p, rename(o)))
@@ -75,7 +75,7 @@ def naive(docs: list[bytes], sample: int) -> float:
     import pyshacl
 
     from derivecert.resources import ontology_graph
-    from derivecert.validate import compiled_shapes
+    from derivecert.shacl import compiled_shapes
 
     shapes, onto = compiled_shapes(), ontology_graph()
     chosen = docs[:sample]

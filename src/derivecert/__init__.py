@@ -30,7 +30,7 @@ def __getattr__(name):  # the heavy modules load on first use, not on `import de
         from .classify import Classification
         return Classification
     if name == "Finding":
-        from .validate import Finding
+        from .shacl import Finding
         return Finding
     if name == "Filing":
         from .filing import Filing

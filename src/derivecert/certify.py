@@ -16,7 +16,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, SH, XSD
 from .classify import DatasetClassification
 from .codes import codebook
 from .filing import Filing
-from .validate import Finding
+from .shacl import Finding
 from .vocab import DCERT
 
 VERDICTS = ("certified", "conditional", "rejected", "not-derived")

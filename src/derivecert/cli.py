@@ -97,7 +97,7 @@ def command(fn):
 
 def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
     from .engine import Engine
-    from .validate import load_threshold_profile
+    from .shacl import load_threshold_profile
 
     return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None)
 
@@ -214,7 +214,7 @@ def validate(
 ) -> int:
     """Validate against the shapes (after reasoning) and print the SHACL report; exit 1 on a Violation."""
     from .certify import finding_dict
-    from .validate import validate as run_validation
+    from .shacl import validate as run_validation
 
     engine = _engine(reasoner, thresholds)
     graph, _ = engine.load_files(paths)

@@ -23,7 +23,7 @@ from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest,
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
-from .validate import Finding, validate
+from .shacl import Finding, validate
 from .vocab import DCERT, bind_prefixes
 
 

@@ -19,7 +19,7 @@ import shutil
 from functools import lru_cache
 from typing import Literal as TypingLiteral
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
@@ -66,17 +66,26 @@ def _restore(term):
     return term
 
 
-def _keep(triples, data_nodes: set, into: Graph) -> Graph:
+def _keep(triples, data_nodes: set, into: Graph, exclude: Graph | None = None) -> Graph:
     """Add to `into` the inferred facts about description nodes (types and object values)."""
+    add = into.add
     for s, p, o in triples:
-        if s not in data_nodes or p in _SCHEMA_PREDICATES:
-            continue
-        if isinstance(o, BNode) or o == OWL.Thing or o == OWL.NamedIndividual:
-            continue  # anonymous restriction classes and trivia
-        if not isinstance(o, URIRef):
+        if s not in data_nodes or p in _SCHEMA_PREDICATES or not isinstance(o, URIRef):
             continue  # literals are never inferred by the ontology; the data already has them
-        into.add((_restore(s), p, _restore(o)))
+        if o == OWL.Thing or o == OWL.NamedIndividual:
+            continue
+        triple = (_restore(s), p, _restore(o))
+        if exclude is None or triple not in exclude:
+            add(triple)
     return into
+
+
+def _union(data: Graph, inferred: Graph) -> Graph:
+    """A new graph holding the description and the inferences (the description is not modified)."""
+    out = Graph()
+    out.addN((s, p, o, out) for s, p, o in data)
+    out.addN((s, p, o, out) for s, p, o in inferred)
+    return out
 
 
 class RLReasoner:
@@ -87,21 +96,32 @@ class RLReasoner:
     def __init__(self, ontology: Graph | None = None):
         self._ontology = ontology if ontology is not None else ontology_graph()
 
-    def materialise(self, data: Graph) -> Graph:
+    def infer(self, data: Graph) -> Graph:
+        """Only the inferred triples about the description's nodes."""
         import reasonable
 
-        skolem, nodes = _skolemise(data)
+        # Literals are left out: no classification axiom reads one, and they are most of the cost
+        # of crossing into the engine. Blank nodes cross as URNs (the engine relabels them).
+        triples, nodes = [], set()
+        for s, p, o in data:
+            if isinstance(o, Literal):
+                continue
+            s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
+            o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
+            triples.append((s2, str(p), o2))
+            nodes.add(s2)
+            nodes.add(o2)
         reasoner = reasonable.PyReasoner()
         reasoner.from_graph(self._ontology)
-        reasoner.from_graph(skolem)
+        reasoner.from_graph(triples)
         try:
-            triples = reasoner.reason()
+            output = reasoner.reason()
         except Exception as exc:  # the Rust engine reports failures as plain exceptions
             raise ReasonerError(f"OWL 2 RL reasoning failed: {exc}", hint="check the description for malformed OWL constructs") from None
-        out = Graph()
-        for triple in data:
-            out.add(triple)
-        return _keep(triples, nodes, out)
+        return _keep(output, {URIRef(n) for n in nodes}, Graph(), exclude=data)
+
+    def materialise(self, data: Graph) -> Graph:
+        return _union(data, self.infer(data))
 
 
 class HermitReasoner:
@@ -119,6 +139,10 @@ class HermitReasoner:
         return _without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
     def materialise(self, data: Graph) -> Graph:
+        return _union(data, self.infer(data))
+
+    def infer(self, data: Graph) -> Graph:
+        """Only the inferred triples about the description's nodes."""
         import owlready2
 
         skolem, nodes = _skolemise(data)
@@ -136,14 +160,18 @@ class HermitReasoner:
                                 hint="retry with --reasoner rl, and report the description if it persists") from None
         inferred = list(world.as_rdflib_graph())
         world.close()
-        out = Graph()
-        for triple in data:
-            out.add(triple)
         # owlready2 keeps only the most specific inferred types: close them over the named class
         # hierarchy HermiT computed, so both paths return the same (complete) set of types.
         supers = _named_superclasses(inferred)
         closed = [(s, p, sup) for s, p, o in inferred if p == RDF.type for sup in supers.get(o, ())]
-        return _keep(inferred + closed, nodes, out)
+        # A vocabulary class used as a value (dpv:hasData dpv:AnonymisedData: OWL 2 punning) comes
+        # back from owlready2 with its superclasses as rdf:type (dpv:AnonymisedData a dcat:Dataset);
+        # neither OWL 2 DL nor the RL path entails that, so facts about ontology classes are dropped.
+        return _keep(inferred + closed, nodes - self._ontology_classes(), Graph(), exclude=data)
+
+    @lru_cache(maxsize=1)
+    def _ontology_classes(self) -> frozenset:
+        return frozenset(s for s in self._ontology.subjects(RDF.type, OWL.Class) if isinstance(s, URIRef))
 
 
 def _named_superclasses(triples) -> dict:
