@@ -167,12 +167,13 @@ def _print_results(results, lang: str) -> None:
         parts = [(t["scenario"], c.scenario), (t["technique"], c.technique), (t["granularity"], [c.granularity] if c.granularity else []),
                  (t["modality"], c.modality), (t["category"], c.category), (t["special"], c.special),
                  (t["grade"], [c.deidentification_grade] if c.deidentification_grade else [])]
-        line = " · ".join(f"{k} {', '.join(v)}" for k, v in parts if v)
+        items = [f"{k} {', '.join(v)}" for k, v in parts if v]
         if c.sensitivity_level:
             cand = f" ({t['candidates']} {', '.join(c.level_candidates)})" if c.level_candidates else ""
-            line += f" · {t['level']} {c.sensitivity_level}{cand}"
+            items.append(f"{t['level']} {c.sensitivity_level}{cand}")
         if r.is_derived:
-            line += f" · {t['personal']}: {t['yes'] if c.personal_information else t['no']}"
+            items.append(f"{t['personal']}: {t['yes'] if c.personal_information else t['no']}")
+        line = " · ".join(items)
         if line:
             out.print(f"  {escape(line)}")
         if r.findings:
