@@ -118,20 +118,33 @@ def classify_dataset(g: Graph, ds) -> DatasetClassification:
 # ---- Explanations ---------------------------------------------------------------------------
 
 
+WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list"},
+         "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表"}}
+
+
 @dataclass
 class Reason:
     """One justified fact and the facts it rests on (empty `because` = asserted)."""
 
     fact: str
-    source: str  # "asserted" or "inferred"
+    source: str  # "asserted", "inferred" or "code list"
     because: list["Reason"] = field(default_factory=list)
+    lang: str = "en"
 
     def to_dict(self) -> dict:
         return {"fact": self.fact, "source": self.source, "because": [b.to_dict() for b in self.because]}
 
+    def lines(self, depth: int = 0) -> list[str]:
+        """The justification as an indented tree, one fact a line."""
+        mark = "" if self.because else f" ({WORDS[self.lang].get(self.source, self.source)})"
+        out = ["  " * depth + ("└ " if depth else "") + self.fact + mark]
+        for b in self.because:
+            out.extend(b.lines(depth + 1))
+        return out
+
     def text(self) -> str:
         if not self.because:
-            return f"{self.fact} ({self.source})"
+            return f"{self.fact} ({WORDS[self.lang].get(self.source, self.source)})"
         return f"{self.fact} because " + " and ".join(b.text() for b in self.because)
 
 
@@ -161,7 +174,8 @@ def _axioms() -> _Axioms:
 
 class Explainer:
     def __init__(self, materialised: Graph, asserted: Graph, lang: str = "en"):
-        self.g, self.asserted, self.lang = materialised, asserted, lang
+        self.g, self.asserted = materialised, asserted
+        self.lang = lang if lang in WORDS else "en"
         self.ax = _axioms()
         self.book = codebook()
         self.codes = code_lists()
@@ -198,11 +212,12 @@ class Explainer:
         return any(self.holds(y, filler, depth + 1) for y in self.g.objects(node, prop))
 
     def explain_type(self, node, cls, depth=0) -> Reason:
-        fact = f"{self.term(node)} is {self.term(cls)}" if depth == 0 else f"is {self.term(cls)}"
+        word = WORDS[self.lang]["is"]
+        fact = f"{self.term(node)} {word} {self.term(cls)}" if depth == 0 else f"{word} {self.term(cls)}"
         if (node, RDF.type, cls) in self.asserted:
             return Reason(fact, "asserted")
         if (node, RDF.type, cls) in self.codes:
-            return Reason(f"{self.term(node)} is {self.term(cls)}", "code list")
+            return Reason(f"{self.term(node)} {word} {self.term(cls)}", "code list")
         if depth > 10:
             return Reason(fact, "inferred")
         definition = self.ax.definition.get(cls)
@@ -246,7 +261,7 @@ class Explainer:
                 reason = self.explain_value(node, prop, y, depth)
                 if filler != OWL.Thing:
                     inner = self.explain_type(y, filler, depth + 1) if isinstance(filler, URIRef) else Reason(
-                        f"{self.term(y)} qualifies", "inferred", self.explain_expr(y, filler, depth + 1))
+                        f"{self.term(y)} {WORDS[self.lang]['qualifies']}", "inferred", self.explain_expr(y, filler, depth + 1))
                     reason.because.append(inner)
                 return [reason]
         return []
@@ -273,4 +288,9 @@ def explain(materialised: Graph, asserted: Graph, ds, lang: str = "en") -> list[
                 out.append(reason)
     for level in codebook().sort(materialised.objects(ds, DCERT.levelCandidate)):
         out.append(ex.explain_value(ds, DCERT.levelCandidate, level))
+    stack = list(out)
+    while stack:  # render every step in the language asked for
+        reason = stack.pop()
+        reason.lang = ex.lang
+        stack.extend(reason.because)
     return out

@@ -249,7 +249,8 @@ def explain(
     if c.sensitivity_level:
         out.print(f"  {t['level']} {c.sensitivity_level} = max({', '.join(c.level_candidates) or '—'}) (就高从严)")
     for r in reasons:
-        out.print(f"  • {escape(r.text())}")
+        for i, line in enumerate(r.lines()):
+            out.print(("  • " if i == 0 else "    ") + escape(line))
     return 0
 
 
