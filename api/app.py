@@ -1,0 +1,198 @@
+"""The DeriveCert API: an app factory over the catalog store and the certification engine.
+
+`create_app(settings=None, engine=None)` builds the FastAPI app; the store opens and the engine
+loads (ontology and shapes, once per process) in the lifespan.  `serve(...)` is what
+`derivecert serve` runs: it seeds an empty store from `examples/`, prints the URLs and runs
+uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from derivecert import __version__
+from derivecert.settings import Settings
+from derivecert.store import CatalogStore, build_submission, open_store
+
+from . import problems
+from .deps import Services
+from .routers import catalog, compute, health, pages, sparql, submit, vocab
+
+log = logging.getLogger("derivecert.api")
+
+DESCRIPTION = """Reference implementation of the group standard 《医疗健康领域衍生数据认定标准》
+(identification and certification of derived data in the medical and health domain).
+
+* **Certify** a description (`POST /v1/certify`, `/v1/classify`, `/v1/validate`): nothing stored.
+* **File** it (`PUT /v1/institutions/{institution}/datasets`, bearer token of the institution):
+  certified and conditional datasets are stored with their result and filing record.
+* **Find** filed datasets: faceted search (`GET /v1/datasets`, `?federated=true` across peer
+  nodes), one dataset (`GET /v1/datasets/{id}`, JSON or RDF), filings (`GET /v1/filings/{number}`),
+  and a read-only **SPARQL** endpoint (`/sparql`) over the union of the institutions' graphs.
+
+Errors are `application/problem+json` (RFC 9457)."""
+
+TAGS = [
+    {"name": "certification", "description": "Identification, classification and requirements (§3-§6); nothing stored"},
+    {"name": "filing", "description": "Submissions by institutions (bearer token), stored with their filing (§5)"},
+    {"name": "catalog", "description": "Search and read the filed datasets"},
+    {"name": "SPARQL", "description": "Read-only SPARQL 1.1 Protocol endpoint"},
+    {"name": "vocabulary", "description": "Code lists, ontology and shapes"},
+    {"name": "service", "description": "Health"},
+]
+
+
+def load_engine(settings: Settings) -> Any:
+    from derivecert.engine import Engine
+
+    return Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+                  certifying_body=settings.certifying_body)
+
+
+def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:
+    """The app.  `engine` and `store` may be given (tests share one engine across apps);
+    otherwise the engine loads and the store opens at startup from `settings`.  `engine=False`
+    serves the catalog without certification (a read-only mirror)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        own_store = store is None
+        the_store = store if store is not None else open_store(settings)
+        svc = Services(settings=settings, store=the_store, engine=engine or None,
+                       sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)))
+        if engine is False:
+            svc.engine_error = "disabled for this node"
+        elif svc.engine is None:
+            try:
+                svc.engine = await asyncio.to_thread(load_engine, settings)
+            except Exception as exc:  # the API still serves the catalog; certification answers 503
+                svc.engine_error = f"{type(exc).__name__}: {exc}"
+                log.warning("certification engine unavailable: %s", svc.engine_error)
+        try:
+            await asyncio.to_thread(the_store.warm)
+        except Exception as exc:  # a store that is down: /healthz says so, requests get 503s
+            log.warning("store not ready at startup: %s", exc)
+        app.state.services = svc
+        try:
+            yield
+        finally:
+            if own_store:
+                the_store.close()
+
+    app = FastAPI(
+        title="DeriveCert API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    )
+    problems.install(app)
+    for module in (pages, health, compute, submit, catalog, vocab, sparql):
+        app.include_router(module.router)
+    _add_security_scheme(app)
+    return app
+
+
+def _add_security_scheme(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http", "scheme": "bearer",
+            "description": "an institution's token (writes), or any valid token when reads are closed",
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
+# -- seeding and serving ----------------------------------------------------------------------
+
+
+def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print) -> int:
+    """Certify `seed_dir/<institution>/*.ttl` one file at a time and store what is certifiable
+    (like a PUT each).  Returns the number of datasets filed."""
+    filed = 0
+    for inst_dir in sorted(p for p in Path(seed_dir).iterdir() if p.is_dir()):
+        institution = inst_dir.name
+        for path in sorted(inst_dir.glob("*.ttl")):
+            taken: set[str] = set()
+            run = engine.certify(
+                path.read_bytes(), media_type="text/turtle",
+                filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),
+                certifying_body=settings.certifying_body,
+            )
+            results = [r.to_dict() for r in run.results]
+            verdicts = [r["verdict"] for r in results]
+            if "rejected" in verdicts:
+                echo(f"  skipped {path} (rejected)")
+                continue
+            submission = build_submission(institution, run.description, run.result_graph, results)
+            if not submission.records:
+                echo(f"  skipped {path} (nothing to file)")
+                continue
+            try:
+                store.replace(submission)
+            except Exception as exc:
+                echo(f"  skipped {path}: {exc}")
+                continue
+            filed += len(submission.records)
+    return filed
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    store_path: Path | str | None = None,
+    config_path: Path | str | None = None,
+    seed_dir: Path | str | None = None,
+) -> None:
+    """Run the API with uvicorn; seed an empty store from `seed_dir` (the demo catalog)."""
+    import uvicorn
+
+    overrides: dict[str, Any] = {}
+    seed = Path(seed_dir) if seed_dir else None
+    if config_path is None and seed is not None and (seed / "derivecert.toml").is_file():
+        config_path = seed / "derivecert.toml"
+        print(f"using the demo settings {config_path} (demo tokens: see {seed / 'README.md'})")
+    if config_path is not None:
+        overrides["config_file"] = Path(config_path)
+    settings = Settings(**overrides)
+    if store_path is not None:
+        settings.store.kind = "embedded"
+        settings.store.path = Path(store_path)
+    store = open_store(settings)
+    engine = None
+    try:
+        print("loading the ontology and shapes ...", flush=True)
+        try:
+            engine = load_engine(settings)
+        except Exception as exc:
+            print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
+        if seed is not None and engine is not None and store.count() == 0:
+            print(f"seeding the empty store from {seed} ...", flush=True)
+            n = seed_store(store, engine, seed, settings)
+            print(f"filed {n} datasets", flush=True)
+        base = f"http://{host}:{port}"
+        print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"
+              f"{' ' + str(settings.store.path) if store.kind == 'embedded' else ''}, {store.count()} datasets)")
+        print(f"  API docs:        {base}/docs")
+        print(f"  SPARQL endpoint: {base}/sparql")
+        print(f"  search:          {base}/v1/datasets")
+        app = create_app(settings, engine=engine, store=store)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        store.close()

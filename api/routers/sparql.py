@@ -1,0 +1,158 @@
+"""`GET|POST /sparql`: a read-only SPARQL 1.1 Protocol endpoint over the catalogs.
+
+The query is parsed before it runs (derivecert.federation.inspect_query): updates are refused
+(403), SERVICE may only name allow-listed peer endpoints (403, no connection made), the
+default graph is the union of the institutions' graphs, and the settings' time limit and
+result limit apply (a cut result says so in the `DeriveCert-Result-Truncated` header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from derivecert.federation import check_services, inspect_query
+from derivecert.store import QueryTimeout
+
+from ..deps import Services, read_body, reader, services
+from ..negotiation import CSV, HTML, JSON, JSONLD, NTRIPLES, RDFXML, SRJ, SRX, TSV, TURTLE, base_media_type, choose, negotiate
+from ..openapi import problems
+from ..problems import Problem
+from ..rdfio import serialise
+from ..sparql_results import WRITERS
+
+router = APIRouter(tags=["SPARQL"])
+
+SELECT_FORMATS = (SRJ, SRX, CSV, TSV, JSON)
+GRAPH_FORMATS = (TURTLE, NTRIPLES, JSONLD, RDFXML)
+
+EXAMPLE_QUERY = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX idx: <https://w3id.org/derivecert/index#>
+SELECT ?dataset ?title ?level WHERE {
+  ?record a dcat:CatalogRecord ; foaf:primaryTopic ?dataset ; idx:level ?level .
+  ?dataset dct:title ?title .
+} LIMIT 10"""
+
+
+async def _read_request(request: Request, svc: Services) -> tuple[str | None, list[str], list[str], str | None]:
+    params = list(request.query_params.multi_items())
+    if request.method == "POST":
+        ctype = base_media_type(request.headers.get("content-type"))
+        body = await read_body(request, svc.settings.limits.max_body_bytes)
+        if ctype == "application/x-www-form-urlencoded":
+            params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        elif ctype == "application/sparql-query":
+            params.append(("query", body.decode("utf-8", "replace")))
+        elif ctype == "application/sparql-update":
+            raise Problem(403, "update-refused", "this endpoint is read-only: SPARQL updates are refused")
+        else:
+            raise Problem(415, "unsupported-media-type",
+                          f"POST /sparql takes application/sparql-query or a form, not {ctype}")
+    if any(k == "update" for k, _ in params):
+        raise Problem(403, "update-refused", "this endpoint is read-only: SPARQL updates are refused")
+    queries = [v for k, v in params if k == "query"]
+    if len(queries) > 1:
+        raise Problem(400, "invalid-request", "exactly one `query` parameter is expected")
+    formats = [v for k, v in params if k == "format"]
+    return (queries[0] if queries else None,
+            [v for k, v in params if k == "default-graph-uri"],
+            [v for k, v in params if k == "named-graph-uri"],
+            formats[-1] if formats else None)
+
+
+def _form_page() -> str:
+    from html import escape
+
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>DeriveCert SPARQL</title>
+<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
+textarea{{width:100%;height:16rem;font:13px monospace}}</style></head><body>
+<h1>SPARQL 1.1 endpoint <small>(read-only)</small></h1>
+<form method="post" action="/sparql"><textarea name="query">{escape(EXAMPLE_QUERY)}</textarea>
+<p><label>format <select name="format"><option>srj</option><option>srx</option><option>csv</option>
+<option>tsv</option><option>ttl</option><option>jsonld</option></select></label> <button>Run</button></p></form>
+<p><a href="/">home</a> · <a href="/docs">API docs</a></p></body></html>"""
+
+
+async def _execute(svc: Services, query: str, form: str, default_graphs, named_graphs):
+    limits = svc.settings.limits
+    slots = svc.sparql_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), timeout=5.0)
+    except asyncio.TimeoutError:
+        raise Problem(503, "busy", "all SPARQL slots are busy; try again shortly",
+                      headers={"Retry-After": "2"}) from None
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(
+        None,
+        lambda: svc.store.run_query(query, form, limit=limits.sparql_result_limit,
+                                    timeout=limits.sparql_timeout_s,
+                                    default_graphs=default_graphs or None, named_graphs=named_graphs or None),
+    )
+    def done(f) -> None:  # the slot is held until the work ends, even past the time limit
+        slots.release()
+        if not f.cancelled():
+            f.exception()  # retrieved: a late failure is not an unhandled error
+
+    future.add_done_callback(done)
+    try:
+        # the store enforces the limit (a worker past it is killed); this wait is a safety net
+        return await asyncio.wait_for(asyncio.shield(future), timeout=limits.sparql_timeout_s + 5.0)
+    except (asyncio.TimeoutError, QueryTimeout):
+        raise Problem(503, "query-timeout", f"the query ran past the time limit ({limits.sparql_timeout_s:g} s)",
+                      hint="narrow the query or add a LIMIT") from None
+
+
+async def sparql(request: Request, svc: Services = Depends(services), _=Depends(reader)):
+    """SELECT and ASK answer in SPARQL JSON / XML / CSV / TSV; CONSTRUCT and DESCRIBE in Turtle,
+    N-Triples, JSON-LD or RDF/XML.  `SERVICE` only to the allow-listed peers."""
+    query, default_graphs, named_graphs, format_name = await _read_request(request, svc)
+    if query is None:
+        if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
+            return HTMLResponse(_form_page())
+        raise Problem(400, "missing-query", "no `query` parameter", hint="GET /sparql?query=SELECT...")
+    info = inspect_query(query)
+    check_services(info, svc.settings.service_allow_list())
+    offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
+    try:
+        media = negotiate(request, offered, format_name=format_name)
+    except Problem:
+        if "text/html" in (request.headers.get("accept") or "") and not format_name:
+            media = offered[0]  # a browser form: show the default format
+        else:
+            raise
+    outcome = await _execute(svc, query, info.form, default_graphs, named_graphs)
+    headers = {"Vary": "Accept"}
+    if outcome.truncated:
+        headers["DeriveCert-Result-Truncated"] = "true"
+        headers["DeriveCert-Result-Limit"] = str(svc.settings.limits.sparql_result_limit)
+    if info.form == "graph":
+        return Response(serialise(outcome.triples, media), media_type=media.media_type, headers=headers)
+    body = WRITERS[media.name](outcome)
+    media_type = SRJ.media_type if media is JSON else media.media_type
+    return Response(body, media_type=media_type, headers=headers)
+
+
+_OPENAPI = {
+    "summary": "SPARQL 1.1 Protocol (read-only)",
+    "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
+                  **problems(400, 403, 406, 415, 503)},
+}
+router.add_api_route(
+    "/sparql", sparql, methods=["GET"], operation_id="sparql_get",
+    openapi_extra={"parameters": [{"name": "query", "in": "query", "schema": {"type": "string"},
+                                   "example": EXAMPLE_QUERY}]},
+    **_OPENAPI,
+)
+router.add_api_route(
+    "/sparql", sparql, methods=["POST"], operation_id="sparql_post",
+    openapi_extra={"requestBody": {"content": {
+        "application/sparql-query": {"schema": {"type": "string"}, "example": EXAMPLE_QUERY},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
+    }}},
+    **_OPENAPI,
+)

@@ -1,0 +1,342 @@
+"""Querying across institutions: peers, the SERVICE allow-list, and federated faceted search.
+
+Serves the filing part of the standard across certifying nodes: each node holds the catalogs
+its institutions filed, and a user can ask one node about all of them.
+
+* `inspect_query` parses a SPARQL query *before* anything runs (rdflib's SPARQL 1.1 parser and
+  algebra): it tells the query form, refuses updates, and lists every ``SERVICE`` IRI, including
+  those nested in sub-queries, EXISTS and OPTIONAL.  A lexical count of ``SERVICE`` keywords must
+  agree with the algebra, so a parser disagreement fails closed.
+* `check_services` refuses any SERVICE IRI not in the allow-list (the peers' SPARQL endpoints and
+  `service_allow`), and any SERVICE on a variable, so no connection is made to other hosts.
+* `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
+  the hits (each marked with its origin) and the facet counts, and turns a peer's failure into an
+  error entry of a partial answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from .errors import DeriveCertError
+from .store import (
+    DIMENSIONS,
+    RecordSummary,
+    SearchQuery,
+    SearchResult,
+    classification_to_codes,
+    parse_sparql_search,
+    sparql_search,
+)
+
+
+class QueryError(DeriveCertError):
+    """The SPARQL text is not a query this endpoint runs."""
+
+    code = "invalid-query"
+    status = 400
+
+
+class UpdateRefused(DeriveCertError):
+    code = "update-refused"
+    status = 403
+
+
+class ServiceNotAllowed(DeriveCertError):
+    code = "service-not-allowed"
+    status = 403
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    form: str                      # select | ask | graph  (graph = CONSTRUCT or DESCRIBE)
+    keyword: str                   # SELECT | ASK | CONSTRUCT | DESCRIBE
+    services: tuple[str, ...]      # SERVICE targets: IRIs, or "?var" for a variable
+
+
+_FORMS = {
+    "SelectQuery": ("select", "SELECT"),
+    "AskQuery": ("ask", "ASK"),
+    "ConstructQuery": ("graph", "CONSTRUCT"),
+    "DescribeQuery": ("graph", "DESCRIBE"),
+}
+
+# strings, IRIs and comments are skipped; what is left is scanned for the SERVICE keyword
+_LEXICAL = re.compile(
+    r"'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'(?:[^'\\\n\r]|\\.)*'"
+    r'|"(?:[^"\\\n\r]|\\.)*"'
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|#[^\n\r]*"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)",
+    re.S,
+)
+
+
+def _lexical_service_count(text: str) -> int:
+    return sum(
+        1 for m in _LEXICAL.finditer(text)
+        if m.group("word") and m.group("word").upper() == "SERVICE"
+    )
+
+
+@lru_cache(maxsize=512)
+def inspect_query(text: str) -> QueryInfo:
+    """Form and SERVICE targets of a query; raises `UpdateRefused` or `QueryError`."""
+    from rdflib.plugins.sparql.algebra import translateQuery, traverse
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.term import Variable
+
+    try:
+        parsed = parseQuery(text)
+    except Exception as exc:
+        try:
+            parseUpdate(text)
+        except Exception:
+            raise QueryError(
+                f"the query does not parse: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                hint="check the SPARQL 1.1 syntax; this endpoint runs SELECT, ASK, CONSTRUCT and DESCRIBE",
+            ) from None
+        raise UpdateRefused(
+            "this endpoint is read-only: SPARQL updates are refused",
+            hint="institutions file descriptions with PUT /v1/institutions/{institution}/datasets",
+        ) from None
+    name = getattr(parsed[1], "name", "")
+    if name not in _FORMS:
+        raise QueryError(f"unsupported query form {name!r}")
+    form, keyword = _FORMS[name]
+    try:
+        algebra = translateQuery(parsed).algebra
+    except Exception as exc:
+        raise QueryError(f"the query could not be analysed: {exc}") from None
+    services: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
+            term = node.get("term")
+            services.append(f"?{term}" if isinstance(term, Variable) else str(term))
+
+    traverse(algebra, visitPre=visit)
+    if _lexical_service_count(text) != len(services):
+        raise QueryError(
+            "the SERVICE clauses of the query could not be checked",
+            hint="write each SERVICE with an absolute IRI of an allow-listed endpoint",
+        )
+    return QueryInfo(form=form, keyword=keyword, services=tuple(services))
+
+
+def _norm(iri: str) -> str:
+    return iri.rstrip("/")
+
+
+def check_services(info: QueryInfo, allow: set[str]) -> None:
+    """Refuse the query (before it runs) if a SERVICE names an endpoint not allow-listed."""
+    allowed = {_norm(a) for a in allow}
+    for target in info.services:
+        if target.startswith("?"):
+            raise ServiceNotAllowed(
+                f"SERVICE {target}: a variable endpoint cannot be checked against the allow-list",
+                hint="name the peer endpoint with its IRI",
+            )
+        if _norm(target) not in allowed:
+            raise ServiceNotAllowed(
+                f"SERVICE <{target}> is not an allow-listed peer endpoint",
+                hint="allowed: " + (", ".join(sorted(allowed)) or "none configured (settings: peers, service_allow)"),
+            )
+
+
+# -- federated search ------------------------------------------------------------------------
+
+
+@dataclass
+class OriginOutcome:
+    name: str
+    url: str
+    ok: bool
+    total: int = 0
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    status: int | None = None
+
+
+@dataclass
+class Hit:
+    """A search hit with its origin: "local" or a peer's name; `href` where to read it."""
+
+    entry: RecordSummary
+    origin: str
+    href: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FederatedResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    origins: list[OriginOutcome]
+
+    @property
+    def partial(self) -> bool:
+        return any(not o.ok for o in self.origins)
+
+
+def search_params(query: SearchQuery, *, offset: int, limit: int) -> list[tuple[str, str]]:
+    params: list[tuple[str, str]] = []
+    for dim, values in query.filters.items():
+        params.extend((dim, v) for v in values)
+    if query.text:
+        params.append(("q", query.text))
+    params += [("offset", str(offset)), ("limit", str(limit)), ("sort", query.sort), ("federated", "false")]
+    return params
+
+
+async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float, token: str | None):
+    hits, total, facets = [], 0, {}
+    page_max = 100
+    offset = 0
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    while True:
+        limit = max(1, min(page_max, want - offset)) if want else 1
+        url = f"{peer.url}/v1/datasets?" + urlencode(search_params(query, offset=offset, limit=limit))
+        resp = await client.get(url, headers=headers, timeout=timeout)
+        if resp.status_code != 200:
+            raise PeerError(f"HTTP {resp.status_code}: {resp.text[:300]}", resp.status_code)
+        body = resp.json()
+        total = int(body.get("total", 0))
+        if not facets:
+            facets = {
+                dim: {f["code"]: int(f["count"]) for f in (group.get("values", []) if isinstance(group, dict) else group)}
+                for dim, group in (body.get("facets") or {}).items()
+            }
+        for item in body.get("items", []):
+            entry = RecordSummary(
+                key=item.get("id", ""), dataset=item.get("dataset", ""),
+                institution=item.get("institution", ""), verdict=item.get("verdict", ""),
+                modified=item.get("modified", ""), issued=item.get("issued", ""),
+                title=item.get("title") or {}, codes=classification_to_codes(item.get("classification") or {}),
+                filing=item.get("filing"), depth=item.get("derivation_depth"),
+            )
+            href = (item.get("links") or {}).get("self")
+            if href and href.startswith("/"):
+                href = peer.url + href
+            hits.append(Hit(entry=entry, origin=peer.name, href=href))
+        offset += limit
+        if not want or offset >= want or offset >= total or not body.get("items"):
+            break
+    return total, hits[:want], facets
+
+
+async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float):
+    texts = sparql_search(SearchQuery(filters=query.filters, text=query.text, offset=0, limit=max(want, 1), sort=query.sort))
+
+    async def run(text: str) -> list[dict]:
+        resp = await client.post(
+            peer.sparql_endpoint, content=urlencode({"query": text}).encode("ascii"),
+            headers={"Accept": "application/sparql-results+json",
+                     "Content-Type": "application/x-www-form-urlencoded"},
+            timeout=timeout,
+        )
+        if resp.status_code != 200:
+            raise PeerError(f"HTTP {resp.status_code}: {resp.text[:300]}", resp.status_code)
+        return resp.json()["results"]["bindings"]
+
+    page, total, facets = await asyncio.gather(run(texts["page"]), run(texts["total"]), run(texts["facets"]))
+    result = parse_sparql_search(query, page if want else [], total, facets)
+    hits = [Hit(entry=e, origin=peer.name, href=None) for e in result.items[:want]]
+    return result.total, hits, result.facets
+
+
+class PeerError(Exception):
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+async def federated_search(
+    local: SearchResult,
+    query: SearchQuery,
+    peers: list,
+    *,
+    timeout: float,
+    client: httpx.AsyncClient | None = None,
+    local_href=lambda entry: None,
+    tokens: dict[str, str] | None = None,
+) -> FederatedResult:
+    """Merge the local result (already computed for offset 0 .. offset+limit) with every peer's."""
+    want = query.offset + query.limit
+    own_client = client is None
+    client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    origins = [OriginOutcome(name="local", url="", ok=True, total=local.total)]
+    hits = [Hit(entry=e, origin="local", href=local_href(e)) for e in local.items]
+    facets: dict[str, dict[str, int]] = {dim: dict(v) for dim, v in local.facets.items()}
+    total = local.total
+
+    async def one(peer):
+        started = time.monotonic()
+        limit = peer.timeout_s or timeout
+        try:
+            if peer.kind == "sparql":
+                coro = _sparql_peer(client, peer, query, want, limit)
+            else:
+                coro = _derivecert_peer(client, peer, query, want, limit, (tokens or {}).get(peer.name))
+            res = await asyncio.wait_for(coro, timeout=limit)
+            return peer, res, None, (time.monotonic() - started) * 1000
+        except asyncio.TimeoutError:
+            return peer, None, PeerError(f"no answer within {limit:g} s"), (time.monotonic() - started) * 1000
+        except httpx.TimeoutException:
+            return peer, None, PeerError(f"no answer within {limit:g} s"), (time.monotonic() - started) * 1000
+        except httpx.HTTPError as exc:
+            return peer, None, PeerError(f"unreachable: {type(exc).__name__}: {exc}"), (time.monotonic() - started) * 1000
+        except PeerError as exc:
+            return peer, None, exc, (time.monotonic() - started) * 1000
+        except Exception as exc:  # a malformed answer must not turn into a 5xx
+            return peer, None, PeerError(f"unusable answer: {type(exc).__name__}: {exc}"), (time.monotonic() - started) * 1000
+
+    try:
+        outcomes = await asyncio.gather(*(one(p) for p in peers))
+    finally:
+        if own_client:
+            await client.aclose()
+    for peer, res, err, ms in outcomes:
+        url = peer.url if peer.kind == "derivecert" else peer.sparql_endpoint
+        if err is not None:
+            origins.append(OriginOutcome(name=peer.name, url=url, ok=False, error=str(err),
+                                         status=getattr(err, "status", None), elapsed_ms=round(ms, 1)))
+            continue
+        p_total, p_hits, p_facets = res
+        total += p_total
+        hits.extend(p_hits)
+        for dim, counts in p_facets.items():
+            if dim not in DIMENSIONS:
+                continue
+            mine = facets.setdefault(dim, {})
+            for code, n in counts.items():
+                mine[code] = mine.get(code, 0) + n
+        origins.append(OriginOutcome(name=peer.name, url=url, ok=True, total=p_total, elapsed_ms=round(ms, 1)))
+    hits = sort_hits(hits, query.sort)[query.offset:want]
+    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins)
+
+
+def sort_hits(hits: list[Hit], sort: str) -> list[Hit]:
+    if sort == "title":
+        return sorted(hits, key=lambda h: (_title(h.entry), h.entry.key, h.origin))
+    reverse = sort == "-modified"
+    return sorted(hits, key=lambda h: (h.entry.modified, h.entry.key, h.origin), reverse=reverse)
+
+
+def _title(entry: RecordSummary) -> str:
+    t = entry.title or {}
+    return (t.get("en") or t.get("zh") or t.get("und") or next(iter(t.values()), "") or entry.dataset).casefold()

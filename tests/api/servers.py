@@ -1,0 +1,90 @@
+"""Real `oxigraph serve` processes on 127.0.0.1 free ports, for the remote-store and federation tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def oxigraph_binary() -> str:
+    here = Path(sys.executable).parent / "oxigraph"
+    found = str(here) if here.exists() else shutil.which("oxigraph")
+    if not found:
+        raise RuntimeError("the `oxigraph` server binary is missing: pip install '.[dev]' (package oxigraph)")
+    return found
+
+
+@dataclass
+class OxigraphServer:
+    """One `oxigraph serve --location DIR --bind 127.0.0.1:PORT --union-default-graph` process."""
+
+    location: Path
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def query_url(self) -> str:
+        return self.base + "/query"
+
+    @property
+    def update_url(self) -> str:
+        return self.base + "/update"
+
+    @property
+    def gsp_url(self) -> str:
+        return self.base + "/store"
+
+    def start(self, timeout: float = 20.0) -> "OxigraphServer":
+        self.port = self.port or free_port()
+        self.location.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [oxigraph_binary(), "serve", "--location", str(self.location),
+             "--bind", f"127.0.0.1:{self.port}", "--union-default-graph"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"oxigraph exited: {self.process.stderr.read().decode()[:2000]}")
+            try:
+                r = httpx.get(self.query_url, params={"query": "ASK {}"}, timeout=1, trust_env=False)
+                if r.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("oxigraph did not start in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process is not None and self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def clear(self) -> None:
+        httpx.post(self.update_url, content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"},
+                   trust_env=False).raise_for_status()

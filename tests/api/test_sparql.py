@@ -1,0 +1,178 @@
+"""The read-only SPARQL endpoint: forms and formats, updates refused, limits, SERVICE allow-list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import threading
+import time
+
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from derivecert.federation import QueryError, UpdateRefused, inspect_query
+
+from .conftest import make_settings
+from .test_api_read import DS_DM, fill, is_problem
+
+COUNT_DATASETS = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+SELECT ?d WHERE { ?r a dcat:CatalogRecord ; foaf:primaryTopic ?d } ORDER BY ?d"""
+
+
+def test_select_in_every_format(client, store):
+    fill(store)
+    r = client.get("/sparql", params={"query": COUNT_DATASETS})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/sparql-results+json")
+    rows = r.json()["results"]["bindings"]
+    assert len(rows) == 3 and rows[0]["d"]["type"] == "uri"
+    r = client.post("/sparql", data={"query": COUNT_DATASETS}, headers={"Accept": "application/sparql-results+xml"})
+    assert r.status_code == 200 and "<sparql" in r.text
+    assert len(list(ox.parse_query_results(r.content, format=ox.QueryResultsFormat.XML))) == 3
+    r = client.post("/sparql", content=COUNT_DATASETS, headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"})
+    assert list(csv.reader(io.StringIO(r.text)))[0] == ["d"]
+    r = client.get("/sparql", params={"query": COUNT_DATASETS}, headers={"Accept": "text/tab-separated-values"})
+    assert r.text.splitlines()[0] == "?d" and r.text.splitlines()[1].startswith("<")
+    r = client.get("/sparql", params={"query": COUNT_DATASETS, "format": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+
+
+def test_ask_construct_describe(client, store):
+    fill(store)
+    r = client.get("/sparql", params={"query": f"ASK {{ <{DS_DM}> ?p ?o }}"})
+    assert r.json() == {"head": {}, "boolean": True}
+    r = client.get("/sparql", params={"query": f"CONSTRUCT WHERE {{ <{DS_DM}> ?p ?o }}"})
+    assert r.headers["content-type"].startswith("text/turtle")
+    assert len(list(ox.parse(r.content, format=ox.RdfFormat.TURTLE))) > 3
+    r = client.get("/sparql", params={"query": f"DESCRIBE <{DS_DM}>"}, headers={"Accept": "application/n-triples"})
+    assert r.status_code == 200 and DS_DM in r.text
+
+
+def test_union_default_graph_and_protocol_graph_parameters(client, store):
+    fill(store)
+    q = "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a <http://www.w3.org/ns/dcat#CatalogRecord> }"
+    n = lambda **p: int(client.get("/sparql", params={"query": q, **p}).json()["results"]["bindings"][0]["n"]["value"])  # noqa: E731
+    assert n() == 3
+    assert n(**{"default-graph-uri": "https://w3id.org/derivecert/graph/hospital-a"}) == 1
+
+
+def test_updates_are_refused(client, store):
+    fill(store)
+    is_problem(client.post("/sparql", data={"update": "DROP ALL"}), 403, "update-refused")
+    is_problem(client.post("/sparql", content="DROP ALL", headers={"Content-Type": "application/sparql-update"}), 403)
+    is_problem(client.get("/sparql", params={"query": "INSERT DATA { <a:a> <a:b> <a:c> }"}), 403, "update-refused")
+    is_problem(client.get("/sparql", params={"query": "DELETE WHERE { ?s ?p ?o }"}), 403)
+    assert client.get("/sparql", params={"query": COUNT_DATASETS}).json()["results"]["bindings"]  # nothing changed
+
+
+def test_bad_queries(client):
+    is_problem(client.get("/sparql", params={"query": "SELECT WHERE {"}), 400, "invalid-query")
+    is_problem(client.get("/sparql", headers={"Accept": "application/json"}), 400, "missing-query")
+    is_problem(client.post("/sparql", content=b"x", headers={"Content-Type": "text/plain"}), 415)
+    r = client.get("/sparql", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and "<form" in r.text
+
+
+def test_result_limit(store, engine):
+    fill(store)
+    settings = make_settings(limits={"sparql_result_limit": 5})
+    with TestClient(create_app(settings, engine=engine, store=store)) as c:
+        r = c.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+        assert len(r.json()["results"]["bindings"]) == 5
+        assert r.headers["DeriveCert-Result-Truncated"] == "true"
+        r = c.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "application/n-triples"})
+        assert len(r.text.strip().splitlines()) == 5
+
+
+def test_time_limit_stops_the_query(tmp_path, engine):
+    """The worker process running a runaway query is killed at the limit."""
+    from derivecert.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "slow", query_processes=1)
+    store.load("https://w3id.org/derivecert/graph/x", [
+        ox.Triple(ox.NamedNode(f"http://e/{i}"), ox.NamedNode("http://e/p"), ox.Literal(str(i))) for i in range(3000)])
+    settings = make_settings(limits={"sparql_timeout_s": 0.3})
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?p ?y . ?c ?p ?z }"
+    with TestClient(create_app(settings, engine=engine, store=store)) as c:
+        started = time.monotonic()
+        is_problem(c.get("/sparql", params={"query": slow}), 503, "query-timeout")
+        assert time.monotonic() - started < 10
+    # the pool replaced its killed worker: the next query runs (generous limit: CI may be loaded)
+    assert store.run_query("ASK { ?s ?p ?o }", "ask", limit=1, timeout=60).boolean is True
+    store.close()
+    assert not [p for p in __import__("multiprocessing").active_children() if p.name == "derivecert-sparql"]
+
+
+class Listener:
+    """A local TCP listener that records every connection attempt."""
+
+    def __init__(self, hold: bool = False):
+        self.hold = hold  # keep connections open without answering (a silent peer)
+        self.held: list[socket.socket] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                if self.hold:
+                    self.held.append(conn)
+                else:
+                    conn.close()
+            except (socket.timeout, OSError):
+                continue
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=2)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ ?s ?p ?o OPTIONAL {{ SERVICE SILENT <http://127.0.0.1:{port}/sparql> {{ ?s ?q ?r }} }} }}",
+    "PREFIX e: <http://127.0.0.1:{port}/> SELECT * WHERE {{ FILTER EXISTS {{ SERVICE e:sparql {{ ?a ?b ?c }} }} }}",
+    "SELECT * WHERE {{ {{ SELECT ?s WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }} }} }}",
+    "SELECT * WHERE {{ BIND(<http://127.0.0.1:{port}/sparql> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
+    "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+    "ASK {{ SERVICE <http://127.0.0.1:{port}/sparql/> {{ ?s ?p ?o }} }}",
+])
+def test_service_outside_the_allow_list_is_refused_without_connecting(client, listener, template):
+    query = template.format(port=listener.port)
+    body = is_problem(client.get("/sparql", params={"query": query}), 403, "service-not-allowed")
+    assert "allow" in body["detail"] or "allow" in body.get("hint", "")
+    time.sleep(0.2)
+    assert listener.connections == 0
+
+
+def test_inspect_query():
+    info = inspect_query("PREFIX p: <http://peer/> SELECT * { SERVICE p:sparql { ?s ?p ?o } # SERVICE <x:in-comment>\n }")
+    assert info.form == "select" and info.services == ("http://peer/sparql",)
+    assert inspect_query('SELECT * { ?s ?p "SERVICE <http://x/>" }').services == ()
+    assert inspect_query("DESCRIBE <http://x/>").form == "graph"
+    with pytest.raises(UpdateRefused):
+        inspect_query("CLEAR ALL")
+    with pytest.raises(QueryError):
+        inspect_query("SELEKT * {}")

@@ -1,0 +1,252 @@
+"""The catalog store on both backends: atomic replacement, ownership, filing numbers, search."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from derivecert import store as store_mod
+from derivecert.store import (
+    GENID_BASE,
+    ConflictError,
+    EmbeddedStore,
+    RemoteStore,
+    SearchQuery,
+    build_submission,
+    dataset_key,
+    graph_iri,
+)
+
+from .fakes import fake_run
+from .servers import free_port
+
+DS1 = "https://fake.example.org/ds/1"
+DS2 = "https://fake.example.org/ds/2"
+
+
+def submit(store, inst, dataset, **kw):
+    g, rg, results = fake_run(dataset, **kw)
+    sub = build_submission(inst, g, rg, results)
+    store.replace(sub)
+    return sub
+
+
+def count(store, query):
+    return len(store.run_query(store_mod.PREFIXES + query, "select", limit=10**6, timeout=10).rows)
+
+
+def test_submission_is_stored_with_record_result_and_filing(store):
+    sub = submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    key = dataset_key(DS1)
+    assert sub.keys == [key]
+    rec = store.record(key)
+    assert rec["institution"] == "hospital-a"
+    assert rec["result"]["verdict"] == "certified"
+    assert rec["summary"]["codes"]["scenario"] == ["AS-PH"]
+    triples = store.dataset_triples(key)
+    preds = {t.predicate.value for t in triples}
+    assert "http://purl.org/dc/terms/title" in preds
+    assert "https://w3id.org/derivecert#filingNumber" in preds  # the engine's filing node
+    assert store_mod.IDX + "part" not in preds  # bookkeeping stays out
+    # blank nodes were skolemised
+    assert any(t.object.value.startswith(GENID_BASE) for t in triples if isinstance(t.object, ox.NamedNode))
+    # the source's "not-derived" result node is not stored
+    assert count(store, 'SELECT ?r WHERE { ?r dcert:verdict "not-derived" }') == 0
+    assert store.find_filing("DC-20250101-AAAA0001") == key
+    assert store.filing_number_exists("DC-20250101-AAAA0001")
+    assert not store.filing_number_exists("DC-20250101-ZZZZ9999")
+
+
+def test_union_default_graph_and_named_graph(store):
+    submit(store, "hospital-a", DS1)
+    submit(store, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    assert count(store, "SELECT ?d WHERE { ?d a dcat:Dataset ; dct:title ?t FILTER(lang(?t)='en') }") == 2
+    q = f"SELECT ?d WHERE {{ GRAPH <{graph_iri('hospital-b')}> {{ ?d a dcat:Dataset ; dct:title ?t FILTER(lang(?t)='en') }} }}"
+    assert count(store, q) == 1
+
+
+def test_replacement_removes_the_previous_version(store):
+    submit(store, "hospital-a", DS1, title="Old title", filing="DC-20250101-OLD00001")
+    issued = store.record(dataset_key(DS1))["issued"]
+    submit(store, "hospital-a", DS1, title="New title", filing="DC-20250101-NEW00001", level="L2", grade="D3")
+    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Old title"@en }') == 0
+    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "New title"@en }') == 1
+    # one quality measurement, one activity: the old skolemised nodes are gone
+    assert count(store, "SELECT ?m WHERE { ?m <http://www.w3.org/ns/dqv#value> ?v }") == 1
+    assert count(store, "SELECT ?a WHERE { ?a a dcert:DerivationActivity }") == 1
+    assert not store.filing_number_exists("DC-20250101-OLD00001")
+    assert store.find_filing("DC-20250101-NEW00001") == dataset_key(DS1)
+    rec = store.record(dataset_key(DS1))
+    assert rec["issued"] == issued
+    assert store.search(SearchQuery(filters={"level": ["L1"]})).total == 0
+    assert store.search(SearchQuery(filters={"level": ["L2"]})).total == 1
+    assert store.count() == 1
+
+
+def test_shared_subjects_live_while_a_record_lists_them(store):
+    submit(store, "hospital-a", DS1)
+    submit(store, "hospital-a", DS2, filing="DC-20250101-BBBB0002")
+    hospital = 'SELECT ?n WHERE { <https://fake.example.org/hospital> <http://xmlns.com/foaf/0.1/name> ?n }'
+    assert count(store, hospital) == 1
+    assert store.delete(dataset_key(DS1))
+    assert count(store, hospital) == 1
+    assert count(store, "SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title ?t }") == 2  # DS2 en + zh
+    assert store.delete(dataset_key(DS2))
+    assert count(store, hospital) == 0
+    assert count(store, "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != <%s>) }" % store_mod.META_GRAPH) == 0
+    assert not store.delete(dataset_key(DS2))
+
+
+def test_a_dataset_belongs_to_one_institution(store):
+    submit(store, "hospital-a", DS1)
+    with pytest.raises(ConflictError):
+        submit(store, "hospital-b", DS1)
+    assert store.locate(dataset_key(DS1)) == "hospital-a"
+
+
+def test_filing_numbers_are_unique(store):
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    taken: set[str] = set()
+    numbers = {store.new_filing_number("DC", taken=taken) for _ in range(50)}
+    assert len(numbers) == 50 and "DC-20250101-AAAA0001" not in numbers
+    assert all(n.startswith("DC-") for n in numbers)
+
+
+def test_rejected_and_not_derived_results_are_not_records(store):
+    g, rg, results = fake_run(DS1, verdict="rejected")
+    sub = build_submission("hospital-a", g, rg, results)
+    assert sub.records == []
+    store.replace(sub)
+    assert store.count() == 0
+
+
+def test_replacement_is_atomic(store, monkeypatch):
+    submit(store, "hospital-a", DS1, title="Kept title")
+    dead = f"http://127.0.0.1:{free_port()}/nothing.ttl"
+    original = store_mod._generation_ops
+    monkeypatch.setattr(store_mod, "_generation_ops", lambda gen: original(gen) + [f"LOAD <{dead}>"])
+    with pytest.raises(Exception):
+        submit(store, "hospital-a", DS1, title="Lost title")
+    monkeypatch.setattr(store_mod, "_generation_ops", original)
+    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
+    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
+
+
+def test_search_facets_and_text(store):
+    submit(store, "hospital-a", DS1, title="Influenza weekly counts", scenario=("AS-PH", "AS-EMERG"))
+    submit(store, "hospital-b", DS2, title="Diabetes cohort features", scenario=("AS-RES",),
+           technique=("GT-FEAT", "GT-DEID"), level="L3", grade="D2", granularity="GR-IND",
+           filing="DC-20250101-BBBB0002", verdict="conditional")
+    res = store.search(SearchQuery())
+    assert res.total == 2
+    assert res.facets["scenario"] == {"AS-PH": 1, "AS-EMERG": 1, "AS-RES": 1}
+    assert res.facets["institution"] == {"hospital-a": 1, "hospital-b": 1}
+    assert res.facets["verdict"] == {"certified": 1, "conditional": 1}
+    res = store.search(SearchQuery(filters={"scenario": ["AS-RES"]}))
+    assert [i.dataset for i in res.items] == [DS2]
+    # multi-select: the scenario counts ignore the scenario filter, the others apply it
+    assert res.facets["scenario"]["AS-PH"] == 1
+    assert res.facets["level"] == {"L3": 1}
+    assert store.search(SearchQuery(text="influenza")).total == 1
+    assert store.search(SearchQuery(text="INFLUENZA weekly")).total == 1
+    assert store.search(SearchQuery(text="中文")).total == 2
+    assert store.search(SearchQuery(text="influenza diabetes")).total == 0
+    assert store.search(SearchQuery(filters={"scenario": ["AS-PH"], "level": ["L3"]})).total == 0
+
+
+def test_index_rebuilds_from_the_store(store, tmp_path):
+    submit(store, "hospital-a", DS1)
+    submit(store, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    before = store.search(SearchQuery())
+    store.rebuild_index()
+    after = store.search(SearchQuery())
+    assert after.total == before.total == 2
+    assert after.facets == before.facets
+    assert [i.key for i in after.items] == [i.key for i in before.items]
+
+
+def test_sparql_search_agrees_with_the_index(store):
+    submit(store, "hospital-a", DS1, title="Influenza weekly counts", scenario=("AS-PH", "AS-EMERG"))
+    submit(store, "hospital-b", DS2, title="Diabetes cohort", scenario=("AS-RES",), level="L3",
+           filing="DC-20250101-BBBB0002")
+    for q in (SearchQuery(), SearchQuery(filters={"scenario": ["AS-RES", "AS-PH"], "institution": ["hospital-a"]}),
+              SearchQuery(text="diabetes"), SearchQuery(filters={"level": ["L3"]}, limit=1)):
+        a, b = store.search(q), store.search_sparql(q)
+        assert a.total == b.total
+        assert {k: v for k, v in a.facets.items() if v} == {k: v for k, v in b.facets.items() if v}
+        assert [i.key for i in a.items] == [i.key for i in b.items]
+
+
+def test_remote_index_follows_another_writer(oxigraph_server):
+    oxigraph_server.clear()
+    a = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
+    b = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
+    try:
+        assert a.count() == 0
+        submit(b, "hospital-a", DS1)
+        assert a.count() == 1
+        b.delete(dataset_key(DS1))
+        assert a.count() == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_user_queries_truncate_and_time_out(store):
+    submit(store, "hospital-a", DS1)
+    out = store.run_query("SELECT * WHERE { ?s ?p ?o }", "select", limit=3, timeout=10)
+    assert out.truncated and len(out.rows) == 3
+    assert store.run_query("ASK { ?s a <http://www.w3.org/ns/dcat#CatalogRecord> }", "ask", limit=3, timeout=10).boolean
+    out = store.run_query("CONSTRUCT WHERE { ?s a ?t }", "graph", limit=2, timeout=10)
+    assert out.truncated and len(out.triples) == 2
+    with pytest.raises(store_mod.QueryRejected):
+        store.run_query("SELECT * WHERE { ?s ?p }", "select", limit=3, timeout=10)
+
+
+def test_bulk_add_then_search(store):
+    subs = []
+    for i in range(30):
+        g, rg, results = fake_run(f"https://fake.example.org/bulk/{i}", filing=f"DC-20250101-BULK{i:04d}",
+                                  level=("L1", "L2", "L3")[i % 3])
+        subs.append(build_submission(("hospital-a", "hospital-b")[i % 2], g, rg, results))
+    store.bulk_add(subs)
+    assert store.search(SearchQuery(filters={"level": ["L3"]})).total == 10
+    store.rebuild_index()
+    assert store.search(SearchQuery(filters={"institution": ["hospital-b"]})).total == 15
+    assert store.find_filing("DC-20250101-BULK0007") == dataset_key("https://fake.example.org/bulk/7")
+
+
+def test_embedded_store_persists(tmp_path):
+    s = EmbeddedStore(tmp_path / "persist")
+    submit(s, "hospital-a", DS1)
+    s.close()
+    s2 = EmbeddedStore(tmp_path / "persist")
+    try:
+        assert s2.count() == 1
+        assert s2.record(dataset_key(DS1))["institution"] == "hospital-a"
+    finally:
+        s2.close()
+
+
+def test_index_snapshot_speeds_up_a_restart_and_is_never_stale(tmp_path):
+    s = EmbeddedStore(tmp_path / "snap", query_processes=0)
+    submit(s, "hospital-a", DS1)
+    submit(s, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    s.close()
+    snapshot = tmp_path / "snap.index.jsonl"
+    assert snapshot.is_file()
+    s2 = EmbeddedStore(tmp_path / "snap", query_processes=0)
+    try:
+        generation = s2.read_generation()
+        assert len(s2._load_snapshot(generation)) == 2
+        assert s2.search(SearchQuery(text="fake dataset")).total == 2
+        submit(s2, "hospital-a", DS1, title="Changed")  # the store moves on ...
+    finally:
+        s2.close()
+    s3 = EmbeddedStore(tmp_path / "snap", query_processes=0)
+    try:
+        assert s3.search(SearchQuery(text="changed")).total == 1
+        # ... and a snapshot of another generation is ignored
+        assert s3._load_snapshot("another-generation") is None
+    finally:
+        s3.close()
