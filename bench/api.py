@@ -269,12 +269,12 @@ def bench_size(n: int, templates, workdir: Path, *, baseline: bool, reps: int, b
             del ds
             gc.collect()
     finally:
-        store.close()  # leaves the search index snapshot beside the store
-    t = time.perf_counter()
+        store.close()
+    t = time.perf_counter()  # a restart: open the store and rebuild the search index from it
     reopened = EmbeddedStore(workdir / f"store-{n}", query_processes=0)
     try:
         assert reopened.count() == n
-        out["index_restart_from_snapshot_s"] = round(time.perf_counter() - t, 3)
+        out["cold_start_s"] = round(time.perf_counter() - t, 3)
     finally:
         reopened.close()
     return out

@@ -658,8 +658,9 @@ def _messages(report: Graph, result, shapes: Graph) -> dict[str, str]:
             match = next((m for m in untagged if pattern.match(m)), None)
             if match is not None:
                 out[lang] = match
-        for message in untagged:  # a message no template explains (should not happen)
-            out.setdefault("und", message)
+        if untagged:  # a message no template explains: keep the contract of one text per language
+            for lang in ("zh", "en"):
+                out.setdefault(lang, untagged[0])
     return out
 
 

@@ -491,17 +491,19 @@ class FacetIndex:
                 old = self.by_key[entry.key]
                 self.entries[old] = None
                 live[old >> 3] &= ~(1 << (old & 7)) & 0xFF
-                for dim in DIMENSIONS:
-                    for value in set(self.entries_dims[old].get(dim, ())):
+                for dim, values in self.entries_dims[old].items():
+                    for value in values:
                         tables[dim][value][old >> 3] &= ~(1 << (old & 7)) & 0xFF
             self.entries.append(entry)
             self.by_key[entry.key] = i
             byte, bit = i >> 3, 1 << (i & 7)
             live[byte] |= bit
-            dims = {}
-            for dim in DIMENSIONS:
-                values = set(entry.dimension_values(dim))
-                dims[dim] = values
+            dims = {dim: set(values) for dim, values in entry.codes.items() if values and dim in tables}
+            dims["institution"] = {entry.institution}
+            dims["verdict"] = {entry.verdict}
+            if entry.depth:
+                dims["depth"] = {entry.depth}
+            for dim, values in dims.items():
                 table = tables[dim]
                 for value in values:
                     arr = table.get(value)
@@ -868,18 +870,10 @@ class CatalogStore(ABC):
             for r in rows
         ]
 
-    def _load_snapshot(self, generation: str | None) -> list[RecordSummary] | None:
-        return None
-
-    def _save_snapshot(self) -> None:
-        pass
-
     def rebuild_index(self) -> None:
         with self._lock:
             generation = self.read_generation()
-            entries = self._load_snapshot(generation)
-            if entries is None:
-                entries = self._summaries()
+            entries = self._summaries()
             index = FacetIndex()
             index.add_many(entries)
             self.index = index
@@ -1065,48 +1059,6 @@ class EmbeddedStore(CatalogStore):
         self.ox.update(update)
         self._writes += 1
 
-    # The search index of a large store takes a while to read back (its summaries are long
-    # literals, read one by one from disk), so a closed store leaves a snapshot of it beside its
-    # folder, valid for the catalog generation and record count it was taken at.
-    @property
-    def _snapshot_file(self) -> Path | None:
-        return self.path.with_name(self.path.name + ".index.jsonl") if self.path is not None else None
-
-    def _record_count(self) -> int:
-        return sum(1 for _ in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None))
-
-    def _load_snapshot(self, generation: str | None) -> list[RecordSummary] | None:
-        path = self._snapshot_file
-        if path is None or generation is None or not path.is_file():
-            return None
-        try:
-            with path.open(encoding="utf-8") as fh:
-                head = json.loads(fh.readline())
-                if head.get("generation") != generation or head.get("count") != self._record_count():
-                    return None
-                entries = []
-                for line in fh:
-                    data = json.loads(line)
-                    entries.append(RecordSummary.from_json(data["summary"], text=data.get("text", "")))
-            return entries if len(entries) == head["count"] else None
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def _save_snapshot(self) -> None:
-        path = self._snapshot_file
-        if path is None or not self._index_ready or self._generation is None:
-            return
-        entries = [e for e in self.index.entries if e is not None]
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                fh.write(json.dumps({"generation": self._generation, "count": len(entries)}) + "\n")
-                for e in entries:
-                    fh.write(json.dumps({"summary": e.to_json(), "text": e.text}, ensure_ascii=False) + "\n")
-            tmp.replace(path)
-        except OSError:  # a read-only folder: no snapshot, the next start reads the store
-            tmp.unlink(missing_ok=True)
-
     def _summaries(self) -> list[RecordSummary]:
         """Two index scans instead of a SPARQL join: the catalog's summaries and texts."""
         texts = {q.subject: q.object.value
@@ -1178,8 +1130,6 @@ class EmbeddedStore(CatalogStore):
     def close(self) -> None:
         if self.query_pool is not None:
             self.query_pool.close()
-        with self._lock:
-            self._save_snapshot()
         if self.path is not None:
             try:
                 self.ox.flush()

@@ -227,26 +227,3 @@ def test_embedded_store_persists(tmp_path):
     finally:
         s2.close()
 
-
-def test_index_snapshot_speeds_up_a_restart_and_is_never_stale(tmp_path):
-    s = EmbeddedStore(tmp_path / "snap", query_processes=0)
-    submit(s, "hospital-a", DS1)
-    submit(s, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
-    s.close()
-    snapshot = tmp_path / "snap.index.jsonl"
-    assert snapshot.is_file()
-    s2 = EmbeddedStore(tmp_path / "snap", query_processes=0)
-    try:
-        generation = s2.read_generation()
-        assert len(s2._load_snapshot(generation)) == 2
-        assert s2.search(SearchQuery(text="fake dataset")).total == 2
-        submit(s2, "hospital-a", DS1, title="Changed")  # the store moves on ...
-    finally:
-        s2.close()
-    s3 = EmbeddedStore(tmp_path / "snap", query_processes=0)
-    try:
-        assert s3.search(SearchQuery(text="changed")).total == 1
-        # ... and a snapshot of another generation is ignored
-        assert s3._load_snapshot("another-generation") is None
-    finally:
-        s3.close()
