@@ -163,3 +163,19 @@ def test_batch_certification_matches_one_by_one(engine):
             assert b.verdict == r.verdict
             assert {(f.requirement, f.severity) for f in b.findings} == {(f.requirement, f.severity) for f in r.findings}
             assert b.classification.classification == r.classification.classification
+
+
+def test_a_large_batch_on_two_processes_gives_the_results_of_one(engine):
+    from derivecert.engine import PARALLEL_MIN_DOCUMENTS, Engine
+
+    paths = _corpus("valid") + _corpus("invalid")
+    assert len(paths) >= PARALLEL_MIN_DOCUMENTS
+    documents = [(str(p), p.read_bytes()) for p in paths]
+    one = Engine(workers=1).certify_documents(documents, on=ON)
+    two = Engine(workers=2).certify_documents(documents, on=ON)
+    assert two.materialised is None  # it really ran on worker processes
+    assert [str(r.dataset) for r in one.results] == [str(r.dataset) for r in two.results]
+    for a, b in zip(one.results, two.results):
+        assert (a.verdict, a.source, a.classification.classification) == (b.verdict, b.source, b.classification.classification)
+        assert {(f.requirement, f.severity, f.path) for f in a.findings} == {(f.requirement, f.severity, f.path) for f in b.findings}
+    assert len(two.result_graph) == len(one.result_graph)

@@ -7,6 +7,7 @@ DeriveCert can explain: syntax, format, size, missing file, bad option), 3 inter
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from enum import Enum
@@ -131,11 +132,13 @@ def certify(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes for large batches (default: all cores)."),
 ) -> int:
     """Certify every dcat:Dataset described in PATHS: classification, findings, verdict, filing."""
     from .engine import collect_files
 
     engine = _engine(reasoner, thresholds)
+    engine.workers = workers
     files = collect_files(paths)
     if not files:
         raise InputError("no description files found", where=" ".join(map(str, paths)), hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")

@@ -7,6 +7,7 @@ descriptions is reasoned over in one reasoner call and validated in one pySHACL 
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,8 +32,8 @@ from .vocab import DCERT, bind_prefixes
 class CertificationRun:
     """What one certification call produced."""
 
-    description: Graph
-    materialised: Graph
+    description: Graph | None  # None (as the two below) when the batch ran on several processes
+    materialised: Graph | None
     results: list[CertificationResult]
     result_graph: Graph
     report: Graph | None = None
@@ -64,8 +65,10 @@ class Engine:
     """Loads the ontology and shapes once; certifies descriptions one by one or in batches."""
 
     def __init__(self, reasoner: str = "rl", thresholds: Mapping[str, float] | None = None,
-                 certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES):
+                 certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES,
+                 workers: int = 1):
         self.reasoner = get_reasoner(reasoner)
+        self.workers = max(1, workers)
         self.thresholds = dict(thresholds or {})
         self.certifying_body = certifying_body
         self.max_bytes = max_bytes
@@ -135,9 +138,59 @@ class Engine:
         graph, origin = self.load(data, media_type, filename)
         return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
 
-    def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None, **kwargs) -> CertificationRun:
-        graph, origin = self.load_files(paths, progress)
-        return self.certify_graph(graph, origin, **kwargs)
+    def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None,
+                      workers: int | None = None, **kwargs) -> CertificationRun:
+        """Certify every description found under `paths` as one batch."""
+        documents = []
+        for path in collect_files(paths):
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise InputError(f"cannot read file: {exc.strerror}", where=str(path), hint="check the path") from None
+            if size > self.max_bytes:
+                parse_file(path, max_bytes=self.max_bytes)  # raises the size error with its hint
+            documents.append((str(path), path.read_bytes()))
+        return self.certify_documents(documents, workers=workers, progress=progress, **kwargs)
+
+    def certify_documents(self, documents: list[tuple[str, bytes]], workers: int | None = None,
+                          progress: Callable[[int], None] | None = None, **kwargs) -> CertificationRun:
+        """Certify descriptions (file name, content) as one batch, on `workers` processes.
+
+        Descriptions that share a subject IRI (a source described in one file and used in another)
+        stay in the same process, so splitting the batch never changes a result. A run on several
+        processes keeps neither the description, nor the materialised graph, nor the SHACL report
+        in the parent (each process had its own): its results and result graph are complete.
+        """
+        workers = self.workers if workers is None else workers
+        if workers <= 1 or len(documents) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+            graph, origin = _load_documents(documents, self.max_bytes, progress)
+            return self.certify_graph(graph, origin, **kwargs)
+        groups = _independent_groups([_scan(name, data, self.max_bytes) for name, data in documents])
+        if len(groups) < 2:
+            graph, origin = _load_documents(documents, self.max_bytes, progress)
+            return self.certify_graph(graph, origin, **kwargs)
+        bins: list[list[int]] = [[] for _ in range(workers)]
+        sizes = [0] * workers
+        for group in sorted(groups, key=lambda grp: -sum(len(documents[i][1]) for i in grp)):
+            target = sizes.index(min(sizes))  # largest first into the lightest bin
+            bins[target].extend(group)
+            sizes[target] += sum(len(documents[i][1]) for i in group)
+        global _BATCH
+        _BATCH = (self, documents, kwargs)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_certify_bin, [b for b in bins if b])
+        finally:
+            _BATCH = None
+        if progress:
+            progress(len(documents))
+        results, result_graph = [], Graph()
+        bind_prefixes(result_graph)
+        for part_results, triples in parts:
+            results.extend(part_results)
+            result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
+        results.sort(key=lambda r: str(r.dataset))  # the order a single process gives
+        return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
                       filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
@@ -176,6 +229,84 @@ class Engine:
             digest=canonical_digest(description_of(graph, ds)),
             ontology_version=self.ontology_version, shapes_version=self.shapes_version,
         )
+
+
+# Batches of at least this many descriptions are worth a process pool (fork costs ~50 ms a worker).
+PARALLEL_MIN_DOCUMENTS = 64
+_BATCH = None  # (engine, documents, kwargs), read by forked workers
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _certify_bin(indexes: list[int]):
+    """Worker: certify some descriptions of the batch the parent left in `_BATCH` before forking."""
+    engine, documents, kwargs = _BATCH
+    graph, origin = _load_documents([documents[i] for i in indexes], engine.max_bytes)
+    run = engine.certify_graph(graph, origin, **kwargs)
+    return run.results, list(run.result_graph)
+
+
+def _load_documents(documents, max_bytes: int, progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
+    """One graph of several descriptions (blank nodes kept apart), and each dataset's file."""
+    graph, origin = Graph(), {}
+    for name, data in documents:
+        before = set(graph.subjects(RDF.type, DCAT.Dataset))
+        parse_description(data, filename=name, max_bytes=max_bytes, into=graph)
+        for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
+            origin[ds] = name
+        if progress:
+            progress(1)
+    return graph, origin
+
+
+def _scan(name: str, data: bytes, max_bytes: int) -> tuple[set, set]:
+    """The subject IRIs and object IRIs of a description, read with Oxigraph's fast parser only
+    (the rdflib graph is built later, in the worker). Unreadable input raises the parser's error."""
+    import pyoxigraph as ox
+
+    from .parse import FORMATS, format_for
+
+    try:
+        subjects, objects = set(), set()
+        for quad in ox.parse(data, format=FORMATS[format_for(filename=name, data=data)][0]):
+            if isinstance(quad.subject, ox.NamedNode):
+                subjects.add(quad.subject.value)
+            if isinstance(quad.object, ox.NamedNode):
+                objects.add(quad.object.value)
+        return subjects, objects
+    except SyntaxError:
+        parse_description(data, filename=name, max_bytes=max_bytes)  # raises the clear error
+        raise
+
+
+def _independent_groups(iris: list[tuple[set, set]]) -> list[list[int]]:
+    """Indexes of the descriptions, grouped so that no IRI described (as a subject) in one group is
+    mentioned in another: union-find over (subject IRIs, object IRIs) of each description."""
+    parent = list(range(len(iris)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict = {}
+    for i, (subjects, _) in enumerate(iris):
+        for subject in subjects:
+            j = owner.setdefault(subject, i)
+            if j != i:
+                parent[find(i)] = find(j)
+    for i, (_, objects) in enumerate(iris):
+        for obj in objects:
+            j = owner.get(obj)
+            if j is not None and j != i:
+                parent[find(i)] = find(j)
+    groups: dict = {}
+    for i in range(len(iris)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
 
 
 def _attribute(graph: Graph, findings: list[Finding]) -> dict:
