@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 import derivecert
@@ -143,18 +143,10 @@ def code_concepts(graph: Graph) -> dict[str, URIRef]:
     return out
 
 
-def without_literals(graph: Graph) -> Graph:
-    """The object-valued triples, as derivecert.reason feeds HermiT (which rejects xsd:date...)."""
-    out = Graph()
-    for triple in graph:
-        obj = triple[2]
-        if isinstance(obj, BNode) or (isinstance(obj, URIRef) and not obj.startswith(str(XSD))):
-            out.add(triple)
-    return out
-
-
 def hermit_world(graph: Graph):
     import owlready2
+
+    from derivecert.reason import without_literals
 
     world = owlready2.World()
     data = without_literals(graph).serialize(format="nt", encoding="utf-8")

@@ -41,12 +41,12 @@ def _skolemise(graph: Graph) -> tuple[Graph, set]:
         o2 = URIRef(_SKOLEM + o) if isinstance(o, BNode) else o
         out.add((s2, p, o2))
         nodes.add(s2)
-        if not isinstance(o2, (BNode,)) and not hasattr(o2, "language"):
+        if not isinstance(o2, Literal):
             nodes.add(o2)
     return out, nodes
 
 
-def _without_literals(graph: Graph) -> Graph:
+def without_literals(graph: Graph) -> Graph:
     """The object-valued triples only.
 
     No classification axiom reads a literal or a datatype, and HermiT rejects datatypes outside
@@ -136,7 +136,7 @@ class HermitReasoner:
 
     @lru_cache(maxsize=1)
     def _ontology_ntriples(self) -> bytes:
-        return _without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
+        return without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
     def materialise(self, data: Graph) -> Graph:
         return _union(data, self.infer(data))
@@ -150,7 +150,7 @@ class HermitReasoner:
         try:
             world.get_ontology("urn:derivecert:ontology").load(fileobj=io.BytesIO(self._ontology_ntriples()), format="ntriples")
             world.get_ontology("urn:derivecert:data").load(
-                fileobj=io.BytesIO(_without_literals(skolem).serialize(format="nt", encoding="utf-8")), format="ntriples")
+                fileobj=io.BytesIO(without_literals(skolem).serialize(format="nt", encoding="utf-8")), format="ntriples")
             owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
             raise ReasonerError("the description contradicts the ontology (HermiT: inconsistent)",

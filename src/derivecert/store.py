@@ -782,6 +782,12 @@ def _delete_records_ops(keys: list[str]) -> list[str]:
     ]
 
 
+def _rows(results) -> list[dict[str, Any]]:
+    """SPARQL solutions as dicts of their bound variables."""
+    names = [v.value for v in results.variables]
+    return [{n: sol[n] for n in names if sol[n] is not None} for sol in results]
+
+
 class CatalogStore(ABC):
     """Operations of the catalog; subclasses give five primitives (select, ask, construct,
     update, load) and everything else is the same SPARQL on both backends."""
@@ -1044,16 +1050,7 @@ class EmbeddedStore(CatalogStore):
             results = self.ox.query(query)
         except SyntaxError as exc:  # our own queries: a bug, not the user's fault
             raise StoreError(f"internal query failed: {exc}") from exc
-        names = [v.value for v in results.variables]
-        out = []
-        for sol in results:
-            row = {}
-            for n in names:
-                value = sol[n]
-                if value is not None:
-                    row[n] = value
-            out.append(row)
-        return out
+        return _rows(results)
 
     def update(self, update: str) -> None:
         self.ox.update(update)
@@ -1185,16 +1182,7 @@ class RemoteStore(CatalogStore):
     def select(self, query: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
         body = self._post_query(query, "application/sparql-results+json", timeout)
         results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        names = [v.value for v in results.variables]
-        out = []
-        for sol in results:
-            row = {}
-            for n in names:
-                value = sol[n]
-                if value is not None:
-                    row[n] = value
-            out.append(row)
-        return out
+        return _rows(results)
 
     def update(self, update: str) -> None:
         try:
