@@ -179,3 +179,22 @@ def test_a_large_batch_on_two_processes_gives_the_results_of_one(engine):
         assert (a.verdict, a.source, a.classification.classification) == (b.verdict, b.source, b.classification.classification)
         assert {(f.requirement, f.severity, f.path) for f in a.findings} == {(f.requirement, f.severity, f.path) for f in b.findings}
     assert len(two.result_graph) == len(one.result_graph)
+
+
+@pytest.mark.hermit
+def test_rl_and_hermit_give_identical_certification_results_on_the_corpus():
+    import shutil
+
+    from derivecert.engine import Engine
+
+    if shutil.which("java") is None:
+        pytest.skip("HermiT needs Java")
+    paths = [p for p, _ in spec_examples()] + _corpus("valid") + _corpus("invalid")
+    documents = [(str(p), p.read_bytes()) for p in paths]
+    rl = Engine(reasoner="rl", workers=1).certify_documents(documents, on=ON)
+    hermit = Engine(reasoner="hermit", workers=1).certify_documents(documents, on=ON)  # one JVM call
+    assert [str(r.dataset) for r in rl.results] == [str(r.dataset) for r in hermit.results]
+    for a, b in zip(rl.results, hermit.results):
+        assert (a.verdict, a.classification.types, a.classification.classification) == \
+               (b.verdict, b.classification.types, b.classification.classification), str(a.dataset)
+        assert {(f.requirement, f.severity, f.path) for f in a.findings} == {(f.requirement, f.severity, f.path) for f in b.findings}
