@@ -198,3 +198,12 @@ def test_rl_and_hermit_give_identical_certification_results_on_the_corpus():
         assert (a.verdict, a.classification.types, a.classification.classification) == \
                (b.verdict, b.classification.types, b.classification.classification), str(a.dataset)
         assert {(f.requirement, f.severity, f.path) for f in a.findings} == {(f.requirement, f.severity, f.path) for f in b.findings}
+
+
+def test_code_lists_follow_the_order_the_author_wrote(engine):
+    result = engine.certify(_e1(), filename="e1.ttl", on=ON).result_for("https://hospital-x.example.org/pathology-structured")
+    assert result.classification.classification.technique == ["GT-NLP", "GT-DEID"]  # as written
+    assert result.classification.types == ["StructuredExtractionData", "DeidentifiedIndividualData"]
+    swapped = _e1().replace(b"dcert:GT-NLP, dcert:GT-DEID", b"dcert:GT-DEID, dcert:GT-NLP")
+    result = engine.certify(swapped, filename="e1.ttl", on=ON).result_for("https://hospital-x.example.org/pathology-structured")
+    assert result.classification.classification.technique == ["GT-DEID", "GT-NLP"]

@@ -70,8 +70,11 @@ def _type_order() -> dict[URIRef, int]:
     return {cls: book.by_iri[tech].order if tech in book.by_iri else 99 for cls, tech in _technique_types().items()}
 
 
-def classify_dataset(g: Graph, ds) -> DatasetClassification:
-    """Read one dataset's classification from a materialised graph."""
+def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassification:
+    """Read one dataset's classification from a materialised graph.
+
+    `first` (IRI -> position in the source document, see parse.document_order) keeps the author's
+    order of codes in the lists; without it they follow the code lists' order."""
     book = codebook()
     types = set(g.objects(ds, RDF.type))
     activities = list(g.objects(ds, PROV.wasGeneratedBy))
@@ -92,7 +95,9 @@ def classify_dataset(g: Graph, ds) -> DatasetClassification:
     is_derived = DCERT.DerivedData in types
     depth = ("secondary" if DCERT.SecondaryDerivedData in types else "primary") if is_derived else None
     order = _type_order()
-    type_names = sorted((t for t in types if t in order), key=lambda t: (order[t], str(t)))
+    technique_of = _technique_types()
+    written = {t: (first or {}).get(technique_of.get(t), float("inf")) for t in types if t in order}
+    type_names = sorted(written, key=lambda t: (written[t], order[t], str(t)))
     return DatasetClassification(
         dataset=ds,
         is_sourced=is_sourced,
@@ -101,12 +106,12 @@ def classify_dataset(g: Graph, ds) -> DatasetClassification:
         derivation_depth=depth,
         types=[str(t).rsplit("#", 1)[-1] for t in type_names],
         classification=Classification(
-            scenario=book.notations(g.objects(ds, DCERT.applicationScenario)),
-            technique=book.notations(techniques),
+            scenario=book.notations(g.objects(ds, DCERT.applicationScenario), first),
+            technique=book.notations(techniques, first),
             granularity=book.notation(granularity[0]) if granularity else None,
-            modality=book.notations(g.objects(ds, DCERT.dataModality)),
-            category=book.notations(g.objects(ds, DCERT.healthDataCategory)),
-            special=book.notations(g.objects(ds, DCERT.specialCategory)),
+            modality=book.notations(g.objects(ds, DCERT.dataModality), first),
+            category=book.notations(g.objects(ds, DCERT.healthDataCategory), first),
+            special=book.notations(g.objects(ds, DCERT.specialCategory), first),
             deidentification_grade=book.notation(grade) if grade is not None else None,
             sensitivity_level=book.notation(level) if level is not None else None,
             level_candidates=book.notations(candidates) if is_sourced else [],

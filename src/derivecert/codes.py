@@ -51,12 +51,16 @@ class CodeBook:
         code = self.by_iri.get(iri)
         return code.notation if code else str(iri)
 
-    def sort(self, iris) -> list[URIRef]:
-        """Concepts in the order of DOMAIN.md's tables; unknown IRIs last, alphabetically."""
-        return sorted(set(iris), key=lambda i: (i not in self.by_iri, self.by_iri[i].order if i in self.by_iri else 0, str(i)))
+    def sort(self, iris, first: dict | None = None) -> list[URIRef]:
+        """Concepts in the order the author wrote them (`first`: IRI -> position in the document),
+        then the others in the order of DOMAIN.md's tables; unknown IRIs last, alphabetically."""
+        first = first or {}
+        inf = float("inf")
+        return sorted(set(iris), key=lambda i: (first.get(i, inf), i not in self.by_iri,
+                                                self.by_iri[i].order if i in self.by_iri else 0, str(i)))
 
-    def notations(self, iris) -> list[str]:
-        return [self.notation(i) for i in self.sort(iris)]
+    def notations(self, iris, first: dict | None = None) -> list[str]:
+        return [self.notation(i) for i in self.sort(iris, first)]
 
     def label(self, iri, lang: str = "en") -> str:
         code = self.by_iri.get(iri)

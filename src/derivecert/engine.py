@@ -21,7 +21,7 @@ from .classify import classify_dataset, datasets, explain
 from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
-from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, parse_description, parse_file
+from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
 from .shacl import Finding, validate
@@ -110,7 +110,7 @@ class Engine:
         m = self.materialise(graph)
         out = []
         for ds in datasets(graph):
-            c = classify_dataset(m, ds)
+            c = classify_dataset(m, ds, _written_order(graph, origin, ds))
             item = {"dataset": str(ds), "is_derived": c.is_derived, "derivation_depth": c.derivation_depth,
                     "types": c.types, "classification": c.classification.to_dict()}
             if origin and origin.get(ds):
@@ -125,7 +125,7 @@ class Engine:
         node = URIRef(dataset)
         if (node, RDF.type, DCAT.Dataset) not in graph:
             raise InputError(f"no dcat:Dataset {dataset} in the description", hint="pass the IRI of one of its datasets with --dataset")
-        return classify_dataset(m, node), explain(m, graph, node, lang)
+        return classify_dataset(m, node, _written_order(graph, None, node)), explain(m, graph, node, lang)
 
     def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
         graph, _ = self.load(data, media_type, filename)
@@ -202,7 +202,7 @@ class Engine:
         results, out = [], Graph()
         bind_prefixes(out)
         for ds in datasets(graph):
-            cls = classify_dataset(m, ds)
+            cls = classify_dataset(m, ds, _written_order(graph, origin, ds))
             verdict, findings = decide(cls, by_dataset.get(ds, []))
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
@@ -307,6 +307,15 @@ def _independent_groups(iris: list[tuple[set, set]]) -> list[list[int]]:
     for i in range(len(iris)):
         groups.setdefault(find(i), []).append(i)
     return list(groups.values())
+
+
+def _written_order(graph: Graph, origin: dict | None, ds) -> dict:
+    """The order of codes in the document that describes `ds` (the only one, if origin is unknown)."""
+    orders = document_order(graph)
+    name = (origin or {}).get(ds)
+    if name in orders:
+        return orders[name]
+    return next(iter(orders.values())) if len(orders) == 1 else {}
 
 
 def _attribute(graph: Graph, findings: list[Finding]) -> dict:

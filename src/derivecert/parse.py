@@ -116,14 +116,32 @@ def parse_description(
     graph = into if into is not None else Graph()
     # Blank-node labels are scoped per document: prefix them so two files never share a node.
     prefix = f"b{uuid.uuid4().hex[:10]}"
+    order = document_order(graph).setdefault(where, {})
     try:
         for quad in ox.parse(raw, format=rdf_format, base_iri=None):
-            graph.add((_to_rdflib(quad.subject, prefix), URIRef(quad.predicate.value), _to_rdflib(quad.object, prefix)))
+            obj = _to_rdflib(quad.object, prefix)
+            if isinstance(obj, URIRef) and obj not in order:
+                order[obj] = len(order)
+            graph.add((_to_rdflib(quad.subject, prefix), URIRef(quad.predicate.value), obj))
     except SyntaxError as exc:
         raise InputError(f"{fmt} syntax error: {_clean(exc)}", where=_position(where, exc), hint=_hint(fmt, exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {fmt}: {exc}", where=where, hint=_hint(fmt, exc)) from None
     return Description(graph=graph, source=where, format=fmt)
+
+
+def document_order(graph: Graph) -> dict[str, dict]:
+    """For each document parsed into `graph` (by file name, or "input"), where each IRI first
+    appears in it as a value (0, 1, ...).
+
+    RDF graphs are unordered, but authors list codes in an order they mean (the main technique
+    first); results list codes in that order, and codes the author did not write in code-list order.
+    """
+    order = getattr(graph, "_derivecert_document_order", None)
+    if order is None:
+        order = {}
+        graph._derivecert_document_order = order
+    return order
 
 
 def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, into: Graph | None = None) -> Description:
