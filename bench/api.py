@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT / "src"))
 import pyoxigraph as ox  # noqa: E402
 
 from derivecert.store import (  # noqa: E402
-    DIMENSIONS,
     GENID_BASE,
     EmbeddedStore,
     RecordSummary,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import shutil
 from functools import lru_cache
-from typing import Literal as TypingLiteral
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
@@ -25,8 +24,6 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from .errors import ReasonerError
 from .resources import ontology_graph
 
-ReasonerName = TypingLiteral["rl", "hermit"]
-REASONERS = ("rl", "hermit")
 _SKOLEM = "urn:derivecert:bnode:"
 _SCHEMA_PREDICATES = {RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass, OWL.equivalentProperty,
                       RDFS.domain, RDFS.range, OWL.inverseOf, OWL.sameAs}
