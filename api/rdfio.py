@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 from fastapi.responses import Response
 
+from derivecert.parse import to_oxigraph
 from derivecert.store import DCERT, GENID_BASE, IDX
 from derivecert.vocab import PREFIXES as VOCAB_PREFIXES
 
@@ -21,22 +22,10 @@ PREFIXES.update({
 
 
 def from_rdflib(graph) -> list[ox.Triple]:
-    from rdflib import BNode, Literal, URIRef
-
     bnodes: dict = {}
 
     def term(t):
-        if isinstance(t, URIRef):
-            return ox.NamedNode(str(t))
-        if isinstance(t, BNode):
-            return bnodes.setdefault(t, ox.BlankNode())
-        if isinstance(t, Literal):
-            if t.language:
-                return ox.Literal(str(t), language=t.language)
-            if t.datatype:
-                return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-            return ox.Literal(str(t))
-        raise ValueError(f"unsupported term {t!r}")
+        return to_oxigraph(t, lambda node: bnodes.setdefault(node, ox.BlankNode()))
 
     return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, XSD
 
+from .parse import to_oxigraph
 from .vocab import DCERT
 
 FILING_BASE = "https://w3id.org/derivecert/filing/"
@@ -64,23 +65,15 @@ def canonical_digest(graph: Graph) -> str:
     """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph`."""
     dataset = ox.Dataset()
     bnodes: dict = {}
+
+    def blank(node):
+        return bnodes.setdefault(node, ox.BlankNode())
+
     for s, p, o in graph:
-        dataset.add(ox.Quad(_ox(s, bnodes), ox.NamedNode(p), _ox(o, bnodes), ox.DefaultGraph()))
+        dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(p), to_oxigraph(o, blank), ox.DefaultGraph()))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     lines = sorted(str(q) + " .\n" for q in dataset)
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
-
-
-def _ox(term, bnodes: dict):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(term)
-    if isinstance(term, BNode):
-        return bnodes.setdefault(term, ox.BlankNode())
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    if term.datatype:
-        return ox.Literal(str(term), datatype=ox.NamedNode(term.datatype))
-    return ox.Literal(str(term))
 
 
 def filing_graph(filing: Filing, ds, verdict: URIRef) -> Graph:

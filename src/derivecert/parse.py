@@ -95,6 +95,21 @@ def _to_rdflib(term, bnode_prefix: str):
     return Literal(term.value, datatype=URIRef(datatype))
 
 
+def to_oxigraph(term, blank):
+    """An rdflib term as an Oxigraph term; `blank(bnode)` says what a blank node becomes."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return blank(term)
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise ValueError(f"unsupported RDF term {term!r}")
+
+
 def parse_description(
     data: bytes | str,
     *,

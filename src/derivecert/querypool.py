@@ -52,7 +52,7 @@ def _dec(x: Any) -> Any:
 def _worker(path: str, conn) -> None:  # pragma: no cover - runs in the child process
     import pyoxigraph as ox
 
-    from .store import _collect
+    from .store import _collect, dataset_options
 
     conn.send(("ready", None))
     store, generation = None, None
@@ -68,13 +68,7 @@ def _worker(path: str, conn) -> None:  # pragma: no cover - runs in the child pr
             if store is None or gen != generation:
                 store = ox.Store.read_only(path)
                 generation = gen
-            kwargs: dict[str, Any] = {}
-            if default_graphs:
-                kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-            else:
-                kwargs["use_default_graph_as_union"] = True
-            if named_graphs:
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+            kwargs = dataset_options(default_graphs, named_graphs)
             outcome = _collect(store.query(query, **kwargs), form, limit, float("inf"))
             conn.send(("ok", {
                 "form": outcome.form, "variables": outcome.variables,

@@ -306,7 +306,9 @@ def build_submission(
     catalog node, a free-standing agent) are shared by all the submission's records.  Result
     graph nodes of datasets that are not stored (sources, not derived) are dropped.
     """
-    from rdflib import BNode, Literal, URIRef
+    from rdflib import BNode, URIRef
+
+    from .parse import to_oxigraph
 
     when = (now or now_utc()).isoformat().replace("+00:00", "Z")
     stored = [r for r in results if r.get("verdict") in STORABLE_VERDICTS]
@@ -355,20 +357,13 @@ def build_submission(
 
     genids: dict[Any, ox.NamedNode] = {}
 
+    def genid(node) -> ox.NamedNode:
+        if node not in genids:
+            genids[node] = ox.NamedNode(GENID_BASE + uuid.uuid4().hex)
+        return genids[node]
+
     def term(node) -> Any:
-        if isinstance(node, URIRef):
-            return ox.NamedNode(str(node))
-        if isinstance(node, BNode):
-            if node not in genids:
-                genids[node] = ox.NamedNode(GENID_BASE + uuid.uuid4().hex)
-            return genids[node]
-        if isinstance(node, Literal):
-            if node.language:
-                return ox.Literal(str(node), language=node.language)
-            if node.datatype:
-                return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-            return ox.Literal(str(node))
-        raise ValueError(f"unsupported RDF term {node!r}")
+        return to_oxigraph(node, genid)
 
     keep_res = owned
     quads: list[ox.Triple] = []
@@ -723,6 +718,19 @@ class QueryOutcome:
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
     truncated: bool = False
+
+
+def dataset_options(default_graphs, named_graphs) -> dict[str, Any]:
+    """Oxigraph query options for the SPARQL Protocol's default-graph-uri / named-graph-uri
+    (no default graph named: the union of the institutions' graphs)."""
+    options: dict[str, Any] = {}
+    if default_graphs:
+        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+    else:
+        options["use_default_graph_as_union"] = True
+    if named_graphs:
+        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    return options
 
 
 def _collect(results, form: str, limit: int, deadline: float) -> QueryOutcome:
@@ -1098,13 +1106,7 @@ class EmbeddedStore(CatalogStore):
                 raise QueryRejected(payload)
             return decode_outcome(payload)
         deadline = time.monotonic() + timeout
-        kwargs: dict[str, Any] = {}
-        if default_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        else:
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        kwargs = dataset_options(default_graphs, named_graphs)
         try:
             results = self.ox.query(query, **kwargs)
             return _collect(results, form, limit, deadline)
