@@ -97,7 +97,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError):
-        return problem_response(request, exc.status, exc.code, str(exc))
+        return problem_response(request, exc.status, exc.code, str(exc), hint=exc.hint, **exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

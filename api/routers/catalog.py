@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -13,12 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from derivecert.federation import federated_search
 from derivecert.store import (
     DIMENSIONS,
-    FILING_IRI_BASE,
     RecordSummary,
     SearchQuery,
     codes_to_classification,
     dataset_key,
     graph_iri,
+    is_institution_id,
+    is_key,
 )
 
 from ..deps import Services, reader, services
@@ -35,10 +37,20 @@ VERDICT_ORDER = ["certified", "conditional", "rejected", "not-derived"]
 
 
 def key_of(ident: str) -> str:
-    """A dataset is named by its 16-hex key or by its IRI (percent-encoded in the path)."""
-    if "://" in ident or ident.startswith("urn:"):
-        return dataset_key(ident)
-    return ident.lower()
+    """A dataset is named by its key (16 hex digits) or by its absolute IRI (percent-encoded in
+    the path); anything else is a 400 naming both formats."""
+    if is_key(ident.lower()):
+        return ident.lower()
+    try:
+        ox.NamedNode(ident)
+    except ValueError:
+        raise Problem(
+            400, "invalid-identifier",
+            f"{ident!r} is neither a dataset id nor an absolute IRI",
+            hint="name a dataset by its id (16 hexadecimal digits, as in the search results) or by its "
+                 "absolute IRI, percent-encoded in the path",
+        ) from None
+    return dataset_key(ident)
 
 
 def item_json(entry: RecordSummary, origin: str = "local", href: str | None = None) -> dict[str, Any]:
@@ -250,11 +262,7 @@ async def get_filing(number: str, request: Request, svc: Services = Depends(serv
         raise Problem(404, "not-found", f"no filing {number} in this catalog",
                       hint="a filing is replaced when its dataset is filed again")
     if media is not JSON:
-        iri = FILING_IRI_BASE + number
-        triples = await run_in_threadpool(
-            svc.store.construct,
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ <{iri}> <{iri}#certification> }} GRAPH ?g {{ ?s ?p ?o }} }}",
-        )
+        triples = await run_in_threadpool(svc.store.filing_triples, record["key"], number)
         return rdf_response(deskolemise(triples), media)
     from datetime import date
 
@@ -298,7 +306,11 @@ async def institutions(svc: Services = Depends(services), _=Depends(reader)):
 )
 async def institution_graph(institution: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
     media = negotiate(request, (TURTLE, NTRIPLES, JSONLD, RDFXML))
+    unknown = Problem(404, "unknown-institution", f"no institution {institution!r} on this node",
+                      hint="the institutions are listed at /v1/institutions")
+    if not is_institution_id(institution):
+        raise unknown
     triples = await run_in_threadpool(svc.store.export, graph_iri(institution))
     if not triples and svc.settings.institution(institution) is None:
-        raise Problem(404, "unknown-institution", f"no institution {institution!r} on this node")
+        raise unknown
     return rdf_response(triples, media)

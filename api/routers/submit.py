@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.store import STORABLE_VERDICTS, build_submission, dataset_key
+from derivecert.store import STORABLE_VERDICTS, ConflictError, build_submission, check_description, dataset_key
 
 from ..deps import Services, institution_writer, read_body, services
 from ..negotiation import base_media_type
@@ -62,6 +62,7 @@ async def submit(
         svc.engine.certify, body, media_type=media_type, filing_numbers=numbers,
         certifying_body=svc.settings.certifying_body,
     )
+    check_description(run.description)  # the node's own vocabulary: 400 before any verdict
     results = [r.to_dict() for r in run.results]
     rejected = [r for r in results if r["verdict"] == "rejected"]
     storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]
@@ -86,12 +87,9 @@ async def submit(
         raise Problem(422, "dataset-needs-iri", "a filed dataset needs an IRI, not a blank node",
                       hint="give each dcat:Dataset an IRI", results=results)
     for r in storable:
-        holder = await run_in_threadpool(store.locate, dataset_key(r["dataset"]))
-        if holder is not None and holder != institution:
-            raise Problem(409, "dataset-conflict",
-                          f"{r['dataset']} is filed by another institution ({holder})",
-                          hint="a dataset IRI belongs to the institution that filed it first; "
-                               "that institution may delete it", dataset=r["dataset"], holder=holder)
+        holder = await run_in_threadpool(store.holder_of, r["dataset"], institution)
+        if holder is not None:
+            raise ConflictError(r["dataset"], holder)
     datasets = []
     for r in storable:
         key = dataset_key(r["dataset"])
@@ -122,8 +120,7 @@ async def withdraw(institution: str, ident: str, svc: Services = Depends(service
                    _principal=Depends(institution_writer)):
     """Removes the description, result, filing record and catalog record of the dataset."""
     key = key_of(ident)
-    holder = await run_in_threadpool(svc.store.locate, key)
-    if holder != institution:
-        raise Problem(404, "not-found", f"no dataset {ident} in the catalog of {institution}")
-    await run_in_threadpool(svc.store.delete, key)
+    if not await run_in_threadpool(svc.store.delete, key, institution):
+        raise Problem(404, "not-found", f"no dataset {ident} in the catalog of {institution}",
+                      hint=f"the datasets of {institution} are listed at /v1/datasets?institution={institution}")
     return Response(status_code=204)

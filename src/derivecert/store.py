@@ -35,6 +35,7 @@ DeriveCert catalog, and the two are tested to agree.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import re
@@ -127,23 +128,65 @@ def _cls(result: dict, name: str) -> list[str]:
     return list(value) if isinstance(value, (list, tuple)) else [str(value)]
 
 
+#: the exact formats of the identifiers the store builds IRIs from (checked with `fullmatch`)
+KEY = re.compile(r"[0-9a-f]{16}")
+INSTITUTION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
+
+
 def dataset_key(dataset_iri: str) -> str:
     """Stable short id of a dataset in URLs: 16 hex digits of the SHA-256 of its IRI."""
     return hashlib.sha256(dataset_iri.encode("utf-8")).hexdigest()[:16]
 
 
+def is_key(value: str) -> bool:
+    return KEY.fullmatch(value) is not None
+
+
+def is_institution_id(value: str) -> bool:
+    return INSTITUTION_ID.fullmatch(value) is not None
+
+
 def graph_iri(institution: str) -> str:
+    if not is_institution_id(institution):
+        raise ValueError(f"not an institution id: {institution!r}")
     return GRAPH_BASE + institution
 
 
 def record_iri(key: str) -> str:
+    if not is_key(key):
+        raise ValueError(f"not a dataset key: {key!r}")
     return RECORD_BASE + key
 
 
 def institution_of_graph(iri: str) -> str | None:
-    if iri.startswith(GRAPH_BASE) and iri != META_GRAPH:
+    if iri.startswith(GRAPH_BASE) and is_institution_id(iri[len(GRAPH_BASE):]):
         return iri[len(GRAPH_BASE):]
     return None
+
+
+def iri_lookalike_form(iri: str) -> str:
+    """The form under which two dataset IRIs name the same thing for ownership: scheme and host
+    case-folded (RFC 3986 §6.2.2.1), default port and trailing slashes dropped.  A dataset filed
+    as ``https://h.org/ds/1`` is the same dataset as ``HTTPS://H.ORG/ds/1/``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(iri)
+        port = parts.port
+    except ValueError:
+        return iri
+    if not parts.scheme or not parts.netloc:
+        return iri.rstrip("/").casefold() if iri.lower().startswith("urn:") else iri.rstrip("/")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host += f":{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{netloc}{path}{query}"
 
 
 def code_of(value: str) -> str:
@@ -163,6 +206,8 @@ class StoreError(Exception):
 
     code = "store-unavailable"
     status = 503
+    hint: str | None = None
+    extensions: dict[str, Any] = {}  # problem+json members; instances set their own
 
 
 class QueryTimeout(StoreError):
@@ -171,10 +216,32 @@ class QueryTimeout(StoreError):
 
 
 class ConflictError(StoreError):
-    """The dataset is already filed by another institution."""
+    """The dataset is already filed by another institution (under this IRI or a look-alike)."""
 
     code = "dataset-conflict"
     status = 409
+    hint = ("a dataset IRI belongs to the institution that filed it first (IRIs differing only in the "
+            "case of scheme and host, the default port or a trailing '/' are the same dataset); "
+            "that institution may withdraw it")
+
+    def __init__(self, dataset: str, holder: "RecordSummary"):
+        filed_as = "" if holder.dataset == dataset else f" as {holder.dataset}"
+        super().__init__(f"{dataset} is filed by another institution ({holder.institution}){filed_as}")
+        self.extensions = {"dataset": dataset, "holder": holder.institution, "filed_as": holder.dataset}
+
+
+class ReservedTermError(StoreError):
+    """A submission uses IRIs that only this node writes (its bookkeeping, results, filings)."""
+
+    code = "reserved-term"
+    status = 400
+    hint = ("remove these terms: IRIs under https://w3id.org/derivecert/ and the vocabulary of "
+            "certification results and filing records are written by the node, never by a submission")
+
+    def __init__(self, terms: list[str]):
+        shown = ", ".join(f"<{t}>" for t in terms[:5]) + (f" and {len(terms) - 5} more" if len(terms) > 5 else "")
+        super().__init__(f"the description uses reserved term(s): {shown}")
+        self.extensions = {"terms": terms}
 
 
 class QueryRejected(StoreError):
@@ -290,6 +357,53 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str]) -> list[o
     return t
 
 
+#: classes whose instances only the engine writes: results, findings, filings and their parts
+ENGINE_OUTPUT_CLASSES = ("CertificationResult", "Finding", "FilingRecord", "CertificationActivity", "CertifyingBody")
+
+
+def reserved_vocabulary() -> frozenset[str]:
+    """The engine's output vocabulary, read from the ontology: the classes above and every
+    property whose `rdfs:domain` is one of them (`dcert:verdict`, `dcert:filingNumber`, ...)."""
+    return _reserved_vocabulary()
+
+
+@functools.lru_cache(maxsize=1)
+def _reserved_vocabulary() -> frozenset[str]:
+    from rdflib import URIRef
+    from rdflib.namespace import RDFS
+
+    from .resources import ontology_graph
+
+    graph = ontology_graph()
+    classes = {URIRef(DCERT + name) for name in ENGINE_OUTPUT_CLASSES}
+    props = {p for c in classes for p in graph.subjects(RDFS.domain, c)}
+    return frozenset(str(t) for t in classes | props)
+
+
+def reserved_terms(description) -> list[str]:
+    """The IRIs of a description (rdflib graph) that only this node may write: anything in its
+    own IRI space ``https://w3id.org/derivecert/...`` (graphs, catalog records, index terms,
+    results, filing records, skolem IRIs) and the engine's output vocabulary."""
+    from rdflib import Literal, URIRef
+
+    vocabulary = reserved_vocabulary()
+    found: set[str] = set()
+    for triple in description:
+        for term in triple:
+            if isinstance(term, Literal):
+                term = term.datatype
+            if isinstance(term, URIRef) and (term.startswith(BASE + "/") or str(term) in vocabulary):
+                found.add(str(term))
+    return sorted(found)
+
+
+def check_description(description) -> None:
+    """Refuse a description that uses reserved terms (`ReservedTermError`, naming them)."""
+    terms = reserved_terms(description)
+    if terms:
+        raise ReservedTermError(terms)
+
+
 def build_submission(
     institution: str,
     description,
@@ -310,6 +424,7 @@ def build_submission(
 
     from .parse import to_oxigraph
 
+    check_description(description)
     when = (now or now_utc()).isoformat().replace("+00:00", "Z")
     stored = [r for r in results if r.get("verdict") in STORABLE_VERDICTS]
     stored.sort(key=lambda r: dataset_key(r["dataset"]))
@@ -449,6 +564,7 @@ class FacetIndex:
     def clear(self) -> None:
         self.entries: list[RecordSummary | None] = []
         self.by_key: dict[str, int] = {}
+        self.by_form: dict[str, set[str]] = {}  # look-alike form of a dataset IRI -> keys
         self.live = 0
         self.masks: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
         self._text_cache: dict[str, int] = {}
@@ -463,6 +579,10 @@ class FacetIndex:
     def get(self, key: str) -> RecordSummary | None:
         i = self.by_key.get(key)
         return self.entries[i] if i is not None else None
+
+    def lookalikes(self, dataset: str) -> list[RecordSummary]:
+        """Records whose dataset IRI is `dataset` or a look-alike of it (`iri_lookalike_form`)."""
+        return [self.get(k) for k in sorted(self.by_form.get(iri_lookalike_form(dataset), ()))]
 
     def find_filing(self, number: str) -> RecordSummary | None:
         for entry in self.entries:
@@ -491,6 +611,7 @@ class FacetIndex:
                         tables[dim][value][old >> 3] &= ~(1 << (old & 7)) & 0xFF
             self.entries.append(entry)
             self.by_key[entry.key] = i
+            self.by_form.setdefault(iri_lookalike_form(entry.dataset), set()).add(entry.key)
             byte, bit = i >> 3, 1 << (i & 7)
             live[byte] |= bit
             dims = {dim: set(values) for dim, values in entry.codes.items() if values and dim in tables}
@@ -518,6 +639,7 @@ class FacetIndex:
         bit = 1 << i
         self.entries.append(entry)
         self.by_key[entry.key] = i
+        self.by_form.setdefault(iri_lookalike_form(entry.dataset), set()).add(entry.key)
         self.live |= bit
         for dim in DIMENSIONS:
             table = self.masks[dim]
@@ -531,6 +653,10 @@ class FacetIndex:
             return False
         entry = self.entries[i]
         self.entries[i] = None
+        form = iri_lookalike_form(entry.dataset)
+        self.by_form[form].discard(key)
+        if not self.by_form[form]:
+            del self.by_form[form]
         bit = 1 << i
         self.live ^= bit
         for dim in DIMENSIONS:
@@ -635,8 +761,42 @@ def _title_key(entry: RecordSummary) -> str:
     return (t.get("en") or t.get("zh") or t.get("und") or next(iter(t.values()), "") or entry.dataset).casefold()
 
 
+# -- values in SPARQL text --------------------------------------------------------------------
+#
+# Query and update texts are constants; values are bound as terms.  The embedded store binds
+# them without text (`Store.query(substitutions=...)`).  Where text must carry a value (SPARQL
+# updates, and every request to a remote server), `sparql_term` is the only way in.
+
+
+def sparql_term(term: ox.NamedNode | ox.Literal) -> str:
+    """A term in SPARQL syntax, safe to place in any query or update text.
+
+    Only Oxigraph terms are accepted, and their N-Triples form is valid SPARQL: `NamedNode`
+    refuses anything that is not an absolute IRI by RFC 3987 (no space, control character, ``<``,
+    ``>``, ``"``, ``{``, ``}``, ``|``, ``^``, `````, ``\\``), so an IRI cannot close its ``<…>``;
+    a literal's lexical form is escaped (``\\"``, ``\\\\``, ``\\n``, ``\\r``) and its language tag
+    and datatype are validated, so it cannot close its string.  Tested on arbitrary text
+    (tests/api/test_injection.py)."""
+    if not isinstance(term, (ox.NamedNode, ox.Literal)):
+        raise TypeError(f"only IRIs and literals enter SPARQL text, not {type(term).__name__}")
+    return str(term)
+
+
+def sparql_iri(value: str) -> str:
+    """`<value>`, or ValueError when `value` is not an absolute IRI."""
+    return sparql_term(ox.NamedNode(value))
+
+
 def sparql_literal(value: str) -> str:
-    return str(ox.Literal(value))
+    return sparql_term(ox.Literal(value))
+
+
+def values_clause(bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """A trailing ``VALUES`` clause binding each variable to one term (SPARQL 1.1 §10.2.2): what
+    the embedded store does with `substitutions`, for a server that only takes text."""
+    names = " ".join("?" + name for name in bindings)
+    row = " ".join(sparql_term(term) for term in bindings.values())
+    return f"\nVALUES ({names}) {{ ({row}) }}"
 
 
 def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
@@ -647,8 +807,8 @@ def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
         if dim == skip or not values or dim not in DIMENSIONS:
             continue
         if dim in CODED:
-            terms = ", ".join(f"<{DCERT}{v}>" for v in values if re.match(r"^[A-Za-z0-9-]+$", v))
-            terms = terms or f"<{DCERT}__none__>"
+            terms = ", ".join(sparql_iri(DCERT + v) for v in values if CODE.match(v))
+            terms = terms or sparql_iri(DCERT + "__none__")
         else:
             terms = ", ".join(sparql_literal(v) for v in values)
         lines.append(f"FILTER EXISTS {{ ?rec idx:{dim} ?f_{dim} . FILTER(?f_{dim} IN ({terms})) }}")
@@ -766,27 +926,32 @@ def _update_text(ops: list[str]) -> str:
 
 
 def _insert_data(graph: str, triples: Iterable[ox.Triple]) -> str:
-    body = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-    return f"INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}"
+    body = "\n".join(
+        f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} ." for t in triples
+    )
+    return f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body}\n}} }}"
 
 
 def _generation_ops(generation: str) -> list[str]:
+    meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
     return [
-        f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{CATALOG}> idx:generation ?x }} }}",
-        f"INSERT DATA {{ GRAPH <{META_GRAPH}> {{ <{CATALOG}> idx:generation {sparql_literal(generation)} }} }}",
+        f"DELETE WHERE {{ GRAPH {meta} {{ {catalog} idx:generation ?x }} }}",
+        f"INSERT DATA {{ GRAPH {meta} {{ {catalog} idx:generation {sparql_literal(generation)} }} }}",
     ]
 
 
-def _delete_records_ops(keys: list[str]) -> list[str]:
-    recs = " ".join(f"<{record_iri(k)}>" for k in keys)
-    recs_list = ", ".join(f"<{record_iri(k)}>" for k in keys)
+def _delete_records_ops(keys: list[str], institution: str) -> list[str]:
+    """Delete records and the subjects only they own, in the institution's graph only: whatever
+    another graph says about the same IRIs is never touched."""
+    graph = sparql_iri(graph_iri(institution))
+    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
     return [
-        "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE {\n"
+        f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} WHERE {{\n"
         f"  VALUES ?rec {{ {recs} }}\n"
-        "  GRAPH ?g { ?rec idx:part ?s .\n"
-        f"    FILTER NOT EXISTS {{ ?other idx:part ?s . FILTER(?other NOT IN ({recs_list})) }}\n"
+        f"  GRAPH {graph} {{ ?rec idx:part ?s .\n"
+        f"    FILTER NOT EXISTS {{ ?other idx:part ?s . FILTER(?other NOT IN ({recs.replace(' ', ', ')})) }}\n"
         "    ?s ?p ?o } }",
-        f"DELETE {{ GRAPH ?g {{ ?rec ?p ?o }} }} WHERE {{ VALUES ?rec {{ {recs} }} GRAPH ?g {{ ?rec ?p ?o }} }}",
+        f"DELETE {{ GRAPH {graph} {{ ?rec ?p ?o }} }} WHERE {{ VALUES ?rec {{ {recs} }} GRAPH {graph} {{ ?rec ?p ?o }} }}",
     ]
 
 
@@ -796,9 +961,38 @@ def _rows(results) -> list[dict[str, Any]]:
     return [{n: sol[n] for n in names if sol[n] is not None} for sol in results]
 
 
+def _valid_summary(graph: ox.NamedNode | Any, record: ox.NamedNode | Any, summary: dict) -> bool:
+    """A record counts only where the store itself could have written it: in the graph of the
+    institution it names, at the IRI of its dataset's key."""
+    try:
+        key, dataset, institution = summary["key"], summary["dataset"], summary["institution"]
+        return (
+            isinstance(graph, ox.NamedNode) and isinstance(record, ox.NamedNode)
+            and is_institution_id(institution) and graph.value == graph_iri(institution)
+            and key == dataset_key(dataset) and record.value == record_iri(key)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+# The store's own queries: constant texts, values bound by name (see `sparql_term`).
+Q_GENERATION = (f"{PREFIXES}SELECT ?x WHERE {{ GRAPH {sparql_iri(META_GRAPH)} "
+                f"{{ {sparql_iri(CATALOG)} idx:generation ?x }} }}")
+Q_SUMMARIES = (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ GRAPH ?g {{ ?rec a dcat:CatalogRecord ; "
+               "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }")
+Q_RECORD = (f"{PREFIXES}SELECT ?g ?rec ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "
+            "?rec idx:result ?result ; idx:summary ?summary ; dct:issued ?issued ; dct:modified ?modified } }")
+Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
+             "  { ?rec idx:part ?s . ?s ?p ?o }\n"
+             "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:text, idx:result, idx:summary)) }\n"
+             "} }")
+Q_PART = f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?rec idx:part ?s . ?s ?p ?o }} }}"
+Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
+
+
 class CatalogStore(ABC):
-    """Operations of the catalog; subclasses give five primitives (select, ask, construct,
-    update, load) and everything else is the same SPARQL on both backends."""
+    """Operations of the catalog; subclasses give the primitives (select, update, load, export,
+    run_query) and everything else is the same SPARQL on both backends."""
 
     kind = "abstract"
 
@@ -812,8 +1006,18 @@ class CatalogStore(ABC):
 
     # primitives ----------------------------------------------------------------------------
     @abstractmethod
-    def select(self, query: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        """Rows as ``{var: pyoxigraph term}`` (variables that are unbound are absent)."""
+    def select(self, query: str, bindings: dict[str, Any] | None = None, *,
+               timeout: float | None = None) -> list[dict[str, Any]]:
+        """Rows as ``{var: pyoxigraph term}`` (variables that are unbound are absent); `bindings`
+        binds variables of the query to terms (never pasted into the text by the caller)."""
+
+    @abstractmethod
+    def ask(self, query: str, bindings: dict[str, Any] | None = None) -> bool:
+        """An ASK query of the store's own, with bound variables."""
+
+    @abstractmethod
+    def construct(self, query: str, bindings: dict[str, Any] | None = None) -> list[ox.Triple]:
+        """A CONSTRUCT query of the store's own, with bound variables."""
 
     @abstractmethod
     def update(self, update: str) -> None:
@@ -844,9 +1048,6 @@ class CatalogStore(ABC):
         """Prepare for the first queries (start query workers, build the search index)."""
         self.ensure_index()
 
-    def construct(self, query: str) -> list[ox.Triple]:
-        return self.run_query(query, "graph", limit=10**9, timeout=60).triples
-
     def close(self) -> None:
         pass
 
@@ -869,25 +1070,23 @@ class CatalogStore(ABC):
         return False
 
     def read_generation(self) -> str | None:
-        rows = self.select(
-            f"{PREFIXES}SELECT ?x WHERE {{ GRAPH <{META_GRAPH}> {{ <{CATALOG}> idx:generation ?x }} }}"
-        )
+        rows = self.select(Q_GENERATION)
         return rows[0]["x"].value if rows else None
 
     def _summaries(self) -> list[RecordSummary]:
-        rows = self.select(
-            f"{PREFIXES}SELECT ?summary ?text WHERE {{ GRAPH ?g {{ ?rec a dcat:CatalogRecord ; "
-            "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }"
-        )
-        return [
-            RecordSummary.from_json(json.loads(r["summary"].value), text=r["text"].value if "text" in r else "")
-            for r in rows
-        ]
+        out = []
+        for r in self.select(Q_SUMMARIES):
+            summary = _json_or_none(r["summary"].value)
+            if summary is not None and _valid_summary(r["g"], r["rec"], summary):
+                out.append(RecordSummary.from_json(summary, text=r["text"].value if "text" in r else ""))
+        return out
 
     def rebuild_index(self) -> None:
+        """Read every record back into the search index, accepting a record only where the
+        store could have written it (`_valid_summary`)."""
         with self._lock:
             generation = self.read_generation()
-            entries = self._summaries()
+            entries = _first_filed(self._summaries())
             index = FacetIndex()
             index.add_many(entries)
             self.index = index
@@ -896,18 +1095,20 @@ class CatalogStore(ABC):
             self._last_check = time.monotonic()
 
     def locate(self, key: str) -> str | None:
-        """The institution whose graph holds the record of this dataset key."""
+        """The institution that filed the dataset of this key (the index is the authority:
+        it holds only records validated against their graph)."""
+        if not is_key(key):
+            return None
         entry = self.ensure_index().get(key)
-        if entry is not None:
-            return entry.institution
-        rows = self.select(f"{PREFIXES}SELECT ?inst WHERE {{ GRAPH ?g {{ <{record_iri(key)}> idx:institution ?inst }} }}")
-        return rows[0]["inst"].value if rows else None
+        return entry.institution if entry is not None else None
+
+    def holder_of(self, dataset: str, institution: str) -> RecordSummary | None:
+        """The record of another institution than `institution` filing this dataset IRI or a
+        look-alike of it (`iri_lookalike_form`), if any."""
+        return next((e for e in self.ensure_index().lookalikes(dataset) if e.institution != institution), None)
 
     def filing_number_exists(self, number: str) -> bool:
-        rows = self.select(
-            f"{PREFIXES}SELECT ?rec WHERE {{ GRAPH ?g {{ ?rec idx:filingNumber {sparql_literal(number)} }} }} LIMIT 1"
-        )
-        return bool(rows)
+        return self.ask(Q_FILING_NUMBER, {"number": ox.Literal(number)})
 
     def new_filing_number(self, prefix: str = "DC", today: date | None = None, taken: set[str] | None = None) -> str:
         """A filing number not yet in the store: ``<prefix>-<yyyymmdd>-<8 base32 chars>``."""
@@ -922,21 +1123,22 @@ class CatalogStore(ABC):
         raise StoreError("could not draw an unused filing number")
 
     def replace(self, submission: Submission) -> None:
-        """Store a submission, replacing earlier versions of its datasets, in one transaction."""
+        """Store a submission, replacing earlier versions of its datasets, in one transaction
+        scoped to the institution's graph.  A dataset filed by another institution, under the
+        same IRI or a look-alike of it, is a `ConflictError`."""
         if not submission.records:
             return
         with self._lock:
             index = self.ensure_index()
             for rec in submission.records:
+                holder = self.holder_of(rec.dataset, submission.institution)
+                if holder is not None:
+                    raise ConflictError(rec.dataset, holder)
                 old = index.get(rec.key)
-                if old is not None and old.institution != submission.institution:
-                    raise ConflictError(
-                        f"{rec.dataset} is filed by institution {old.institution!r}"
-                    )
                 if old is not None:
                     rec.issued = old.issued  # first filing date survives new versions
             generation = uuid.uuid4().hex
-            ops = _delete_records_ops(submission.keys)
+            ops = _delete_records_ops(submission.keys, submission.institution)
             ops.append(_insert_data(graph_iri(submission.institution), submission.all_triples()))
             ops.extend(_generation_ops(generation))
             self.update(_update_text(ops))
@@ -944,16 +1146,17 @@ class CatalogStore(ABC):
                 index.add(rec)
             self._generation = generation
 
-    def delete(self, key: str) -> bool:
-        """Remove a dataset's record, description, result and filing (its shared subjects stay
-        while another record lists them)."""
+    def delete(self, key: str, institution: str | None = None) -> bool:
+        """Remove a dataset's record, description, result and filing from the graph of the
+        institution that filed it (its shared subjects stay while another record lists them).
+        With `institution`, only a dataset filed by that institution is removed."""
         with self._lock:
-            index = self.ensure_index()
-            if self.locate(key) is None:
+            owner = self.locate(key)
+            if owner is None or (institution is not None and owner != institution):
                 return False
             generation = uuid.uuid4().hex
-            self.update(_update_text(_delete_records_ops([key]) + _generation_ops(generation)))
-            index.remove(key)
+            self.update(_update_text(_delete_records_ops([key], owner) + _generation_ops(generation)))
+            self.index.remove(key)
             self._generation = generation
             return True
 
@@ -982,22 +1185,25 @@ class CatalogStore(ABC):
             as_json(self.select(texts["facets"])),
         )
 
+    def _owner_bindings(self, key: str) -> dict[str, ox.NamedNode] | None:
+        """The record and its owner's graph, or None for a key that is not filed."""
+        owner = self.locate(key)
+        if owner is None:
+            return None
+        return {"rec": ox.NamedNode(record_iri(key)), "g": ox.NamedNode(graph_iri(owner))}
+
     def record(self, key: str) -> dict[str, Any] | None:
         """The stored record: institution, §6 result, summary, dates."""
-        rows = self.select(
-            f"{PREFIXES}SELECT ?g ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "
-            f"<{record_iri(key)}> idx:result ?result ; idx:summary ?summary ; dct:issued ?issued ; "
-            "dct:modified ?modified } }"
-        )
+        bindings = self._owner_bindings(key)
+        rows = self.select(Q_RECORD, bindings) if bindings else []
         if not rows:
             return None
         row = rows[0]
-        summary = json.loads(row["summary"].value)
         return {
             "key": key,
-            "institution": institution_of_graph(row["g"].value),
+            "institution": institution_of_graph(bindings["g"].value),
             "result": json.loads(row["result"].value),
-            "summary": summary,
+            "summary": json.loads(row["summary"].value),
             "issued": row["issued"].value,
             "modified": row["modified"].value,
         }
@@ -1005,23 +1211,22 @@ class CatalogStore(ABC):
     def dataset_triples(self, key: str) -> list[ox.Triple]:
         """The description, result and filing of a stored dataset, with its catalog record
         (without the store's bookkeeping: parts, texts and JSON copies)."""
-        rec = record_iri(key)
-        return self.construct(
-            f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
-            f"  {{ <{rec}> idx:part ?s . ?s ?p ?o }}\n"
-            f"  UNION {{ BIND(<{rec}> AS ?s) ?s ?p ?o FILTER(?p NOT IN (idx:part, idx:text, idx:result, idx:summary)) }}\n"
-            "} }"
-        )
+        bindings = self._owner_bindings(key)
+        return self.construct(Q_DATASET, bindings) if bindings else []
+
+    def filing_triples(self, key: str, number: str) -> list[ox.Triple]:
+        """The filing record of a stored dataset and its certification activity."""
+        bindings = self._owner_bindings(key)
+        if bindings is None:
+            return []
+        filing = FILING_IRI_BASE + number
+        return [t for node in (filing, filing + "#certification")
+                for t in self.construct(Q_PART, {**bindings, "s": ox.NamedNode(node)})]
 
     def find_filing(self, number: str) -> str | None:
         """The dataset key of a filing number."""
         entry = self.ensure_index().find_filing(number)
-        if entry is not None:
-            return entry.key
-        rows = self.select(
-            f"{PREFIXES}SELECT ?key WHERE {{ GRAPH ?g {{ ?rec idx:filingNumber {sparql_literal(number)} ; idx:key ?key }} }}"
-        )
-        return rows[0]["key"].value if rows else None
+        return entry.key if entry is not None else None
 
     def institution_counts(self) -> dict[str, int]:
         index = self.ensure_index()
@@ -1029,6 +1234,25 @@ class CatalogStore(ABC):
 
     def count(self) -> int:
         return len(self.ensure_index())
+
+
+def _first_filed(entries: list[RecordSummary]) -> list[RecordSummary]:
+    """One record per dataset key: where two graphs hold one (data written before records were
+    checked), the first filed keeps it, as `replace` would have decided."""
+    best: dict[str, RecordSummary] = {}
+    for e in entries:
+        kept = best.get(e.key)
+        if kept is None or (e.issued, e.institution) < (kept.issued, kept.institution):
+            best[e.key] = e
+    return list(best.values())
+
+
+def _json_or_none(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class EmbeddedStore(CatalogStore):
@@ -1053,12 +1277,19 @@ class EmbeddedStore(CatalogStore):
             self.kind = "memory"
             self.ox = ox.Store()
 
-    def select(self, query: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        try:
-            results = self.ox.query(query)
-        except SyntaxError as exc:  # our own queries: a bug, not the user's fault
-            raise StoreError(f"internal query failed: {exc}") from exc
-        return _rows(results)
+    def _query(self, query: str, bindings: dict[str, Any] | None):
+        """One of the store's own queries, its variables bound without any text."""
+        substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
+        return self.ox.query(query, substitutions=substitutions or None)
+
+    def select(self, query, bindings=None, *, timeout=None):
+        return _rows(self._query(query, bindings))
+
+    def ask(self, query, bindings=None):
+        return bool(self._query(query, bindings))
+
+    def construct(self, query, bindings=None):
+        return list(self._query(query, bindings))
 
     def update(self, update: str) -> None:
         self.ox.update(update)
@@ -1066,13 +1297,14 @@ class EmbeddedStore(CatalogStore):
 
     def _summaries(self) -> list[RecordSummary]:
         """Two index scans instead of a SPARQL join: the catalog's summaries and texts."""
-        texts = {q.subject: q.object.value
+        texts = {(q.graph_name, q.subject): q.object.value
                  for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "text"), None, None)}
-        return [
-            RecordSummary.from_json(json.loads(q.object.value), text=texts.get(q.subject, ""))
-            for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None)
-            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(GRAPH_BASE)
-        ]
+        out = []
+        for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None):
+            summary = _json_or_none(q.object.value)
+            if summary is not None and _valid_summary(q.graph_name, q.subject, summary):
+                out.append(RecordSummary.from_json(summary, text=texts.get((q.graph_name, q.subject), "")))
+        return out
 
     def load(self, graph: str, triples: list[ox.Triple]) -> None:
         g = ox.NamedNode(graph)
@@ -1181,10 +1413,23 @@ class RemoteStore(CatalogStore):
             raise StoreError(f"SPARQL server answered HTTP {resp.status_code}: {resp.text[:500]}")
         return resp.content
 
-    def select(self, query: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        body = self._post_query(query, "application/sparql-results+json", timeout)
-        results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        return _rows(results)
+    @staticmethod
+    def _bound(query: str, bindings: dict[str, Any] | None) -> str:
+        """The protocol carries text only: bindings go in a trailing VALUES clause, each term
+        through `sparql_term`."""
+        return query + values_clause(bindings) if bindings else query
+
+    def select(self, query, bindings=None, *, timeout=None):
+        body = self._post_query(self._bound(query, bindings), "application/sparql-results+json", timeout)
+        return _rows(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+
+    def ask(self, query, bindings=None):
+        body = self._post_query(self._bound(query, bindings), "application/sparql-results+json", None)
+        return bool(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+
+    def construct(self, query, bindings=None):
+        body = self._post_query(self._bound(query, bindings), "application/n-triples", None)
+        return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
 
     def update(self, update: str) -> None:
         try:
