@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from derivecert import __version__
 from derivecert.settings import Settings
@@ -96,6 +97,15 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
     )
     problems.install(app)
+    if settings.access.cors_origins:
+        # Off by default: only the listed origins' pages may read answers in a browser.  No
+        # credentials mode: tokens travel in the Authorization header, never in cookies.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.access.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
+            expose_headers=["ETag", "Location"], max_age=600,
+        )
     for module in (pages, health, compute, submit, catalog, vocab, sparql):
         app.include_router(module.router)
     _add_security_scheme(app)

@@ -8,15 +8,19 @@ and, for DeriveCert errors, the stable `code` and a `hint` on how to fix it.  Ex
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from derivecert.errors import DeriveCertError
 from derivecert.store import StoreError
+
+log = logging.getLogger("derivecert.api")
 
 PROBLEM_BASE = "https://w3id.org/derivecert/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -108,11 +112,17 @@ def install(app: FastAPI) -> None:
         where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in errors)
         return problem_response(request, 400, "invalid-request", where or "invalid request", errors=errors)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(request: Request, exc: ClientDisconnect):
+        # the client went away while sending its body: nothing is wrong here, and no one reads
+        # the answer; one line in the log, no traceback
+        log.info("client disconnected during %s %s; request dropped", request.method, request.url.path)
+        return problem_response(request, 400, "client-disconnected", "the client closed the connection "
+                                "before its request body arrived; nothing was done")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        import logging
-
-        logging.getLogger("derivecert.api").exception("unexpected error on %s", request.url.path)
+        log.exception("unexpected error on %s", request.url.path)
         return problem_response(request, 500, "internal-error",
                                 "an unexpected error occurred; it has been logged",
                                 hint="retry later, or report it with the request time")

@@ -177,6 +177,18 @@ class AccessSettings(BaseModel):
     def _digests(cls, value: list[str]) -> list[str]:
         return _normalise_digests(value)
 
+    #: CORS: the web origins (``https://portal.example.org``) whose pages may call this API from
+    #: a browser; empty (the default) sends no CORS headers, so browsers keep other sites out.
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"cors_origins entries are origins like https://portal.example.org, not {origin!r}")
+        return value
+
 
 class LimitSettings(BaseModel):
     max_body_bytes: int = 2_000_000
