@@ -17,13 +17,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from derivecert import __version__
 from derivecert.settings import Settings
 from derivecert.store import CatalogStore, build_submission, open_store
 
-from . import problems
+from . import deps, problems
 from .deps import Services
+from .openapi import finalise
 from .routers import catalog, compute, health, pages, sparql, submit, vocab
 
 log = logging.getLogger("derivecert.api")
@@ -106,13 +108,36 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
             expose_headers=["ETag", "Location"], max_age=600,
         )
-    for module in (pages, health, compute, submit, catalog, vocab, sparql):
+    modules = (pages, health, compute, submit, catalog, vocab, sparql)
+    for module in modules:
         app.include_router(module.router)
-    _add_security_scheme(app)
+    _finish_openapi(app, [route for module in modules for route in module.router.routes])
     return app
 
 
-def _add_security_scheme(app: FastAPI) -> None:
+#: tags of the routes that use the store or the engine (and may answer 503)
+BACKEND_TAGS = {"certification", "filing", "catalog", "SPARQL"}
+
+
+def _route_facts(routes) -> dict[tuple[str, str], dict[str, bool]]:
+    """Per (method, path): whether a token may be needed, and whether a backend is used."""
+    def calls(dependant):
+        for dep in dependant.dependencies:
+            yield dep.call
+            yield from calls(dep)
+
+    facts = {}
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        auth = any(call in (deps.reader, deps.institution_writer) for call in calls(route.dependant))
+        backend = bool(BACKEND_TAGS & set(route.tags or ()))
+        for method in route.methods:
+            facts[(method.lower(), route.path_format)] = {"auth": auth, "backend": backend}
+    return facts
+
+
+def _finish_openapi(app: FastAPI, routes) -> None:
     original = app.openapi
 
     def openapi() -> dict:
@@ -123,8 +148,8 @@ def _add_security_scheme(app: FastAPI) -> None:
             "type": "http", "scheme": "bearer",
             "description": "an institution's token (writes), or any valid token when reads are closed",
         }
-        app.openapi_schema = schema
-        return schema
+        app.openapi_schema = finalise(schema, _route_facts(routes))
+        return app.openapi_schema
 
     app.openapi = openapi
 

@@ -221,7 +221,8 @@ def _etag(record: dict) -> str:
                                                                    "institution": "cdc-east"}},
                                  "text/turtle": {}, "application/ld+json": {}, "application/rdf+xml": {},
                                  "application/n-triples": {}}},
-               **problems(404, 406)},
+               304: {"description": "not modified: `If-None-Match` names the current ETag"},
+               **problems(400, 404, 406)},
 )
 async def get_dataset(ident: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
     """`ident` is the dataset's id (16 hex digits) or its IRI, percent-encoded."""
@@ -251,7 +252,8 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
     responses={200: {"content": {"application/json": {"example": {
         "number": "DC-20260105-7K3F9Q2M", "status": "valid", "valid_until": "2028-01-05",
         "dataset": "https://cdc.example.org/ili-weekly", "id": "5b0e4cbd6e5f0d3a", "institution": "cdc-east",
-        "verdict": "certified"}}, "text/turtle": {}}}, **problems(404)},
+        "verdict": "certified"}}, "text/turtle": {}, "application/ld+json": {}, "application/n-triples": {},
+        "application/rdf+xml": {}}}, **problems(404, 406)},
 )
 async def get_filing(number: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
     """Number, dates, certifying body, versions and digest, and whether it is still valid."""
@@ -283,7 +285,8 @@ async def get_filing(number: str, request: Request, svc: Services = Depends(serv
     return filing
 
 
-@router.get("/institutions", summary="Institutions of this node, with their dataset counts")
+@router.get("/institutions", summary="Institutions of this node, with their dataset counts",
+            responses={200: {"content": {"application/json": {}}}})
 async def institutions(svc: Services = Depends(services), _=Depends(reader)):
     counts = await run_in_threadpool(svc.store.institution_counts)
     out = []
@@ -302,7 +305,9 @@ async def institutions(svc: Services = Depends(services), _=Depends(reader)):
 @router.get(
     "/institutions/{institution}/graph",
     summary="The whole named graph of an institution (descriptions, results, filings, records)",
-    responses={200: {"content": {"text/turtle": {}, "application/n-triples": {}, "application/ld+json": {}}}},
+    responses={200: {"content": {"text/turtle": {}, "application/n-triples": {}, "application/ld+json": {},
+                                 "application/rdf+xml": {}}},
+               **problems(404, 406)},
 )
 async def institution_graph(institution: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
     media = negotiate(request, (TURTLE, NTRIPLES, JSONLD, RDFXML))

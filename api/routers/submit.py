@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/institutions", tags=["filing"])
     openapi_extra={**rdf_body("The institution's description of its derived dataset(s) and their sources"),
                    "security": [{"bearer": []}]},
     responses={
-        200: {"description": "dry run: what would be stored"},
+        200: {"description": "dry run: what would be stored", "content": {"application/json": {}}},
         201: {"description": "stored: results and filing numbers", "content": {"application/json": {"example": {
             "stored": True, "institution": "cdc-east", "results": [EXAMPLE_RESULT],
             "datasets": [{"id": "5b0e4cbd6e5f0d3a", "dataset": "https://cdc.example.org/ili-weekly",
@@ -114,7 +114,7 @@ async def submit(
     summary="Withdraw a filed dataset",
     status_code=204,
     openapi_extra={"security": [{"bearer": []}]},
-    responses={**problems(401, 403, 404)},
+    responses={204: {"description": "withdrawn"}, **problems(400, 401, 403, 404)},
 )
 async def withdraw(institution: str, ident: str, svc: Services = Depends(services),
                    _principal=Depends(institution_writer)):

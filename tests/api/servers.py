@@ -88,3 +88,61 @@ class OxigraphServer:
     def clear(self) -> None:
         httpx.post(self.update_url, content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"},
                    trust_env=False).raise_for_status()
+
+
+@dataclass
+class LiveNode:
+    """A DeriveCert node in its own process (`tests/api/live_node.py`) on 127.0.0.1: a free port,
+    an embedded store in `location`, the real engine unless `engine=False`."""
+
+    location: Path
+    engine: bool = True
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0) -> "LiveNode":
+        self.port = free_port()
+        args = [sys.executable, str(Path(__file__).with_name("live_node.py")), str(self.port), str(self.location)]
+        with open(self.log, "ab") as log:  # a file, not a pipe: a full pipe would block the server
+            self.process = subprocess.Popen(args + ([] if self.engine else ["--no-engine"]),
+                                            stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the live node exited: {self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1, trust_env=False).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the live node did not start in time")
+
+    @property
+    def log(self) -> Path:
+        return self.location.with_name(self.location.name + ".log")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> str:
+        """Stop the process (SIGTERM, then SIGKILL) and return what it wrote on stderr."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            self.process = None
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
