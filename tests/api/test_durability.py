@@ -2,19 +2,21 @@
 
 * 8 writer processes × 200 concurrent writes to one SPARQL server: 1,600 of 1,600 present, whole;
 * a writer killed with SIGKILL in the middle of its writes: every acknowledged write is there and
-  whole, no write is half there, and the store reopens consistent (index = records on disk).
+  whole, no write is half there, and the store reopens consistent (index = records on disk);
+* the API server killed with SIGKILL while filing concurrent submissions: every 201 is on disk.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from derivecert import store as store_mod
-from derivecert.store import EmbeddedStore, RemoteStore, build_submission, dataset_key, graph_iri
+from derivecert.store import EmbeddedStore, RemoteStore, SearchQuery, build_submission, dataset_key, graph_iri
 
 from .fakes import fake_run
 
@@ -134,5 +136,66 @@ def test_sigkill_keeps_every_acknowledged_write_whole_and_none_half_written(tmp_
         records = store.run_query(
             store_mod.PREFIXES + "SELECT ?r WHERE { ?r a dcat:CatalogRecord }", "select", limit=10**6, timeout=30)
         assert len(records.rows) == n
+    finally:
+        store.close()
+
+
+@pytest.mark.usefixtures("need_engine")
+def test_sigkill_of_the_api_server_keeps_every_acknowledged_filing(tmp_path):
+    """The whole path: a live node certifying and filing concurrent PUTs is killed with SIGKILL;
+    every submission it answered 201 is in the reopened store with the filing it announced."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from .conftest import auth
+    from .servers import LiveNode
+    from .test_api_write import CERTIFIED
+
+    node = LiveNode(tmp_path / "store").start()
+    acked: dict[str, str] = {}  # dataset IRI -> filing number answered with 201
+    stop = False
+
+    def submit(i: int) -> None:
+        iri = f"https://hospital-x.example.org/pathology-structured-{i}"
+        body = CERTIFIED.replace(b"h:pathology-structured", f"<{iri}>".encode())
+        try:
+            r = httpx.put(f"{node.base}/v1/institutions/hospital-a/datasets", content=body, timeout=30,
+                          headers={"Content-Type": "text/turtle", **auth("hospital-a")}, trust_env=False)
+        except httpx.HTTPError:
+            return  # the node died with this request in flight: not acknowledged
+        if r.status_code == 201:
+            acked[iri] = r.json()["datasets"][0]["filing"]["number"]
+
+    def client(first: int) -> None:
+        i = first
+        while not stop:
+            submit(i)
+            i += 2
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(client, first) for first in (0, 1)]
+        while len(acked) < 12 and all(not f.done() for f in futures):
+            time.sleep(0.05)
+        node.kill()
+        stop = True
+        for f in futures:
+            f.result(timeout=60)
+    assert len(acked) >= 12
+
+    store = EmbeddedStore(tmp_path / "store", query_processes=0)
+    try:
+        for iri, number in acked.items():
+            record = store.record(dataset_key(iri))
+            assert record is not None, f"acknowledged filing of {iri} is missing"
+            assert record["result"]["verdict"] == "certified" and record["result"]["filing"]["number"] == number
+            assert store.find_filing(number) == dataset_key(iri)
+            served = {(t.subject.value, t.predicate.value) for t in store.dataset_triples(dataset_key(iri))}
+            assert (iri, store_mod.DCT + "title") in served and (iri, store_mod.RDF_TYPE) in served
+        # 3 seeded datasets, the acknowledged ones, and at most one in flight per client, whole
+        assert len(acked) + 3 <= store.count() <= len(acked) + 3 + 2
+        for entry in store.search(SearchQuery(limit=100)).items:
+            served = {(t.subject.value, t.predicate.value) for t in store.dataset_triples(entry.key)}
+            assert (entry.dataset, store_mod.DCT + "title") in served
     finally:
         store.close()
