@@ -38,6 +38,7 @@ import bisect
 import functools
 import hashlib
 import json
+import logging
 import re
 import secrets
 import threading
@@ -53,6 +54,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
+
+log = logging.getLogger("derivecert.store")
 
 # -- IRIs ---------------------------------------------------------------------------------
 
@@ -1324,9 +1327,7 @@ class EmbeddedStore(CatalogStore):
             except TimeoutError as exc:
                 raise QueryTimeout("no query worker became free in time") from exc
             except RuntimeError as exc:  # workers cannot start here (e.g. an unguarded __main__)
-                import logging
-
-                logging.getLogger("derivecert.store").warning(
+                log.warning(
                     "SPARQL worker processes unavailable (%s): queries run in-process, without a hard time limit", exc)
                 self.query_pool.close()
                 self.query_pool = None
@@ -1369,6 +1370,14 @@ class EmbeddedStore(CatalogStore):
         del self.ox
 
 
+def _server_error(what: str, resp: httpx.Response) -> StoreError:
+    """The server's refusal, logged with its text (which may quote the request), and answered
+    to clients without it."""
+    log.warning("SPARQL server refused a %s, HTTP %s: %s", what, resp.status_code, resp.text[:2000])
+    return StoreError(f"the SPARQL server refused a {what} of the catalog (HTTP {resp.status_code}); "
+                      "its answer is in the node's log")
+
+
 class RemoteStore(CatalogStore):
     """A SPARQL 1.1 server: queries and updates over the Protocol, bulk loads and exports over
     the Graph Store Protocol."""
@@ -1396,7 +1405,10 @@ class RemoteStore(CatalogStore):
     def _shared(self) -> bool:
         return True
 
-    def _post_query(self, query: str, accept: str, timeout: float | None, extra: list[tuple[str, str]] | None = None) -> bytes:
+    def _post_query(self, query: str, accept: str, timeout: float | None, extra: list[tuple[str, str]] | None = None,
+                    *, own: bool = True) -> bytes:
+        """POST a query; `own` = False for a user's query, whose refusal the user may read.  The
+        server's answer to the store's own queries is logged, never sent to a client."""
         body = urlencode([("query", query)] + (extra or [])).encode("ascii")
         try:
             resp = self.client.post(
@@ -1408,9 +1420,9 @@ class RemoteStore(CatalogStore):
         except httpx.HTTPError as exc:
             raise StoreError(f"SPARQL server unreachable: {exc}") from exc
         if resp.status_code >= 400:
-            if resp.status_code in (400, 403, 406) or resp.status_code < 500:
+            if resp.status_code < 500 and not own:
                 raise QueryRejected(resp.text.strip()[:2000] or f"HTTP {resp.status_code}")
-            raise StoreError(f"SPARQL server answered HTTP {resp.status_code}: {resp.text[:500]}")
+            raise _server_error("query", resp)
         return resp.content
 
     @staticmethod
@@ -1440,7 +1452,7 @@ class RemoteStore(CatalogStore):
         except httpx.HTTPError as exc:
             raise StoreError(f"SPARQL server unreachable: {exc}") from exc
         if resp.status_code >= 300:
-            raise StoreError(f"SPARQL update failed, HTTP {resp.status_code}: {resp.text[:500]}")
+            raise _server_error("update", resp)
 
     def _gsp(self) -> str:
         if not self.gsp_url:
@@ -1457,7 +1469,7 @@ class RemoteStore(CatalogStore):
         except httpx.HTTPError as exc:
             raise StoreError(f"Graph Store unreachable: {exc}") from exc
         if resp.status_code >= 300:
-            raise StoreError(f"Graph Store POST failed, HTTP {resp.status_code}: {resp.text[:500]}")
+            raise _server_error("Graph Store POST", resp)
 
     def export(self, graph: str) -> list[ox.Triple]:
         try:
@@ -1475,9 +1487,9 @@ class RemoteStore(CatalogStore):
         extra = [("default-graph-uri", g) for g in default_graphs or []]
         extra += [("named-graph-uri", g) for g in named_graphs or []]
         if form == "graph":
-            body = self._post_query(query, "application/n-triples", timeout, extra)
+            body = self._post_query(query, "application/n-triples", timeout, extra, own=False)
             return _collect(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), form, limit, deadline)
-        body = self._post_query(query, "application/sparql-results+json", timeout, extra)
+        body = self._post_query(query, "application/sparql-results+json", timeout, extra, own=False)
         results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
         return _collect(results, form, limit, deadline)
 

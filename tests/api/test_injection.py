@@ -166,3 +166,26 @@ def test_values_clause_binds_like_substitution():
     bound = list(s.query(q + values_clause({"g": g, "rec": rec})))
     substituted = list(s.query(q, substitutions={ox.Variable("g"): g, ox.Variable("rec"): rec}))
     assert [r["o"] for r in bound] == [r["o"] for r in substituted] == [ox.Literal('x" } ;')]
+
+
+def test_the_text_of_internal_queries_never_reaches_a_client(caplog):
+    """A remote server that refuses the store's own queries, quoting them as Oxigraph does:
+    clients get a 503 naming no query; the node's log keeps the server's answer."""
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from derivecert.store import RemoteStore
+
+    from .conftest import make_settings
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text="Parser error: " + request.content.decode()[:200])
+
+    store = RemoteStore("http://127.0.0.1:9/query", "http://127.0.0.1:9/update")
+    store.client = httpx.Client(transport=httpx.MockTransport(refuse))
+    with TestClient(create_app(make_settings(), engine=False, store=store)) as client:
+        for path in ("/v1/datasets", "/v1/datasets/0123456789abcdef", "/v1/filings/DC-1"):
+            body = is_problem(client.get(path), 503, "store-unavailable")
+            assert "SELECT" not in body["detail"] and "PREFIX" not in body["detail"]
+    assert any("Parser error" in r.getMessage() for r in caplog.records)
