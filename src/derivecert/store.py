@@ -21,10 +21,17 @@ holding, for each certified or conditional dataset:
   verdict, the filing number, a lower-cased search text, the §6 JSON, and ``idx:part`` links to
   every subject the submission contributed for that dataset.
 
-Replacing a dataset is one SPARQL UPDATE request (one transaction): delete the subjects only the
-old record owned, delete the old record, insert the new description, result, filing and record.
-Subjects shared by several records (an agent, a source described in several submissions) stay
-while any record lists them; their triples are the union of what the live submissions said.
+Replacing a dataset is one SPARQL UPDATE request (one transaction) on the institution's graph
+only: delete the subjects only the old record owned, delete the old record, insert the new
+description, result, filing and record.  Subjects shared by several records (an agent, a source
+described in several submissions) stay while any record lists them; their triples are the union
+of what the live submissions said.
+
+Trust (issue 8): the store's query texts are constants and values are bound as terms
+(`sparql_term` is the only way a value enters SPARQL text); a submission may not use the node's
+own IRI space or the engine's output vocabulary (`check_description`); the index accepts a
+record only in the graph of the institution it names (`_valid_summary`); and a dataset IRI, or a
+look-alike of it (`iri_lookalike_form`), belongs to the institution that filed it first.
 
 Search does not run SPARQL: `FacetIndex` keeps the facet summary of every record as bitsets
 (Python ints), so facet counts at 100,000 datasets take milliseconds.  The same search is
