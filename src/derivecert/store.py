@@ -186,8 +186,9 @@ def iri_lookalike_form(iri: str) -> str:
         port = parts.port
     except ValueError:
         return iri
-    if not parts.scheme or not parts.netloc:
-        return iri.rstrip("/").casefold() if iri.lower().startswith("urn:") else iri.rstrip("/")
+    if not parts.scheme or not parts.netloc:  # urn:, tag:, ...: only the scheme is case-free
+        scheme, _, rest = iri.partition(":")
+        return f"{scheme.lower()}:{rest.rstrip('/')}"
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
@@ -196,7 +197,8 @@ def iri_lookalike_form(iri: str) -> str:
     netloc = f"{userinfo}@{host}" if userinfo else host
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
-    return f"{scheme}://{netloc}{path}{query}"
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{scheme}://{netloc}{path}{query}{fragment}"
 
 
 def code_of(value: str) -> str:
@@ -371,14 +373,10 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str]) -> list[o
 ENGINE_OUTPUT_CLASSES = ("CertificationResult", "Finding", "FilingRecord", "CertificationActivity", "CertifyingBody")
 
 
+@functools.lru_cache(maxsize=1)
 def reserved_vocabulary() -> frozenset[str]:
     """The engine's output vocabulary, read from the ontology: the classes above and every
     property whose `rdfs:domain` is one of them (`dcert:verdict`, `dcert:filingNumber`, ...)."""
-    return _reserved_vocabulary()
-
-
-@functools.lru_cache(maxsize=1)
-def _reserved_vocabulary() -> frozenset[str]:
     from rdflib import URIRef
     from rdflib.namespace import RDFS
 

@@ -155,9 +155,14 @@ def test_lookalike_iris_of_a_filed_dataset_conflict(store, lookalike):
 @pytest.mark.parametrize("a, b", [
     ("https://h.org/ds/1", "https://h.org/ds/2"), ("https://h.org/ds/1", "https://h.org/DS/1"),
     ("https://h.org/ds?x=1", "https://h.org/ds?x=2"), ("https://h.org:8443/ds", "https://h.org/ds"),
+    ("https://h.org/doc#ds1", "https://h.org/doc#ds2"), ("urn:x:DS", "urn:x:ds"),
 ])
 def test_distinct_iris_are_not_lookalikes(a, b):
     assert iri_lookalike_form(a) != iri_lookalike_form(b)
+
+
+def test_urns_differ_only_in_scheme_case_and_trailing_slash():
+    assert iri_lookalike_form("URN:x:ds/") == iri_lookalike_form("urn:x:ds")
 
 
 @pytest.mark.usefixtures("need_engine")
