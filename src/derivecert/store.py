@@ -780,10 +780,10 @@ def sparql_term(term: ox.NamedNode | ox.Literal) -> str:
     """A term in SPARQL syntax, safe to place in any query or update text.
 
     Only Oxigraph terms are accepted, and their N-Triples form is valid SPARQL: `NamedNode`
-    refuses anything that is not an absolute IRI by RFC 3987 (no space, control character, ``<``,
-    ``>``, ``"``, ``{``, ``}``, ``|``, ``^``, `````, ``\\``), so an IRI cannot close its ``<…>``;
-    a literal's lexical form is escaped (``\\"``, ``\\\\``, ``\\n``, ``\\r``) and its language tag
-    and datatype are validated, so it cannot close its string.  Tested on arbitrary text
+    refuses anything that is not an absolute IRI by RFC 3987 (no space or control character, none
+    of < > " { } | ^ ` or backslash), so an IRI cannot close its angle brackets; a literal's
+    lexical form is escaped (quote, backslash, line breaks) and its language tag and datatype
+    are validated, so it cannot close its string.  Tested on arbitrary text
     (tests/api/test_injection.py)."""
     if not isinstance(term, (ox.NamedNode, ox.Literal)):
         raise TypeError(f"only IRIs and literals enter SPARQL text, not {type(term).__name__}")
@@ -815,7 +815,7 @@ def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
         if dim == skip or not values or dim not in DIMENSIONS:
             continue
         if dim in CODED:
-            terms = ", ".join(sparql_iri(DCERT + v) for v in values if CODE.match(v))
+            terms = ", ".join(sparql_iri(DCERT + v) for v in values if CODE.fullmatch(v))
             terms = terms or sparql_iri(DCERT + "__none__")
         else:
             terms = ", ".join(sparql_literal(v) for v in values)

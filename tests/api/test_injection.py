@@ -189,3 +189,16 @@ def test_the_text_of_internal_queries_never_reaches_a_client(caplog):
             body = is_problem(client.get(path), 503, "store-unavailable")
             assert "SELECT" not in body["detail"] and "PREFIX" not in body["detail"]
     assert any("Parser error" in r.getMessage() for r in caplog.records)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(ANY_TEXT, min_size=1, max_size=3), st.lists(ANY_TEXT, min_size=1, max_size=3), ANY_TEXT)
+def test_search_in_sparql_keeps_any_filter_value_a_term(codes, institutions, text):
+    """The faceted search written in SPARQL (sent to plain-SPARQL peers) with arbitrary filter
+    values and words: each text is one valid query that matches nothing in an empty store."""
+    from derivecert.store import SearchQuery, sparql_search
+
+    query = SearchQuery(filters={"scenario": codes, "institution": institutions}, text=text)
+    for name, sparql in sparql_search(query).items():
+        rows = list(ox.Store().query(sparql))
+        assert rows == [] or (name == "total" and rows[0]["n"].value == "0")
