@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
@@ -319,27 +319,13 @@ def _written_order(graph: Graph, origin: dict | None, ds) -> dict:
 
 
 def _attribute(graph: Graph, findings: list[Finding]) -> dict:
-    """Findings by dataset: a finding belongs to the dataset it focuses on, or that owns its focus
-    (a blank node reached from the dataset, or a node the dataset links to directly)."""
-    owner: dict = {}
-    for ds in datasets(graph):
-        owner[ds] = ds
-    for ds in datasets(graph):
-        stack = [ds]
-        seen = {ds}
-        while stack:
-            node = stack.pop()
-            for obj in graph.objects(node, None):
-                if obj in seen or obj in owner and owner[obj] == obj:
-                    continue
-                if isinstance(obj, BNode) or node == ds:
-                    owner.setdefault(obj, ds)
-                    if isinstance(obj, BNode):
-                        seen.add(obj)
-                        stack.append(obj)
+    """Findings by dataset: each belongs to the dataset it focuses on (derivecert.shacl has already
+    moved the findings on a dataset's own quality measurements to the dataset). Only a node the
+    description presents as a dataset (`a dcat:Dataset`) gets a result; a finding on any other node,
+    such as a source typed only prov:Entity, is charged to no dataset (DOMAIN.md §4.1, A3)."""
+    presented = set(datasets(graph))
     out: dict = {}
     for f in findings:
-        ds = owner.get(f.focus)
-        if ds is not None:
-            out.setdefault(ds, []).append(f)
+        if f.focus in presented:
+            out.setdefault(f.focus, []).append(f)
     return out

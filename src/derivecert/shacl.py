@@ -664,25 +664,13 @@ def _messages(report: Graph, result, shapes: Graph) -> dict[str, str]:
     return out
 
 
-def _owners(data: Graph, node, max_depth: int = 3) -> list[tuple[Any, list]]:
-    """The datasets a non-dataset node belongs to, with the predicates leading from each to it."""
-    found, seen, frontier = [], {node}, [(node, [])]
-    for _ in range(max_depth):
-        next_frontier = []
-        for current, preds in frontier:
-            for subject, predicate in data.subject_predicates(current):
-                if subject in seen:
-                    continue
-                seen.add(subject)
-                chain = [predicate, *preds]
-                if (subject, RDF.type, DCAT.Dataset) in data:
-                    found.append((subject, chain))
-                else:
-                    next_frontier.append((subject, chain))
-        if found or not next_frontier:
-            break
-        frontier = next_frontier
-    return found
+def _owners(data: Graph, node) -> list[tuple[Any, list]]:
+    """The datasets that have a non-dataset node as their own (a quality measurement of the dataset),
+    with the predicate leading to it. A node reached only through another node (the performance
+    measurement of the model an activity used) belongs to no dataset: Q-02 reads the dataset's own
+    measurements (DOMAIN.md §4.2, A3)."""
+    return [(subject, [predicate]) for subject, predicate in data.subject_predicates(node)
+            if (subject, RDF.type, DCAT.Dataset) in data]
 
 
 def _joined_path(chain: list, path: str | None) -> str:
@@ -697,7 +685,8 @@ def _findings(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) 
     """One Finding per top-level validation result, attributed to the dataset it is about.
 
     A result whose focus is not a dcat:Dataset (Q-02 targets quality measurements) is attributed to
-    the dataset(s) the node belongs to, its path prefixed with the predicates leading there.
+    the dataset(s) that have the node directly, its path prefixed with the predicate leading there;
+    a result on a node no dataset has directly is not a finding.
     """
     findings = set()
     results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
@@ -714,7 +703,7 @@ def _findings(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) 
         message = _messages(report, result, shapes)
         owners = [(focus, None)]
         if (focus, RDF.type, DCAT.Dataset) not in data:
-            owners = _owners(data, focus) or owners
+            owners = _owners(data, focus)  # none: the result concerns no dataset
         for owner, chain in owners:
             findings.add(Finding(
                 requirement=requirement,
