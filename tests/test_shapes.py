@@ -234,7 +234,7 @@ def test_validate_leaves_the_materialised_graph_unchanged():
 
 def test_every_requirement_of_the_spec_has_a_shape_and_a_failing_fixture():
     ids = spec_requirement_ids()
-    assert len(ids) == 30
+    assert len(ids) == 31  # P-01..P-10 (P-10: DOMAIN.md §7 A1), Q-01..Q-08, S-01..S-11, R-01..R-02
     shapes = shape_graph()
     with_shape = {str(r) for r in shapes.objects(None, DCERT.requirement)}
     failing = {req for path in INVALID for req, _ in header(path)["expected"]}

@@ -466,7 +466,7 @@ _quiet = threading.local()
 
 
 def _patch_pyshacl() -> None:
-    """Three exact speed-ups of pySHACL, applied once per process.
+    """Three exact speed-ups of pySHACL and one correction, applied once per process.
 
     1. pySHACL checks a SHACL-SPARQL constraint's text (MINUS / VALUES / SERVICE / nested SELECT
        regexes) again for every focus node before binding $this, although the text never changes;
@@ -481,6 +481,7 @@ def _patch_pyshacl() -> None:
     3. For every shape it evaluates (nested shapes once per focus node), pySHACL finds the shape's
        constraint parameters by testing each of its predicates for membership in a list of ~40
        IRIs; the list is given a set for its membership test (same list, same order).
+    4. Value-range constraints compare numbers as SPARQL does (`_numeric_promoting`).
     """
     global _patched
     with _patch_lock:
@@ -520,6 +521,32 @@ def _patch_pyshacl() -> None:
             return
         if getattr(shape_module, "CONSTRAINT_PARAMS", None) in (None, (None, None)):
             shape_module.CONSTRAINT_PARAMS = (_SetBackedList(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
+        try:
+            import pyshacl.constraints.core.value_range_constraints as value_range
+        except ImportError:  # pragma: no cover
+            return
+        value_range.compare_literal = _numeric_promoting(value_range.compare_literal)
+
+
+def _numeric_promoting(compare):
+    """pySHACL's literal comparison with SPARQL's numeric type promotion (DOMAIN.md §4, A4).
+
+    SHACL defines sh:minInclusive and its kin by SPARQL's operators (SHACL §4.4), which compare
+    numbers by value after XPath type promotion: an xsd:decimal compared with an xsd:double is
+    promoted to a double, so 0.95 as a double (every JSON-LD number) meets ">= 0.95". pySHACL
+    compares the Python values exactly (float 0.95 < Decimal("0.95")); this compares them as
+    SPARQL does. Other literals are compared as pySHACL does.
+    """
+    def compare_literal(l1, l2):
+        v1, v2 = l1.value, l2.value
+        numeric = (int, float, Decimal)
+        if (isinstance(v1, numeric) and isinstance(v2, numeric) and not isinstance(v1, bool)
+                and not isinstance(v2, bool) and (isinstance(v1, float) or isinstance(v2, float))):
+            f1, f2 = float(v1), float(v2)
+            return 0 if f1 == f2 else (1 if f1 > f2 else -1)
+        return compare(l1, l2)
+
+    return compare_literal
 
 
 class _SetBackedList(list):
