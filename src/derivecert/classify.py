@@ -111,7 +111,8 @@ def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassifi
             granularity=book.notation(granularity[0]) if granularity else None,
             modality=book.notations(g.objects(ds, DCERT.dataModality), first),
             category=book.notations(g.objects(ds, DCERT.healthDataCategory), first),
-            special=book.notations(g.objects(ds, DCERT.specialCategory), first),
+            # an unknown code counts for the level (A8) but is no notation to list (A6 reports it)
+            special=book.notations((s for s in g.objects(ds, DCERT.specialCategory) if s in book.by_iri), first),
             deidentification_grade=book.notation(grade) if grade is not None else None,
             sensitivity_level=book.notation(level) if level is not None else None,
             level_candidates=book.notations(candidates) if is_sourced else [],
