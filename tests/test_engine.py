@@ -207,3 +207,96 @@ def test_code_lists_follow_the_order_the_author_wrote(engine):
     swapped = _e1().replace(b"dcert:GT-NLP, dcert:GT-DEID", b"dcert:GT-DEID, dcert:GT-NLP")
     result = engine.certify(swapped, filename="e1.ttl", on=ON).result_for("https://hospital-x.example.org/pathology-structured")
     assert result.classification.classification.technique == ["GT-DEID", "GT-NLP"]
+
+
+# ---- the amendments of DOMAIN.md §7 ----------------------------------------------------------
+
+HEALTHDCAT_TEMPLATE = DATA.parents[1].parent / "shared" / "reference" / "healthdcat-ap" / "draft-shapes" / "healthDCATAP_RDF_template.ttl"
+
+
+def _certify(engine, path):
+    return engine.certify(path.read_bytes(), filename=path.name, on=ON)
+
+
+def _found(result) -> set:
+    return {(f.requirement, f.severity) for f in result.findings}
+
+
+def test_sources_that_are_not_presented_as_datasets_get_no_result_and_no_p01(engine):
+    """A3: a prov:Entity source, an untyped blank-node source and a DPV activity with its own purpose
+    and legal basis are read as sources / activity, never certified or charged with P-01."""
+    run = _certify(engine, DATA / "valid" / "sources-untyped-and-dpv-activity.ttl")
+    assert [str(r.dataset) for r in run.results] == ["https://data.hospital-a.example.cn/ds/t2d-cohort-deid"]
+    assert run.results[0].verdict == "certified"
+    broken = _certify(engine, DATA / "invalid" / "P-02-untyped-source-without-legal-basis.ttl").results[0]
+    assert _found(broken) == {("P-02", "Violation")}  # the untyped source is still a source
+
+
+@pytest.mark.skipif(not HEALTHDCAT_TEMPLATE.exists(), reason="the HealthDCAT-AP reference template is not beside the checkout")
+def test_a_healthdcat_ap_record_naming_its_sources_with_dct_source_is_rejected_for_p03(engine):
+    """A9 + A8: the record says where it comes from only with dct:source and has a data-collection
+    activity with no recognised technique: it has a source (no P-01), is not derived, and P-03 says
+    what to add."""
+    (result,) = _certify(engine, HEALTHDCAT_TEMPLATE).results
+    requirements = {f.requirement for f in result.findings}
+    assert not result.is_derived and result.verdict == "rejected"
+    assert "P-03" in requirements and "P-01" not in requirements
+
+
+def test_dct_source_alone_makes_a_derived_dataset(engine):
+    (result, *_) = [r for r in _certify(engine, DATA / "valid" / "dct-source-names-the-source.ttl").results if r.is_derived]
+    assert result.verdict == "certified" and result.classification.derivation_depth == "primary"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("aggregate-d4-native-json-numbers.jsonld", set()),
+    ("Q-02-accuracy-native-json-number-below-threshold.jsonld", {("Q-02", "Violation")}),
+])
+def test_json_ld_numbers_are_compared_by_value(engine, name, expected):
+    """A4: JSON-LD numbers are xsd:double; 0.90 / 0.95 / 0.95 as doubles meet the thresholds, 0.9499 does not."""
+    result = _certify(engine, DATA / "jsonld" / name).result_for("https://cdc.example-province.gov.cn/data/ili-weekly-counts")
+    assert _found(result) == expected
+    assert result.verdict == ("certified" if not expected else "rejected")
+
+
+def test_a_number_written_as_a_string_is_reported_by_the_number_shape(engine):
+    result = _certify(engine, DATA / "invalid" / "Q-02-accuracy-as-string.ttl").results[-1]
+    (finding,) = result.findings
+    assert finding.shape.endswith("#Q-02-NumberShape") and finding.value == "0.97"
+
+
+def test_the_models_performance_is_not_the_datasets_quality(engine):
+    """A3/Q-02: a model accuracy of 0.88 does not reject scores whose own accuracy is 0.96."""
+    run = _certify(engine, DATA / "valid" / "model-accuracy-below-dataset-threshold.ttl")
+    scores = run.result_for("https://data.hospital-c.example.cn/ds/readmission-risk-scores")
+    assert scores.verdict == "certified"
+    low = engine.certify(_read("valid", "model-accuracy-below-dataset-threshold.ttl").replace(
+        b"dcert:AccuracyMetric ; dqv:value 0.96 ]", b"dcert:AccuracyMetric ; dqv:value 0.94 ]"), filename="x.ttl", on=ON)
+    (finding,) = low.result_for("https://data.hospital-c.example.cn/ds/readmission-risk-scores").findings
+    assert (finding.requirement, finding.value) == ("Q-02", "0.94")
+    assert finding.path == "<http://www.w3.org/ns/dqv#hasQualityMeasurement>/<http://www.w3.org/ns/dqv#value>"
+
+
+def _read(kind, name) -> bytes:
+    return (DATA / kind / name).read_bytes()
+
+
+def test_grades_that_disagree_show_and_judge_the_least_protective(engine):
+    """A8: declared D2 and dpv:PseudonymisedData (D1): S-01 'grades disagree', D1 shown, level L4, S-02 judges D1."""
+    result = _certify(engine, DATA / "overlaps" / "S-01-S-02-grades-disagree.ttl").result_for(
+        "https://data.hospital-a.example.cn/ds/t2d-cohort-deid")
+    c = result.classification.classification
+    assert (c.deidentification_grade, c.sensitivity_level) == ("D1", "L4")
+    found = {(f.requirement, f.shape.rsplit("#", 1)[-1], f.value) for f in result.findings}
+    assert {r for r, _, _ in found} == {"S-01", "S-02"}
+    assert any(s == "S-01-GradeConflictShape" for _, s, _ in found)
+    assert ("S-02", "S-02-MinimumGradeShape", "https://w3id.org/derivecert#D1") in found
+
+
+def test_an_unknown_special_category_counts_for_the_level_but_is_not_listed(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(
+        b"dcert:subjectGranularity dcert:GR-IND ;", b"dcert:subjectGranularity dcert:GR-IND ;\n  dcert:specialCategory dcert:SP-HIV ;")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for("https://data.hospital-a.example.cn/ds/t2d-cohort-deid")
+    c = result.classification.classification
+    assert c.special == [] and c.sensitivity_level == "L4" and c.level_candidates == ["L3", "L4"]
+    assert ("Q-03", "Warning") in _found(result)  # the unknown code is reported (A6)
