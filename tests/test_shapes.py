@@ -476,3 +476,19 @@ def test_s02_exception_needs_every_personal_source_to_have_separate_consent():
     no_ethics = _variant(name, ('  dcert:ethicsApproval [ a dcert:EthicsApproval ; dct:identifier "UY-IRB-88" ; dct:issued "2025-12-01"^^xsd:date ] ;\n', ""))
     assert on_focus(V.validate(get_reasoner("rl").materialise(no_ethics), on=ON).findings, focus) == {
         ("S-02", "Violation"), ("P-05", "Violation")}
+
+
+@pytest.mark.parametrize("readme", ["README.md", "shapes/README.md"])
+def test_readme_requirement_table_is_true(readme):
+    """The "Requirements → shapes → fixtures" table: one row per spec requirement, naming shapes that
+    carry the ID and fixtures whose header names it."""
+    text = (HERE.parent / readme).read_text(encoding="utf-8")
+    rows = re.findall(r"^\|\s*([PQSR]-\d\d)\s*\|(.*)\|\s*$", text, re.M)
+    assert [rid for rid, _ in rows] == spec_requirement_ids()
+    shapes = shape_graph()
+    for rid, rest in rows:
+        cells = [c.strip() for c in rest.split("|")]
+        named = set(re.findall(r"`([PQSR]-\d\d-\w+)`", cells[2]))
+        assert named == {str(s).split("#")[-1] for s in shapes.subjects(DCERT.requirement, Literal(rid))}, rid
+        for kind, name in re.findall(r"`(invalid|overlaps)/([\w.-]+)`", cells[4]):
+            assert rid in {r for r, _ in header(DATA / kind / name)["expected"]}, (rid, name)
