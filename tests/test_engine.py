@@ -300,3 +300,18 @@ def test_an_unknown_special_category_counts_for_the_level_but_is_not_listed(engi
     c = result.classification.classification
     assert c.special == [] and c.sensitivity_level == "L4" and c.level_candidates == ["L3", "L4"]
     assert ("Q-03", "Warning") in _found(result)  # the unknown code is reported (A6)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    # D3 declared, D4 from sector-health:HealthAggregatedData: D3 is judged, D4's small-cell rule is not asked
+    ((b"dcert:privacyModel [ a dcert:SmallCellRule ; dcert:minCellSize 10 ] , ", b"dcert:privacyModel "), {("S-01", "Violation")}),
+    # ... while D3's own evidence is
+    ((b" , [ a dcert:DifferentialPrivacyGuarantee ; dcert:epsilon 0.5 ]", b""), {("S-01", "Violation"), ("S-03", "Violation")}),
+])
+def test_when_grades_disagree_s03_judges_the_least_protective_grade(engine, edit, expected):
+    data = _read("invalid", "S-01-conflicting-grades.ttl")
+    assert edit[0] in data
+    result = engine.certify(data.replace(*edit), filename="x.ttl", on=ON).result_for(
+        "https://cdc.example-province.gov.cn/data/ili-weekly-counts")
+    assert result.classification.classification.deidentification_grade == "D3"
+    assert _found(result) == expected
