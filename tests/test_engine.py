@@ -315,3 +315,62 @@ def test_when_grades_disagree_s03_judges_the_least_protective_grade(engine, edit
         "https://cdc.example-province.gov.cn/data/ili-weekly-counts")
     assert result.classification.classification.deidentification_grade == "D3"
     assert _found(result) == expected
+
+
+# ---- A2: strict defaults where facts are missing ------------------------------------------------
+
+DEID_FOCUS = "https://data.hospital-a.example.cn/ds/t2d-cohort-deid"
+
+
+def _notice_terms(result) -> list[str]:
+    return [n["term"].rsplit("#", 1)[-1] for n in result.to_dict()["notices"]]
+
+
+def test_d2_data_without_granularity_is_individual_level_and_says_so(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(b"  dcert:subjectGranularity dcert:GR-IND ;\n", b"")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for(DEID_FOCUS)
+    c = result.classification.classification
+    assert c.granularity is None and c.personal_information is True
+    assert result.verdict == "certified"
+    assert _notice_terms(result) == ["IndividualLevelByDefault"]
+    notice = result.to_dict()["notices"][0]["message"]
+    assert notice["zh"] and "individual-level" in notice["en"]
+    # the individual-level requirements now apply: without a retention period, S-08 is reported
+    bare = data.replace(b"  healthdcatap:retentionPeriod", b"  healthdcatap:retentionPeriodX")
+    assert ("S-08", "Warning") in _found(engine.certify(bare, filename="x.ttl", on=ON).result_for(DEID_FOCUS))
+
+
+def test_dpv_only_pseudonymised_record_is_personal_information(engine):
+    """Every DPV-only record lacks dcert:subjectGranularity: D1 from dpv:PseudonymisedData is personal."""
+    data = _read("valid", "fused-psychiatric-claims-d1.ttl")
+    assert b"dcert:subjectGranularity dcert:GR-IND" in data
+    data = data.replace(b"dcert:subjectGranularity dcert:GR-IND", b"dcert:dataModality dcert:MOD-TAB")
+    results = [r for r in engine.certify(data, filename="x.ttl", on=ON).results if r.is_derived]
+    assert results and all(r.classification.classification.personal_information for r in results)
+    assert all("IndividualLevelByDefault" in _notice_terms(r) for r in results)
+
+
+def test_anonymised_data_without_granularity_is_not_individual_level(engine):
+    data = _read("valid", "model-output-readmission-risk.ttl")
+    assert b"dcert:subjectGranularity" in data
+    data = b"\n".join(l for l in data.split(b"\n") if b"dcert:subjectGranularity" not in l)
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for("https://data.hospital-c.example.cn/ds/readmission-risk-scores")
+    assert result.classification.classification.personal_information is False
+    assert _notice_terms(result) == [] and result.verdict == "certified"
+
+
+def test_no_grade_counts_as_d0_for_the_level_and_s01_is_reported(engine):
+    result = _certify(engine, DATA / "invalid" / "S-01-no-grade.ttl").result_for(DEID_FOCUS)
+    c = result.classification.classification
+    assert c.deidentification_grade is None and c.sensitivity_level == "L4" and c.level_candidates == ["L4"]
+    assert _found(result) == {("S-01", "Violation")}
+    assert _notice_terms(result) == ["GradeNotStated"]
+
+
+def test_the_explanation_names_the_default_it_applied(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(b"  dcert:subjectGranularity dcert:GR-IND ;\n", b"")
+    cls, reasons = engine.explain(Graph().parse(data=data, format="turtle"), DEID_FOCUS)
+    personal = next(r for r in reasons if r.fact.endswith("personal derived data"))
+    text = personal.text()
+    assert "granularity not declared (not declared: strict default, A2)" in text
+    assert "de-identification grade D2" in text

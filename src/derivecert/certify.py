@@ -46,6 +46,13 @@ def finding_dict(f: Finding, lang: str | None = None) -> dict:
     return out
 
 
+def notice_dict(notice: dict, lang: str | None = None) -> dict:
+    if lang is None:
+        return notice
+    message = notice["message"]
+    return {**notice, "message": {lang: message.get(lang) or message.get("en", "")}}
+
+
 def _node_text(node) -> str:
     return f"_:{node}" if isinstance(node, BNode) else str(node)
 
@@ -58,6 +65,7 @@ class CertificationResult:
     findings: list[Finding] = field(default_factory=list)
     filing: Filing | None = None
     source: str | None = None
+    notices: list[dict] = field(default_factory=list)  # §6: defaults applied (A2), unknown terms (A6)
 
     @property
     def is_derived(self) -> bool:
@@ -73,6 +81,7 @@ class CertificationResult:
             "classification": c.classification.to_dict(),
             "verdict": self.verdict,
             "findings": [finding_dict(f, lang) for f in self.findings],
+            "notices": [notice_dict(n, lang) for n in self.notices],
             "filing": self.filing.to_dict() if self.filing else None,
         }
         if self.source is not None:

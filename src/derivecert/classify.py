@@ -124,8 +124,12 @@ def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassifi
 # ---- Explanations ---------------------------------------------------------------------------
 
 
-WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list"},
-         "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表"}}
+WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
+                "default": "not declared: strict default, A2"},
+         "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
+                "default": "未声明：从严默认，A2"}}
+#: Marker types the engine states where a description leaves a fact out (derivecert.defaults).
+DEFAULT_MARKERS = (DCERT.GranularityNotDeclared, DCERT.GradeNotStated)
 
 
 @dataclass
@@ -133,7 +137,7 @@ class Reason:
     """One justified fact and the facts it rests on (empty `because` = asserted)."""
 
     fact: str
-    source: str  # "asserted", "inferred" or "code list"
+    source: str  # "asserted", "inferred", "code list" or "default"
     because: list["Reason"] = field(default_factory=list)
     lang: str = "en"
 
@@ -224,6 +228,8 @@ class Explainer:
             return Reason(fact, "asserted")
         if (node, RDF.type, cls) in self.codes:
             return Reason(f"{self.term(node)} {word} {self.term(cls)}", "code list")
+        if cls in DEFAULT_MARKERS and (node, RDF.type, cls) in self.g:
+            return Reason(fact, "default")
         if depth > 10:
             return Reason(fact, "inferred")
         definition = self.ax.definition.get(cls)

@@ -18,6 +18,7 @@ from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
 from .classify import classify_dataset, datasets, explain
+from . import defaults
 from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
@@ -97,10 +98,12 @@ class Engine:
     # ---- steps --------------------------------------------------------------------------
 
     def materialise(self, graph: Graph) -> Graph:
+        """The description with what the reasoner infers, the strict defaults included (A2): a
+        second reasoning pass runs only when some dataset with a source has no grade at all."""
         if not datasets(graph):
             raise NoDatasetError("the description has no dcat:Dataset to certify",
                                  hint="type each dataset with `a dcat:Dataset` (DCAT 3)")
-        return self.reasoner.materialise(graph)
+        return defaults.materialise(self.reasoner, graph)
 
     def classify(self, data, media_type: str | None = None, filename: str | None = None, explain_lang: str | None = None) -> list[dict]:
         graph, origin = self.load(data, media_type, filename)
@@ -209,7 +212,8 @@ class Engine:
             if verdict in ("certified", "conditional"):
                 filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
-            result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
+            notices = [] if verdict == "not-derived" else defaults.notices(m, ds)
+            result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             out += result.to_graph(on)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)

@@ -1,0 +1,69 @@
+"""Strict defaults where a description leaves facts out (DOMAIN.md §3.4, amendment A2; 就高从严).
+
+OWL reasons under the open world: no axiom can conclude that a description does *not* declare a
+granularity or a grade. The engine states those absences as two marker types, the only facts it
+adds to a description, and the ontology draws every consequence (derivecert-classification.ttl):
+
+- `dcert:GranularityNotDeclared` on each dataset of the description that has no
+  `dcert:subjectGranularity`; with a grade D0-D2 it makes the data individual-level;
+- `dcert:GradeNotStated` on each dataset with a source that, after a first reasoning pass, has no
+  grade, declared or inferred; it makes the level rules treat the data as D0 (S-01 still reports
+  the missing grade).
+
+`notices()` says, in the result, which default was applied to a dataset: the classes the defaults
+lead to carry the message (`skos:scopeNote`, zh and en) in the ontology.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rdflib import Graph
+from rdflib.namespace import DCAT, RDF, SKOS
+
+from .resources import ontology_graph
+from .vocab import DCERT
+
+#: The classes whose membership means a default was applied, in the order notices are listed.
+DEFAULT_CLASSES = (DCERT.IndividualLevelByDefault, DCERT.GradeNotStated)
+
+
+def granularity_markers(description: Graph) -> Graph:
+    """`a dcert:GranularityNotDeclared` for each dataset of the description with no granularity."""
+    out = Graph()
+    for ds in set(description.subjects(RDF.type, DCAT.Dataset)):
+        if (ds, DCERT.subjectGranularity, None) not in description:
+            out.add((ds, RDF.type, DCERT.GranularityNotDeclared))
+    return out
+
+
+def grade_markers(description: Graph, materialised: Graph) -> Graph:
+    """`a dcert:GradeNotStated` for each dataset with a source that has no grade after reasoning."""
+    out = Graph()
+    for ds in set(description.subjects(RDF.type, DCAT.Dataset)):
+        if (ds, RDF.type, DCERT.SourcedDataset) in materialised and (ds, DCERT.deidentificationGrade, None) not in materialised:
+            out.add((ds, RDF.type, DCERT.GradeNotStated))
+    return out
+
+
+def materialise(reasoner, description: Graph) -> Graph:
+    """The description with what `reasoner` infers from it and from the defaults: a second pass
+    runs only when some dataset with a source has no grade at all."""
+    markers = granularity_markers(description)
+    materialised = reasoner.materialise(description, markers)
+    no_grade = grade_markers(description, materialised)
+    if len(no_grade):
+        materialised = reasoner.materialise(description, markers + no_grade)
+    return materialised
+
+
+@lru_cache(maxsize=1)
+def _messages() -> dict:
+    onto = ontology_graph()
+    return {cls: {note.language: str(note) for note in onto.objects(cls, SKOS.scopeNote)} for cls in DEFAULT_CLASSES}
+
+
+def notices(materialised: Graph, ds) -> list[dict]:
+    """The defaults applied to `ds`, as §6 notices (term: the class that applied it; message zh/en)."""
+    return [{"term": str(cls), "message": dict(_messages()[cls])}
+            for cls in DEFAULT_CLASSES if (ds, RDF.type, cls) in materialised]
