@@ -39,7 +39,7 @@ def test_result_contract_has_every_field_of_section_6(engine):
     ttl = next(p for p, _ in spec_examples() if p.stem.startswith("e1"))
     result = engine.certify(ttl.read_bytes(), filename=ttl.name, on=ON).result_for(
         "https://hospital-x.example.org/pathology-structured").to_dict()
-    assert {"dataset", "is_derived", "derivation_depth", "types", "classification", "verdict", "findings", "filing"} <= set(result)
+    assert {"dataset", "is_derived", "derivation_depth", "types", "classification", "verdict", "findings", "notices", "filing"} <= set(result)
     assert set(result["classification"]) == CLASSIFICATION_KEYS
     assert result["verdict"] == "certified"
     assert re.fullmatch(r"DC-20261128-[0-9A-F]{10}", result["filing"]["number"])
@@ -374,3 +374,33 @@ def test_the_explanation_names_the_default_it_applied(engine):
     text = personal.text()
     assert "granularity not declared (not declared: strict default, A2)" in text
     assert "de-identification grade D2" in text
+
+
+# ---- A6: unknown terms and codes ------------------------------------------------------------------
+
+def test_a_misspelt_property_is_a_notice_naming_the_known_term(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(
+        b"dcert:deidentificationGrade dcert:D2 ;", b"dcert:deIdentificationGrade dcert:D2 ;")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for(DEID_FOCUS)
+    assert ("S-01", "Violation") in _found(result)  # the grade is missing, as far as anything can read
+    typo = [n for n in result.to_dict()["notices"] if n["term"].endswith("#deIdentificationGrade")]
+    assert [n["did_you_mean"] for n in typo] == ["https://w3id.org/derivecert#deidentificationGrade"]
+    assert typo[0]["message"]["zh"] and "did you mean dcert:deidentificationGrade" in typo[0]["message"]["en"]
+
+
+def test_an_unknown_code_is_reported_by_its_requirement_with_the_nearest_code(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(
+        b"dcert:generationTechnique dcert:GT-DEID ;", b"dcert:generationTechnique dcert:GT-DEIDD ;")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for(DEID_FOCUS).to_dict()
+    p03 = [f for f in result["findings"] if f["requirement"] == "P-03"]
+    assert [f.get("did_you_mean") for f in p03] == ["https://w3id.org/derivecert#GT-DEID"]
+    assert not [n for n in result["notices"] if n["term"].endswith("GT-DEIDD")]  # reported once, by P-03
+
+
+def test_an_unknown_code_no_requirement_reads_is_a_notice_and_keeps_the_verdict(engine):
+    data = _read("valid", "deidentified-d2-diabetes-research.ttl").replace(
+        b"dcert:consentScope dcert:AS-CLIN , dcert:AS-RES ;", b"dcert:consentScope dcert:AS-CLIN , dcert:AS-RES , dcert:AS-RESEARCH ;")
+    result = engine.certify(data, filename="x.ttl", on=ON).result_for(DEID_FOCUS)
+    assert result.verdict == "certified"
+    assert [(n["term"].rsplit("#", 1)[-1], n.get("did_you_mean", "").rsplit("#", 1)[-1]) for n in result.to_dict()["notices"]] == [
+        ("AS-RESEARCH", "AS-RES")]

@@ -17,6 +17,7 @@ from .classify import DatasetClassification
 from .codes import codebook
 from .filing import Filing
 from .shacl import Finding
+from .unknown import is_unknown, nearest
 from .vocab import DCERT
 
 VERDICTS = ("certified", "conditional", "rejected", "not-derived")
@@ -43,6 +44,9 @@ def finding_dict(f: Finding, lang: str | None = None) -> dict:
            "path": f.path, "message": message, "shape": f.shape}
     if f.value is not None:
         out["value"] = f.value
+        known = nearest(URIRef(f.value)) if is_unknown(URIRef(f.value)) else None
+        if known is not None:  # an unknown code, reported by the requirement that reads it (A6)
+            out["did_you_mean"] = str(known)
     return out
 
 

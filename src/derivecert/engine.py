@@ -18,7 +18,7 @@ from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
 from .classify import classify_dataset, datasets, explain
-from . import defaults
+from . import defaults, unknown
 from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
@@ -212,7 +212,8 @@ class Engine:
             if verdict in ("certified", "conditional"):
                 filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
-            notices = [] if verdict == "not-derived" else defaults.notices(m, ds)
+            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
+                graph, ds, reported={f.value for f in findings})
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             out += result.to_graph(on)
             results.append(result)
