@@ -404,3 +404,45 @@ def test_an_unknown_code_no_requirement_reads_is_a_notice_and_keeps_the_verdict(
     assert result.verdict == "certified"
     assert [(n["term"].rsplit("#", 1)[-1], n.get("did_you_mean", "").rsplit("#", 1)[-1]) for n in result.to_dict()["notices"]] == [
         ("AS-RESEARCH", "AS-RES")]
+
+
+# ---- HealthDCAT-AP ages and counts (read by the rules in ontology/rules/) -------------------------
+
+CKAN_RECORD = HEALTHDCAT_TEMPLATE.parents[1] / "ckanext-dcat_dataset_health.ttl"
+
+
+@pytest.mark.skipif(not (HEALTHDCAT_TEMPLATE.exists() and CKAN_RECORD.exists()), reason="HealthDCAT-AP reference records not beside the checkout")
+@pytest.mark.parametrize("record", [HEALTHDCAT_TEMPLATE, CKAN_RECORD], ids=["template-ages-7", "ckan-ages-0-110"])
+def test_real_healthdcat_records_with_children_under_14_are_sp_minor(engine, record):
+    """Both real records state a typical age range reaching below 14 (7-7, 0-110)."""
+    classified = engine.classify(record.read_bytes(), filename=record.name)
+    assert all(item["classification"]["special"] == ["SP-MINOR"] for item in classified)
+
+
+def _ages(min_age: int, max_age: int) -> bytes:
+    return _read("valid", "deidentified-d2-diabetes-research.ttl").replace(
+        b"  healthdcatap:numberOfRecords 182344 ;",
+        b'  healthdcatap:numberOfRecords 182344 ;\n  healthdcatap:minTypicalAge "%d"^^xsd:nonNegativeInteger ;\n'
+        b'  healthdcatap:maxTypicalAge "%d"^^xsd:nonNegativeInteger ;' % (min_age, max_age))
+
+
+@pytest.mark.parametrize("ages, special, level", [((6, 13), ["SP-MINOR"], "L4"), ((14, 17), [], "L3"), ((0, 80), ["SP-MINOR"], "L4")])
+def test_a_typical_age_below_14_makes_the_data_sp_minor(engine, ages, special, level):
+    result = engine.certify(_ages(*ages), filename="x.ttl", on=ON).result_for(DEID_FOCUS)
+    c = result.classification.classification
+    assert (c.special, c.sensitivity_level) == (special, level)
+
+
+def test_a_count_of_unique_individuals_is_individual_level_evidence(engine):
+    """Anonymised (D3) scores with no granularity are not individual-level by default (A2), unless
+    they count their unique individuals (HealthDCAT-AP): then Q-05 / S-08 apply. An aggregate (D4)
+    that counts its individuals stays group-level (tests/data/valid/dpv-healthdcatap-only-aggregate.ttl)."""
+    drop = (b"dcert:subjectGranularity", b"healthdcatap:numberOfRecords", b"healthdcatap:retentionPeriod")
+    data = b"\n".join(l for l in _read("valid", "model-output-readmission-risk.ttl").split(b"\n") if not any(d in l for d in drop))
+    focus = "https://data.hospital-c.example.cn/ds/readmission-risk-scores"
+    assert engine.certify(data, filename="x.ttl", on=ON).result_for(focus).verdict == "certified"
+    counted = data.replace(b"  dcert:privacyModel", b"  healthdcatap:numberOfUniqueIndividuals 18211 ;\n  dcert:privacyModel")
+    assert counted != data
+    result = engine.certify(counted, filename="x.ttl", on=ON).result_for(focus)
+    assert {"Q-05", "S-08"} <= {f.requirement for f in result.findings}
+    assert result.classification.classification.personal_information is False

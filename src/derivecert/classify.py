@@ -125,11 +125,13 @@ def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassifi
 
 
 WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
-                "default": "not declared: strict default, A2"},
+                "default": "not declared: strict default, A2", "rule": "read from a HealthDCAT-AP value by a rule"},
          "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
-                "default": "未声明：从严默认，A2"}}
+                "default": "未声明：从严默认，A2", "rule": "由规则从 HealthDCAT-AP 取值读出"}}
 #: Marker types the engine states where a description leaves a fact out (derivecert.defaults).
 DEFAULT_MARKERS = (DCERT.GranularityNotDeclared, DCERT.GradeNotStated)
+#: Types the literal-reading rules give (ontology/rules/*.rq).
+RULE_MARKERS = (DCERT.TypicalAgeUnder14, DCERT.CountsUniqueIndividuals)
 
 
 @dataclass
@@ -137,7 +139,7 @@ class Reason:
     """One justified fact and the facts it rests on (empty `because` = asserted)."""
 
     fact: str
-    source: str  # "asserted", "inferred", "code list" or "default"
+    source: str  # "asserted", "inferred", "code list", "default" or "rule"
     because: list["Reason"] = field(default_factory=list)
     lang: str = "en"
 
@@ -228,8 +230,8 @@ class Explainer:
             return Reason(fact, "asserted")
         if (node, RDF.type, cls) in self.codes:
             return Reason(f"{self.term(node)} {word} {self.term(cls)}", "code list")
-        if cls in DEFAULT_MARKERS and (node, RDF.type, cls) in self.g:
-            return Reason(fact, "default")
+        if cls in DEFAULT_MARKERS + RULE_MARKERS and (node, RDF.type, cls) in self.g:
+            return Reason(fact, "default" if cls in DEFAULT_MARKERS else "rule")
         if depth > 10:
             return Reason(fact, "inferred")
         definition = self.ax.definition.get(cls)

@@ -1,8 +1,13 @@
-"""Strict defaults where a description leaves facts out (DOMAIN.md §3.4, amendment A2; 就高从严).
+"""Facts the engine states for the axioms: strict defaults (DOMAIN.md §3.4, A2; 就高从严) and
+literal values (HealthDCAT-AP ages and counts).
 
-OWL reasons under the open world: no axiom can conclude that a description does *not* declare a
-granularity or a grade. The engine states those absences as two marker types, the only facts it
-adds to a description, and the ontology draws every consequence (derivecert-classification.ttl):
+OWL reasons under the open world and, as OWL 2 RL, reads no literal: no axiom can conclude that a
+description does *not* declare a granularity or a grade, nor compare an age with 14. The engine
+states those facts as marker types, the only facts it adds to a description, and the ontology
+draws every consequence (derivecert-classification.ttl, derivecert-alignments.ttl):
+
+- the types the CONSTRUCT rules of ontology/rules/*.rq give (`dcert:TypicalAgeUnder14`,
+  `dcert:CountsUniqueIndividuals`), read from HealthDCAT-AP literals;
 
 - `dcert:GranularityNotDeclared` on each dataset of the description that has no
   `dcert:subjectGranularity`; with a grade D0-D2 it makes the data individual-level;
@@ -21,11 +26,27 @@ from functools import lru_cache
 from rdflib import Graph
 from rdflib.namespace import DCAT, RDF, SKOS
 
-from .resources import ontology_graph
+from .resources import ontology_graph, rule_queries
 from .vocab import DCERT
 
 #: The classes whose membership means a default was applied, in the order notices are listed.
 DEFAULT_CLASSES = (DCERT.IndividualLevelByDefault, DCERT.GradeNotStated)
+
+
+@lru_cache(maxsize=1)
+def _rules() -> tuple:
+    from rdflib.plugins.sparql import prepareQuery
+
+    return tuple(prepareQuery(path.read_text(encoding="utf-8")) for path in rule_queries())
+
+
+def rule_facts(description: Graph) -> Graph:
+    """The types the literal-reading rules (ontology/rules/*.rq) give the description's nodes."""
+    out = Graph()
+    for rule in _rules():
+        for triple in description.query(rule):
+            out.add(triple)
+    return out
 
 
 def granularity_markers(description: Graph) -> Graph:
@@ -49,7 +70,7 @@ def grade_markers(description: Graph, materialised: Graph) -> Graph:
 def materialise(reasoner, description: Graph) -> Graph:
     """The description with what `reasoner` infers from it and from the defaults: a second pass
     runs only when some dataset with a source has no grade at all."""
-    markers = granularity_markers(description)
+    markers = granularity_markers(description) + rule_facts(description)
     materialised = reasoner.materialise(description, markers)
     no_grade = grade_markers(description, materialised)
     if len(no_grade):
