@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF, SKOS
 
 from .resources import ontology_graph, rule_queries
@@ -68,14 +68,49 @@ def grade_markers(description: Graph, materialised: Graph) -> Graph:
 
 
 def materialise(reasoner, description: Graph) -> Graph:
-    """The description with what `reasoner` infers from it and from the defaults: a second pass
-    runs only when some dataset with a source has no grade at all."""
+    """The description with what `reasoner` infers from it and from the facts stated here.
+
+    A dataset with no grade is known only after reasoning, so its marker needs a second pass; that
+    pass reasons over the part of the description connected to such datasets only (their sources,
+    activities and the datasets derived from them: all a level can depend on), and its conclusions
+    are added to the first pass's (reasoning is monotonic, so nothing is withdrawn)."""
     markers = granularity_markers(description) + rule_facts(description)
     materialised = reasoner.materialise(description, markers)
     no_grade = grade_markers(description, materialised)
     if len(no_grade):
-        materialised = reasoner.materialise(description, markers + no_grade)
+        part = _connected(description, set(no_grade.subjects()))
+        nodes = set(part.subjects())
+        part_markers = Graph()
+        part_markers.addN((s, p, o, part_markers) for s, p, o in markers if s in nodes)
+        materialised += reasoner.materialise(part, part_markers + no_grade)
     return materialised
+
+
+def _connected(description: Graph, start: set) -> Graph:
+    """The triples of the description about the nodes linked to `start`, in either direction, through
+    the resources the description describes (not through types, code-list concepts or other terms
+    that many descriptions merely mention, such as an access-right IRI)."""
+    shared = _ontology_terms()
+    described = set(description.subjects())
+    seen, stack = set(start), list(start)
+    while stack:
+        node = stack.pop()
+        linked = [o for p, o in description.predicate_objects(node) if p != RDF.type]
+        linked += list(description.subjects(None, node))
+        for other in linked:
+            if other in seen or other not in described or other in shared:
+                continue
+            seen.add(other)
+            stack.append(other)
+    part = Graph()
+    for node in seen:
+        part.addN((node, p, o, part) for p, o in description.predicate_objects(node))
+    return part
+
+
+@lru_cache(maxsize=1)
+def _ontology_terms() -> frozenset:
+    return frozenset(term for triple in ontology_graph() for term in triple if isinstance(term, URIRef))
 
 
 @lru_cache(maxsize=1)
