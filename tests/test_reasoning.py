@@ -123,6 +123,9 @@ LEVEL_CASES = [
     ("r7-identified-hiv-used", {"L4", "L5"}, "L5"),
     ("r7-pseudonymised-sti", {"L4", "L5"}, "L5"),
     ("r7-identified-from-derived", {"L4", "L5"}, "L5"),
+    # A8: a source declared L4 whose computed level is L5 is a source at L5 (the higher of the two)
+    ("r7-sti-declared-l4", {"L4", "L5"}, "L5"),
+    ("r7-identified-from-declared-l4", {"L4", "L5"}, "L5"),
     # controls for rule 7: not D0, or a source below L5
     ("r7-pseudonymised-hiv", {"L4"}, "L4"),
     ("r7-identified-from-l4", {"L4"}, "L4"),
@@ -400,3 +403,121 @@ def test_adding_a_special_category_never_lowers_the_level(combinations):
         assert ranks()[DCERT[level(graph, special_ds)]] >= ranks()[DCERT[level(graph, plain)]]
         if grade in GRADES[:3]:  # D0-D2 with a special category: at least L4 (rules 5 and 6)
             assert ranks()[DCERT[level(graph, special_ds)]] >= 4
+
+
+# ---- A3: no axiom presents a node as a dataset ---------------------------------------------
+# A source typed only prov:Entity or not typed at all, or a DPV activity carrying its own purpose or
+# legal basis, must never become a dcat:Dataset by inference: P-01 would then fire on it (DOMAIN.md
+# §4.1, A3). One test per family of axioms that could do so, each over every axiom of the family.
+
+LEAK = "urn:derivecert:leak:"
+
+
+def _fresh(family: str, i: int, role: str) -> URIRef:
+    return URIRef(f"{LEAK}{family.replace(' ', '-')}:{i}:{role}")
+
+
+def _leak_probes(family: str) -> Graph:
+    """Untyped nodes that satisfy, one by one, every axiom of a family."""
+    from rdflib.namespace import OWL
+
+    onto, data = ontology_graph(), Graph()
+    if family == "domains and ranges":
+        props = {p for p in onto.subjects(RDF.type, OWL.ObjectProperty)} | set(onto.subjects(RDFS.domain, None))
+        for i, prop in enumerate(sorted(props, key=str)):
+            data.add((_fresh(family, i, "s"), prop, _fresh(family, i, "o")))
+    elif family == "property restrictions":
+        for i, r in enumerate(sorted(onto.subjects(OWL.onProperty, None), key=str)):
+            prop, value = onto.value(r, OWL.onProperty), onto.value(r, OWL.hasValue)
+            if value is None:
+                value = _fresh(family, i, "o")
+                filler = onto.value(r, OWL.someValuesFrom)
+                if isinstance(filler, URIRef) and filler != OWL.Thing:
+                    data.add((value, RDF.type, filler))
+            data.add((_fresh(family, i, "s"), prop, value))
+    elif family == "aligned DPV classes used as types":
+        aligned = {c for c in onto.subjects(RDFS.subClassOf, None) if isinstance(c, URIRef) and not str(c).startswith(str(DCERT))}
+        for i, cls in enumerate(sorted(aligned, key=str)):
+            data.add((_fresh(family, i, "s"), RDF.type, cls))
+    elif family == "code values":
+        codes = [c for c in onto.subjects(SKOS.notation, None) if str(c).startswith(str(DCERT))]
+        for i, prop in enumerate(sorted({p for p in onto.subjects(RDFS.range, None) if str(p).startswith(str(DCERT))}, key=str)):
+            for j, code in enumerate(sorted(codes, key=str)):
+                data.add((_fresh(family, i * 1000 + j, "s"), prop, code))
+    return data
+
+
+@pytest.mark.parametrize("family", ["domains and ranges", "property restrictions", "aligned DPV classes used as types", "code values"])
+def test_no_axiom_presents_a_node_as_a_dataset(family: str):
+    data = _leak_probes(family)
+    assert len(data) >= 5, "the family has axioms to probe"
+    graph = get_reasoner("rl").materialise(data)
+    presented = sorted(str(n) for n in graph.subjects(RDF.type, DCAT.Dataset) if str(n).startswith(LEAK))
+    assert not presented, f"{len(presented)} untyped node(s) inferred dcat:Dataset, e.g. {presented[:3]}"
+
+
+def test_dpv_activity_purposes_are_the_datasets_scenarios_and_keep_the_activity_an_activity():
+    """A8: purposes on the generating activity are the dataset's scenarios; A3: the activity stays no dataset."""
+    data = Graph().parse(data="""
+        @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix prov: <http://www.w3.org/ns/prov#> .
+        @prefix dpv: <https://w3id.org/dpv#> . @prefix ex: <https://example.org/reasoning/> .
+        ex:a8-counts a dcat:Dataset ; prov:wasDerivedFrom ex:a8-src ; prov:wasGeneratedBy ex:a8-activity .
+        ex:a8-activity a prov:Activity ; dpv:hasPurpose dpv:ScientificResearch ; dpv:hasLegalBasis dpv:Consent ;
+          dpv:hasProcessing dpv:Aggregate .
+        ex:a8-src dpv:hasLegalBasis dpv:Consent ; dpv:hasPurpose dpv:AcademicResearch .""", format="turtle")
+    graph = get_reasoner("rl").materialise(data)
+    assert codes(graph, EX["a8-counts"], DCERT.applicationScenario) == {"AS-RES"}
+    assert codes(graph, EX["a8-activity"], DCERT.purposeScenario) == {"AS-RES"}
+    assert codes(graph, EX["a8-src"], DCERT.purposeScenario) == {"AS-RES"}  # the consent scope fallback (S-10)
+    for node in ("a8-activity", "a8-src"):
+        assert (EX[node], RDF.type, DCAT.Dataset) not in graph, node
+        assert not codes(graph, EX[node], DCERT.applicationScenario), node
+
+
+# ---- A9: dct:source names a source ----------------------------------------------------------
+
+DCT_SOURCE = URIRef("http://purl.org/dc/terms/source")
+
+
+def test_dct_source_with_an_iri_is_a_source_and_a_literal_is_not():
+    data = Graph().parse(data="""
+        @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+        @prefix ex: <https://example.org/reasoning/> .
+        ex:a9-registry-copy a dcat:Dataset ; dct:source ex:a9-his-ehr-export .
+        ex:a9-statement a dcat:Dataset ; dct:source "exported from the hospital information system"@en .""", format="turtle")
+    graph = get_reasoner("rl").materialise(data)
+    assert is_a(graph, EX["a9-registry-copy"], "SourcedDataset")
+    assert (EX["a9-registry-copy"], PROV.wasDerivedFrom, EX["a9-his-ehr-export"]) in graph
+    assert not is_a(graph, EX["a9-statement"], "SourcedDataset")
+    assert (EX["a9-his-ehr-export"], RDF.type, DCAT.Dataset) not in graph
+
+
+def test_the_ontologys_own_dct_source_citations_make_no_term_a_source():
+    """The ontology cites DOMAIN.md with dct:source on its terms; the A9 reading must not touch them."""
+    import reasonable
+
+    onto = ontology_graph()
+    assert len(list(onto.subject_objects(DCT_SOURCE))) > 100
+    reasoner = reasonable.PyReasoner()
+    reasoner.from_graph(onto)
+    closure = reasoner.reason()
+    sourced = [s for s, p, o in closure if p == str(RDF.type) and o == str(DCERT.SourcedDataset)]
+    assert not sourced, sourced[:5]
+    # and a description naming codes (which carry citations) makes none of them a source either
+    graph = get_reasoner("rl").materialise(Graph().parse(FIXTURES / "rule-3-d2.ttl"))
+    for code in (DCERT.D2, DCERT.L3):
+        assert not list(graph.objects(code, PROV.wasDerivedFrom)) and not is_a(graph, code, "SourcedDataset")
+
+
+# ---- A8: an unknown special-category code still counts for the level --------------------------
+
+def test_an_unknown_special_category_code_counts_as_a_special_category():
+    data = Graph().parse(data="""
+        @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix prov: <http://www.w3.org/ns/prov#> .
+        @prefix dcert: <https://w3id.org/derivecert#> . @prefix ex: <https://example.org/reasoning/> .
+        ex:a8-unknown-special a dcat:Dataset ; prov:wasDerivedFrom ex:a8-src ;
+          prov:wasGeneratedBy [ dcert:generationTechnique dcert:GT-DEID ] ;
+          dcert:deidentificationGrade dcert:D2 ; dcert:specialCategory dcert:SP-HIV .""", format="turtle")
+    graph = get_reasoner("rl").materialise(data)
+    assert is_a(graph, EX["a8-unknown-special"], "SpecialCategoryData")
+    assert candidates(graph, EX["a8-unknown-special"]) == {"L3", "L4"}

@@ -22,6 +22,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
 import derivecert
+from derivecert import defaults
 from derivecert.errors import ConfigurationError
 from derivecert.reason import get_reasoner
 from derivecert.resources import SHAPES_IRI, shapes_files, shapes_source_graph, shapes_version
@@ -71,7 +72,8 @@ def header(path: Path) -> dict:
 
 @lru_cache(maxsize=None)
 def materialised(path: Path) -> Graph:
-    return get_reasoner("rl").materialise(Graph().parse(path, format="turtle"))
+    """What the shapes see: the description, the inferences and the strict defaults (A2)."""
+    return defaults.materialise(get_reasoner("rl"), Graph().parse(path, format="turtle"))
 
 
 @lru_cache(maxsize=None)
@@ -178,7 +180,7 @@ def test_batch_gives_the_same_findings_as_one_by_one():
             batch.add((rename(s), p, rename(o)))
         head = header(path)
         expected[rename(head["focus"])] = head["expected"]
-    result = V.validate(get_reasoner("rl").materialise(batch), on=ON)
+    result = V.validate(defaults.materialise(get_reasoner("rl"), batch), on=ON)
     for focus, want in expected.items():
         assert on_focus(result.findings, focus) == want, focus
 
@@ -234,7 +236,7 @@ def test_validate_leaves_the_materialised_graph_unchanged():
 
 def test_every_requirement_of_the_spec_has_a_shape_and_a_failing_fixture():
     ids = spec_requirement_ids()
-    assert len(ids) == 30
+    assert len(ids) == 31  # P-01..P-10 (P-10: DOMAIN.md §7 A1), Q-01..Q-08, S-01..S-11, R-01..R-02
     shapes = shape_graph()
     with_shape = {str(r) for r in shapes.objects(None, DCERT.requirement)}
     failing = {req for path in INVALID for req, _ in header(path)["expected"]}
@@ -476,3 +478,19 @@ def test_s02_exception_needs_every_personal_source_to_have_separate_consent():
     no_ethics = _variant(name, ('  dcert:ethicsApproval [ a dcert:EthicsApproval ; dct:identifier "UY-IRB-88" ; dct:issued "2025-12-01"^^xsd:date ] ;\n', ""))
     assert on_focus(V.validate(get_reasoner("rl").materialise(no_ethics), on=ON).findings, focus) == {
         ("S-02", "Violation"), ("P-05", "Violation")}
+
+
+@pytest.mark.parametrize("readme", ["README.md", "shapes/README.md"])
+def test_readme_requirement_table_is_true(readme):
+    """The "Requirements → shapes → fixtures" table: one row per spec requirement, naming shapes that
+    carry the ID and fixtures whose header names it."""
+    text = (HERE.parent / readme).read_text(encoding="utf-8")
+    rows = re.findall(r"^\|\s*([PQSR]-\d\d)\s*\|(.*)\|\s*$", text, re.M)
+    assert [rid for rid, _ in rows] == spec_requirement_ids()
+    shapes = shape_graph()
+    for rid, rest in rows:
+        cells = [c.strip() for c in rest.split("|")]
+        named = set(re.findall(r"`([PQSR]-\d\d-\w+)`", cells[2]))
+        assert named == {str(s).split("#")[-1] for s in shapes.subjects(DCERT.requirement, Literal(rid))}, rid
+        for kind, name in re.findall(r"`(invalid|overlaps)/([\w.-]+)`", cells[4]):
+            assert rid in {r for r, _ in header(DATA / kind / name)["expected"]}, (rid, name)

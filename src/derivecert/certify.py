@@ -17,6 +17,7 @@ from .classify import DatasetClassification
 from .codes import codebook
 from .filing import Filing
 from .shacl import Finding
+from .unknown import is_unknown, nearest
 from .vocab import DCERT
 
 VERDICTS = ("certified", "conditional", "rejected", "not-derived")
@@ -43,7 +44,17 @@ def finding_dict(f: Finding, lang: str | None = None) -> dict:
            "path": f.path, "message": message, "shape": f.shape}
     if f.value is not None:
         out["value"] = f.value
+        known = nearest(URIRef(f.value)) if is_unknown(URIRef(f.value)) else None
+        if known is not None:  # an unknown code, reported by the requirement that reads it (A6)
+            out["did_you_mean"] = str(known)
     return out
+
+
+def notice_dict(notice: dict, lang: str | None = None) -> dict:
+    if lang is None:
+        return notice
+    message = notice["message"]
+    return {**notice, "message": {lang: message.get(lang) or message.get("en", "")}}
 
 
 def _node_text(node) -> str:
@@ -58,6 +69,7 @@ class CertificationResult:
     findings: list[Finding] = field(default_factory=list)
     filing: Filing | None = None
     source: str | None = None
+    notices: list[dict] = field(default_factory=list)  # §6: defaults applied (A2), unknown terms (A6)
 
     @property
     def is_derived(self) -> bool:
@@ -73,6 +85,7 @@ class CertificationResult:
             "classification": c.classification.to_dict(),
             "verdict": self.verdict,
             "findings": [finding_dict(f, lang) for f in self.findings],
+            "notices": [notice_dict(n, lang) for n in self.notices],
             "filing": self.filing.to_dict() if self.filing else None,
         }
         if self.source is not None:

@@ -111,7 +111,8 @@ def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassifi
             granularity=book.notation(granularity[0]) if granularity else None,
             modality=book.notations(g.objects(ds, DCERT.dataModality), first),
             category=book.notations(g.objects(ds, DCERT.healthDataCategory), first),
-            special=book.notations(g.objects(ds, DCERT.specialCategory), first),
+            # an unknown code counts for the level (A8) but is no notation to list (A6 reports it)
+            special=book.notations((s for s in g.objects(ds, DCERT.specialCategory) if s in book.by_iri), first),
             deidentification_grade=book.notation(grade) if grade is not None else None,
             sensitivity_level=book.notation(level) if level is not None else None,
             level_candidates=book.notations(candidates) if is_sourced else [],
@@ -123,8 +124,14 @@ def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassifi
 # ---- Explanations ---------------------------------------------------------------------------
 
 
-WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list"},
-         "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表"}}
+WORDS = {"en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
+                "default": "not declared: strict default, A2", "rule": "read from a HealthDCAT-AP value by a rule"},
+         "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
+                "default": "未声明：从严默认，A2", "rule": "由规则从 HealthDCAT-AP 取值读出"}}
+#: Marker types the engine states where a description leaves a fact out (derivecert.defaults).
+DEFAULT_MARKERS = (DCERT.GranularityNotDeclared, DCERT.GradeNotStated)
+#: Types the literal-reading rules give (ontology/rules/*.rq).
+RULE_MARKERS = (DCERT.TypicalAgeUnder14, DCERT.CountsUniqueIndividuals)
 
 
 @dataclass
@@ -132,7 +139,7 @@ class Reason:
     """One justified fact and the facts it rests on (empty `because` = asserted)."""
 
     fact: str
-    source: str  # "asserted", "inferred" or "code list"
+    source: str  # "asserted", "inferred", "code list", "default" or "rule"
     because: list["Reason"] = field(default_factory=list)
     lang: str = "en"
 
@@ -223,6 +230,8 @@ class Explainer:
             return Reason(fact, "asserted")
         if (node, RDF.type, cls) in self.codes:
             return Reason(f"{self.term(node)} {word} {self.term(cls)}", "code list")
+        if cls in DEFAULT_MARKERS + RULE_MARKERS and (node, RDF.type, cls) in self.g:
+            return Reason(fact, "default" if cls in DEFAULT_MARKERS else "rule")
         if depth > 10:
             return Reason(fact, "inferred")
         definition = self.ax.definition.get(cls)

@@ -33,13 +33,13 @@ UI = {
            "personal": "个人信息", "primary": "一次衍生", "secondary": "二次衍生", "summary": "共 {n} 个数据集：{counts}",
            "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
            "scenario": "场景", "technique": "技术", "granularity": "粒度", "grade": "脱敏等级", "level": "敏感等级",
-           "candidates": "候选", "special": "特殊类别", "modality": "形态", "category": "类别"},
+           "candidates": "候选", "special": "特殊类别", "modality": "形态", "category": "类别", "notices": "提示"},
     "en": {"verdict": "verdict", "derived": "derived", "yes": "yes", "no": "no", "types": "types", "findings": "findings",
            "filing": "filing", "valid_until": "valid until", "none": "none", "classification": "classification", "because": "because",
            "personal": "personal information", "primary": "primary", "secondary": "secondary", "summary": "{n} datasets: {counts}",
            "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
            "scenario": "scenario", "technique": "technique", "granularity": "granularity", "grade": "grade", "level": "level",
-           "candidates": "candidates", "special": "special", "modality": "modality", "category": "category"},
+           "candidates": "candidates", "special": "special", "modality": "modality", "category": "category", "notices": "notices"},
 }
 STYLE = {"certified": "bold green", "conditional": "bold yellow", "rejected": "bold red", "not-derived": "bold blue"}
 
@@ -187,6 +187,10 @@ def _print_results(results, lang: str) -> None:
                 value = f" [dim]= {escape(f.value)}[/]" if f.value else ""
                 out.print(f"    {mark} [bold]{f.requirement}[/] {f.severity}{where}{value}")
                 out.print(f"      {escape(f.message.get(lang) or f.message.get('en', ''))}")
+        if r.notices:
+            out.print(f"  {t['notices']}:")
+            for n in r.notices:
+                out.print(f"    [cyan]i[/] {escape(n['message'].get(lang) or n['message'].get('en', ''))}")
         if r.filing:
             out.print(f"  {t['filing']}: [bold]{r.filing.number}[/]  {t['valid_until']} {r.filing.valid_until.isoformat()}  sha256 {r.filing.digest[:16]}…")
         out.print()

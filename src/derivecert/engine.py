@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
 from .classify import classify_dataset, datasets, explain
+from . import defaults, unknown
 from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
@@ -97,10 +98,12 @@ class Engine:
     # ---- steps --------------------------------------------------------------------------
 
     def materialise(self, graph: Graph) -> Graph:
+        """The description with what the reasoner infers, the strict defaults included (A2): a
+        second reasoning pass runs only when some dataset with a source has no grade at all."""
         if not datasets(graph):
             raise NoDatasetError("the description has no dcat:Dataset to certify",
                                  hint="type each dataset with `a dcat:Dataset` (DCAT 3)")
-        return self.reasoner.materialise(graph)
+        return defaults.materialise(self.reasoner, graph)
 
     def classify(self, data, media_type: str | None = None, filename: str | None = None, explain_lang: str | None = None) -> list[dict]:
         graph, origin = self.load(data, media_type, filename)
@@ -209,7 +212,9 @@ class Engine:
             if verdict in ("certified", "conditional"):
                 filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
-            result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
+            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
+                graph, ds, reported={f.value for f in findings})
+            result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             out += result.to_graph(on)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)
@@ -319,27 +324,13 @@ def _written_order(graph: Graph, origin: dict | None, ds) -> dict:
 
 
 def _attribute(graph: Graph, findings: list[Finding]) -> dict:
-    """Findings by dataset: a finding belongs to the dataset it focuses on, or that owns its focus
-    (a blank node reached from the dataset, or a node the dataset links to directly)."""
-    owner: dict = {}
-    for ds in datasets(graph):
-        owner[ds] = ds
-    for ds in datasets(graph):
-        stack = [ds]
-        seen = {ds}
-        while stack:
-            node = stack.pop()
-            for obj in graph.objects(node, None):
-                if obj in seen or obj in owner and owner[obj] == obj:
-                    continue
-                if isinstance(obj, BNode) or node == ds:
-                    owner.setdefault(obj, ds)
-                    if isinstance(obj, BNode):
-                        seen.add(obj)
-                        stack.append(obj)
+    """Findings by dataset: each belongs to the dataset it focuses on (derivecert.shacl has already
+    moved the findings on a dataset's own quality measurements to the dataset). Only a node the
+    description presents as a dataset (`a dcat:Dataset`) gets a result; a finding on any other node,
+    such as a source typed only prov:Entity, is charged to no dataset (DOMAIN.md §4.1, A3)."""
+    presented = set(datasets(graph))
     out: dict = {}
     for f in findings:
-        ds = owner.get(f.focus)
-        if ds is not None:
-            out.setdefault(ds, []).append(f)
+        if f.focus in presented:
+            out.setdefault(f.focus, []).append(f)
     return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import shutil
 from functools import lru_cache
+from itertools import chain
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
@@ -29,11 +30,11 @@ _SCHEMA_PREDICATES = {RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass, 
                       RDFS.domain, RDFS.range, OWL.inverseOf, OWL.sameAs}
 
 
-def _skolemise(graph: Graph) -> tuple[Graph, set]:
-    """Copy of `graph` with blank nodes as URNs, and the set of its nodes (in skolem form)."""
+def _skolemise(triples) -> tuple[Graph, set]:
+    """A graph of `triples` with blank nodes as URNs, and the set of its nodes (in skolem form)."""
     out = Graph()
     nodes: set = set()
-    for s, p, o in graph:
+    for s, p, o in triples:
         s2 = URIRef(_SKOLEM + s) if isinstance(s, BNode) else s
         o2 = URIRef(_SKOLEM + o) if isinstance(o, BNode) else o
         out.add((s2, p, o2))
@@ -93,14 +94,15 @@ class RLReasoner:
     def __init__(self, ontology: Graph | None = None):
         self._ontology = ontology if ontology is not None else ontology_graph()
 
-    def infer(self, data: Graph) -> Graph:
-        """Only the inferred triples about the description's nodes."""
+    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+        """Only the inferred triples about the description's nodes (with `extra`, the facts the
+        engine states about what the description leaves out: derivecert.defaults)."""
         import reasonable
 
         # Literals are left out: no classification axiom reads one, and they are most of the cost
         # of crossing into the engine. Blank nodes cross as URNs (the engine relabels them).
         triples, nodes = [], set()
-        for s, p, o in data:
+        for s, p, o in chain(data, extra or ()):
             if isinstance(o, Literal):
                 continue
             s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
@@ -117,8 +119,8 @@ class RLReasoner:
             raise ReasonerError(f"OWL 2 RL reasoning failed: {exc}", hint="check the description for malformed OWL constructs") from None
         return _keep(output, {URIRef(n) for n in nodes}, Graph(), exclude=data)
 
-    def materialise(self, data: Graph) -> Graph:
-        return _union(data, self.infer(data))
+    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+        return _union(data, self.infer(data, extra))
 
 
 class HermitReasoner:
@@ -135,14 +137,14 @@ class HermitReasoner:
     def _ontology_ntriples(self) -> bytes:
         return without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
-    def materialise(self, data: Graph) -> Graph:
-        return _union(data, self.infer(data))
+    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+        return _union(data, self.infer(data, extra))
 
-    def infer(self, data: Graph) -> Graph:
-        """Only the inferred triples about the description's nodes."""
+    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+        """Only the inferred triples about the description's nodes (and `extra`, as for RL)."""
         import owlready2
 
-        skolem, nodes = _skolemise(data)
+        skolem, nodes = _skolemise(chain(data, extra or ()))
         world = owlready2.World()
         try:
             world.get_ontology("urn:derivecert:ontology").load(fileobj=io.BytesIO(self._ontology_ntriples()), format="ntriples")

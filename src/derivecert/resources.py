@@ -42,6 +42,11 @@ def qc_queries() -> list[Path]:
     return sorted((data_dir("ontology") / "qc").glob("*.rq"))
 
 
+def rule_queries() -> list[Path]:
+    """The CONSTRUCT rules that read literals for the axioms (ontology/rules/*.rq)."""
+    return sorted((data_dir("ontology") / "rules").glob("*.rq"))
+
+
 def _parse_all(paths: list[Path]) -> Graph:
     graph = Graph()
     for path in paths:

@@ -466,7 +466,7 @@ _quiet = threading.local()
 
 
 def _patch_pyshacl() -> None:
-    """Three exact speed-ups of pySHACL, applied once per process.
+    """Three exact speed-ups of pySHACL and one correction, applied once per process.
 
     1. pySHACL checks a SHACL-SPARQL constraint's text (MINUS / VALUES / SERVICE / nested SELECT
        regexes) again for every focus node before binding $this, although the text never changes;
@@ -481,6 +481,7 @@ def _patch_pyshacl() -> None:
     3. For every shape it evaluates (nested shapes once per focus node), pySHACL finds the shape's
        constraint parameters by testing each of its predicates for membership in a list of ~40
        IRIs; the list is given a set for its membership test (same list, same order).
+    4. Value-range constraints compare numbers as SPARQL does (`_numeric_promoting`).
     """
     global _patched
     with _patch_lock:
@@ -520,6 +521,32 @@ def _patch_pyshacl() -> None:
             return
         if getattr(shape_module, "CONSTRAINT_PARAMS", None) in (None, (None, None)):
             shape_module.CONSTRAINT_PARAMS = (_SetBackedList(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
+        try:
+            import pyshacl.constraints.core.value_range_constraints as value_range
+        except ImportError:  # pragma: no cover
+            return
+        value_range.compare_literal = _numeric_promoting(value_range.compare_literal)
+
+
+def _numeric_promoting(compare):
+    """pySHACL's literal comparison with SPARQL's numeric type promotion (DOMAIN.md §4, A4).
+
+    SHACL defines sh:minInclusive and its kin by SPARQL's operators (SHACL §4.4), which compare
+    numbers by value after XPath type promotion: an xsd:decimal compared with an xsd:double is
+    promoted to a double, so 0.95 as a double (every JSON-LD number) meets ">= 0.95". pySHACL
+    compares the Python values exactly (float 0.95 < Decimal("0.95")); this compares them as
+    SPARQL does. Other literals are compared as pySHACL does.
+    """
+    def compare_literal(l1, l2):
+        v1, v2 = l1.value, l2.value
+        numeric = (int, float, Decimal)
+        if (isinstance(v1, numeric) and isinstance(v2, numeric) and not isinstance(v1, bool)
+                and not isinstance(v2, bool) and (isinstance(v1, float) or isinstance(v2, float))):
+            f1, f2 = float(v1), float(v2)
+            return 0 if f1 == f2 else (1 if f1 > f2 else -1)
+        return compare(l1, l2)
+
+    return compare_literal
 
 
 class _SetBackedList(list):
@@ -664,25 +691,13 @@ def _messages(report: Graph, result, shapes: Graph) -> dict[str, str]:
     return out
 
 
-def _owners(data: Graph, node, max_depth: int = 3) -> list[tuple[Any, list]]:
-    """The datasets a non-dataset node belongs to, with the predicates leading from each to it."""
-    found, seen, frontier = [], {node}, [(node, [])]
-    for _ in range(max_depth):
-        next_frontier = []
-        for current, preds in frontier:
-            for subject, predicate in data.subject_predicates(current):
-                if subject in seen:
-                    continue
-                seen.add(subject)
-                chain = [predicate, *preds]
-                if (subject, RDF.type, DCAT.Dataset) in data:
-                    found.append((subject, chain))
-                else:
-                    next_frontier.append((subject, chain))
-        if found or not next_frontier:
-            break
-        frontier = next_frontier
-    return found
+def _owners(data: Graph, node) -> list[tuple[Any, list]]:
+    """The datasets that have a non-dataset node as their own (a quality measurement of the dataset),
+    with the predicate leading to it. A node reached only through another node (the performance
+    measurement of the model an activity used) belongs to no dataset: Q-02 reads the dataset's own
+    measurements (DOMAIN.md §4.2, A3)."""
+    return [(subject, [predicate]) for subject, predicate in data.subject_predicates(node)
+            if (subject, RDF.type, DCAT.Dataset) in data]
 
 
 def _joined_path(chain: list, path: str | None) -> str:
@@ -697,7 +712,8 @@ def _findings(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) 
     """One Finding per top-level validation result, attributed to the dataset it is about.
 
     A result whose focus is not a dcat:Dataset (Q-02 targets quality measurements) is attributed to
-    the dataset(s) the node belongs to, its path prefixed with the predicates leading there.
+    the dataset(s) that have the node directly, its path prefixed with the predicate leading there;
+    a result on a node no dataset has directly is not a finding.
     """
     findings = set()
     results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
@@ -714,7 +730,7 @@ def _findings(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) 
         message = _messages(report, result, shapes)
         owners = [(focus, None)]
         if (focus, RDF.type, DCAT.Dataset) not in data:
-            owners = _owners(data, focus) or owners
+            owners = _owners(data, focus)  # none: the result concerns no dataset
         for owner, chain in owners:
             findings.add(Finding(
                 requirement=requirement,

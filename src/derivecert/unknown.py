@@ -1,0 +1,92 @@
+"""Unknown `dcert:` terms and codes never pass silently (DOMAIN.md §5, amendment A6).
+
+A misspelt property (`dcert:deIdentificationGrade`) or a code outside its code list
+(`dcert:GT-DEIDD`) is a term the ontology does not define. Where a requirement reads the property,
+its shape reports the value (an unknown grade under S-01, an unknown technique under P-03), and the
+finding names the nearest known term; every other unknown term of a dataset's description is listed
+as a notice of its result, which does not change the verdict.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import PROV, RDF
+
+from .resources import ontology_graph
+from .vocab import DCERT
+
+MESSAGE = {
+    "zh": "{term} 不是本体定义的术语或代码，认定不读取它{hint}。",
+    "en": "{term} is not a term or code the ontology defines, so certification does not read it{hint}.",
+}
+HINT = {"zh": "；是否应为 {known}？", "en": "; did you mean {known}?"}
+_SOURCE_LINKS = (PROV.wasDerivedFrom, PROV.used, URIRef("http://purl.org/dc/terms/source"))
+
+
+@lru_cache(maxsize=1)
+def known_terms() -> frozenset:
+    """Every dcert: IRI the ontology declares (classes, properties, code-list concepts ...)."""
+    onto = ontology_graph()
+    return frozenset(s for s in onto.subjects(RDF.type, None) if isinstance(s, URIRef) and s.startswith(str(DCERT)))
+
+
+@lru_cache(maxsize=1)
+def _by_name() -> dict:
+    return {str(t)[len(str(DCERT)):]: t for t in known_terms()}
+
+
+def is_unknown(term) -> bool:
+    return isinstance(term, URIRef) and term.startswith(str(DCERT)) and term not in known_terms()
+
+
+def nearest(term: URIRef) -> URIRef | None:
+    """The known term whose local name is closest to `term`'s, if any is close (a property and a
+    class may differ only by the case of their first letter, so case counts)."""
+    names = _by_name()
+    match = difflib.get_close_matches(str(term)[len(str(DCERT)):], list(names), n=1, cutoff=0.6)
+    return names[match[0]] if match else None
+
+
+def _short(term) -> str:
+    return "dcert:" + str(term)[len(str(DCERT)):] if term is not None else ""
+
+
+def notice(term: URIRef) -> dict:
+    known = nearest(term)
+    message = {lang: text.format(term=_short(term), hint=HINT[lang].format(known=_short(known)) if known else "")
+               for lang, text in MESSAGE.items()}
+    out = {"term": str(term), "message": message}
+    if known is not None:
+        out["did_you_mean"] = str(known)
+    return out
+
+
+def _described(description: Graph, ds) -> set:
+    """The nodes whose statements describe `ds`: itself, its blank nodes, its activities, its sources."""
+    seen, stack = {ds}, [ds]
+    while stack:
+        node = stack.pop()
+        for p, o in description.predicate_objects(node):
+            if o in seen:
+                continue
+            if isinstance(o, BNode) or p in _SOURCE_LINKS or (node == ds and p == PROV.wasGeneratedBy):
+                seen.add(o)
+                stack.append(o)
+    return seen
+
+
+def unknown_terms(description: Graph, ds) -> list[URIRef]:
+    """The unknown dcert: terms used in the description of `ds`, in a stable order."""
+    found = set()
+    for node in _described(description, ds):
+        for p, o in description.predicate_objects(node):
+            found.update(t for t in (p, o) if is_unknown(t))
+    return sorted(found, key=str)
+
+
+def notices(description: Graph, ds, reported: set) -> list[dict]:
+    """A notice per unknown term of `ds`'s description that no finding already reports."""
+    return [notice(term) for term in unknown_terms(description, ds) if str(term) not in reported]
