@@ -20,7 +20,8 @@ from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
 from .classify import classify_dataset, datasets, explain
 from .codes import codebook
 from .errors import InputError, NoDatasetError
-from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
+from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest, description_of,
+                     filing_graph, new_filing_number, sign)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
@@ -134,9 +135,10 @@ class Engine:
 
     def certify(self, data, media_type: str | None = None, filename: str | None = None,
                 filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
-                on: date | None = None) -> CertificationRun:
+                on: date | None = None, signing_key=None) -> CertificationRun:
         graph, origin = self.load(data, media_type, filename)
-        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
+        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on,
+                                  signing_key=signing_key)
 
     def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None,
                       workers: int | None = None, **kwargs) -> CertificationRun:
@@ -194,7 +196,9 @@ class Engine:
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
                       filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
-                      on: date | None = None) -> CertificationRun:
+                      on: date | None = None, signing_key=None) -> CertificationRun:
+        """`signing_key` (a signing.FilingKey): the certifying body's key that signs the filings;
+        without it filings are unsigned (a local check, not an official filing)."""
         on = on or date.today()
         m = self.materialise(graph)
         validation = validate(m, on=on, thresholds=self.thresholds)
@@ -207,27 +211,38 @@ class Engine:
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
             if verdict in ("certified", "conditional"):
-                filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
+                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
+                if signing_key is not None:
+                    filing = sign(filing, ds, VERDICT_IRI[verdict], signing_key)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
             out += result.to_graph(on)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)
 
-    def _file(self, graph, ds, cls, on, filing_numbers, certifying_body) -> Filing:
-        level = codebook().by_notation.get(cls.classification.sensitivity_level or "")
+    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
+        """The filing of a certified or conditional dataset: what was certified (A7), and a validity
+        of the level's `dcert:validityYears`, never past the earliest source authorization."""
+        c = cls.classification
+        level = codebook().by_notation.get(c.sensitivity_level or "")
         years = DEFAULT_VALIDITY_YEARS
         if level is not None:
             from .resources import code_lists
 
             value = code_lists().value(level.iri, DCERT.validityYears)
             years = int(value) if value is not None else years
+        valid_until = add_years(on, years)
+        limit = authorization_limit(graph, ds)
         return Filing(
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
-            issued=on, valid_until=add_years(on, years),
+            issued=on, valid_until=min(valid_until, limit) if limit else valid_until,
             certifying_body=certifying_body or self.certifying_body,
             digest=canonical_digest(description_of(graph, ds)),
             ontology_version=self.ontology_version, shapes_version=self.shapes_version,
+            dataset=str(ds), verdict=verdict, scenarios=tuple(c.scenario), level=c.sensitivity_level,
+            grade=c.deidentification_grade,
+            conditions=tuple({"requirement": f.requirement, "message": dict(f.message)}
+                             for f in findings if f.severity == "Warning"),
         )
 
 
