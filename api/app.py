@@ -23,7 +23,7 @@ from derivecert.store import CatalogStore, build_submission, open_store
 
 from . import problems
 from .deps import Services
-from .routers import catalog, compute, health, pages, sparql, submit, vocab
+from .routers import catalog, compute, filings, health, pages, sparql, submit, vocab
 
 log = logging.getLogger("derivecert.api")
 
@@ -56,6 +56,24 @@ def load_engine(settings: Settings) -> Any:
                   certifying_body=settings.certifying_body)
 
 
+def load_filing_key(settings: Settings, create: bool = False):
+    """The certifying body's filing key from `signing.key_file` (made there when `create`);
+    None, with a warning, when there is none: the node's filings are then unsigned. A key file
+    that cannot be used (permissions, passphrase) stops the node rather than sign nothing."""
+    from derivecert.signing import FilingKey
+
+    path = settings.signing.key_file
+    if create:
+        key, made = FilingKey.load_or_create(path, settings.signing.passphrase_bytes())
+        if made:
+            log.warning("made a new filing key %s (key id %s)", path, key.key_id)
+        return key
+    if not path.exists():
+        log.warning("no filing key at %s: filings are not signed (`derivecert serve` makes one)", path)
+        return None
+    return FilingKey.load(path, settings.signing.passphrase_bytes())
+
+
 def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:
     """The app.  `engine` and `store` may be given (tests share one engine across apps);
     otherwise the engine loads and the store opens at startup from `settings`.  `engine=False`
@@ -67,7 +85,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         own_store = store is None
         the_store = store if store is not None else open_store(settings)
         svc = Services(settings=settings, store=the_store, engine=engine or None,
-                       sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)))
+                       sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)),
+                       filing_key=load_filing_key(settings))
         if engine is False:
             svc.engine_error = "disabled for this node"
         elif svc.engine is None:
@@ -96,7 +115,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
     )
     problems.install(app)
-    for module in (pages, health, compute, submit, catalog, vocab, sparql):
+    for module in (pages, health, compute, submit, catalog, filings, vocab, sparql):
         app.include_router(module.router)
     _add_security_scheme(app)
     return app
@@ -122,7 +141,7 @@ def _add_security_scheme(app: FastAPI) -> None:
 # -- seeding and serving ----------------------------------------------------------------------
 
 
-def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print) -> int:
+def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print, signing_key=None) -> int:
     """Certify `seed_dir/<institution>/*.ttl` one file at a time and store what is certifiable
     (like a PUT each).  Returns the number of datasets filed."""
     filed = 0
@@ -133,7 +152,7 @@ def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Setti
             run = engine.certify(
                 path.read_bytes(), media_type="text/turtle",
                 filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),
-                certifying_body=settings.certifying_body,
+                certifying_body=settings.certifying_body, signing_key=signing_key,
             )
             results = [r.to_dict() for r in run.results]
             verdicts = [r["verdict"] for r in results]
@@ -174,6 +193,8 @@ def serve(
     if store_path is not None:
         settings.store.kind = "embedded"
         settings.store.path = Path(store_path)
+    filing_key = load_filing_key(settings, create=True)
+    print(f"filing key {settings.signing.key_file} (key id {filing_key.key_id}; public key at /.well-known/derivecert/filing-key)")
     store = open_store(settings)
     engine = None
     try:
@@ -184,7 +205,7 @@ def serve(
             print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
         if seed is not None and engine is not None and store.count() == 0:
             print(f"seeding the empty store from {seed} ...", flush=True)
-            n = seed_store(store, engine, seed, settings)
+            n = seed_store(store, engine, seed, settings, signing_key=filing_key)
             print(f"filed {n} datasets", flush=True)
         base = f"http://{host}:{port}"
         print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"

@@ -1,5 +1,5 @@
 """Reading the catalog: faceted search (local or federated), one dataset with its result and
-filing (content-negotiated), filing records (§5), institutions and their graphs."""
+filing (content-negotiated), institutions and their graphs. Filing records: routers/filings.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from derivecert.federation import federated_search
 from derivecert.store import (
     DIMENSIONS,
-    FILING_IRI_BASE,
     RecordSummary,
     SearchQuery,
     codes_to_classification,
@@ -231,48 +230,6 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
                "institution": f"/v1/institutions/{record['institution']}"},
     )
     return JSONResponse(body, headers=headers)
-
-
-@router.get(
-    "/filings/{number}",
-    summary="A filing record (备案) by its number",
-    responses={200: {"content": {"application/json": {"example": {
-        "number": "DC-20260105-7K3F9Q2M", "status": "valid", "valid_until": "2028-01-05",
-        "dataset": "https://cdc.example.org/ili-weekly", "id": "5b0e4cbd6e5f0d3a", "institution": "cdc-east",
-        "verdict": "certified"}}, "text/turtle": {}}}, **problems(404)},
-)
-async def get_filing(number: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
-    """Number, dates, certifying body, versions and digest, and whether it is still valid."""
-    media = negotiate(request, RDF_OR_JSON)
-    key = await run_in_threadpool(svc.store.find_filing, number)
-    record = await run_in_threadpool(svc.store.record, key) if key else None
-    if record is None or not record["result"].get("filing"):
-        raise Problem(404, "not-found", f"no filing {number} in this catalog",
-                      hint="a filing is replaced when its dataset is filed again")
-    if media is not JSON:
-        iri = FILING_IRI_BASE + number
-        triples = await run_in_threadpool(
-            svc.store.construct,
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ <{iri}> <{iri}#certification> }} GRAPH ?g {{ ?s ?p ?o }} }}",
-        )
-        return rdf_response(deskolemise(triples), media)
-    from datetime import date
-
-    filing = dict(record["result"]["filing"])
-    valid_until = filing.get("valid_until")
-    status = "valid"
-    try:
-        if valid_until and date.fromisoformat(str(valid_until)[:10]) < date.today():
-            status = "expired"
-    except ValueError:
-        pass
-    filing.update(
-        status=status, dataset=record["result"]["dataset"], id=record["key"],
-        institution=record["institution"], verdict=record["result"]["verdict"],
-        conditions=[f for f in record["result"].get("findings", []) if f.get("severity") == "Warning"],
-        links={"dataset": f"/v1/datasets/{record['key']}"},
-    )
-    return filing
 
 
 @router.get("/institutions", summary="Institutions of this node, with their dataset counts")

@@ -796,7 +796,102 @@ def _rows(results) -> list[dict[str, Any]]:
     return [{n: sol[n] for n in names if sol[n] is not None} for sol in results]
 
 
-class CatalogStore(ABC):
+# -- filing ledger (DOMAIN.md §5, A7) -------------------------------------------------------
+# Every filing record the store accepts is copied into one ledger graph, which replacing or
+# withdrawing a dataset never touches: a filing stays verifiable after its dataset is filed again
+# (it becomes `superseded`) or withdrawn, and the certifying body's status changes live there.
+
+FILINGS_GRAPH = GRAPH_BASE + "_filings"  # no institution slug starts with "_"
+FILING_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+
+def filing_node(number: str) -> ox.NamedNode | None:
+    """The filing record IRI of a well-formed filing number (None otherwise: never a query)."""
+    return ox.NamedNode(FILING_IRI_BASE + number) if FILING_NUMBER.match(number or "") else None
+
+
+def _status_node(status: str) -> ox.NamedNode:
+    return ox.NamedNode(DCERT + status.capitalize())  # dcert:Valid ... (ontology: notation = local name)
+
+
+def _ledger_entries(submission: Submission) -> list[tuple[RecordSummary, ox.NamedNode, list[ox.Triple]]]:
+    """Each filed record's filing IRI and ledger triples: the record, and the dataset's place."""
+    out = []
+    for rec in submission.records:
+        f = filing_node(str((rec.filing or {}).get("number", "")))
+        if f is None:
+            continue
+        fragment = f.value + "#"
+        triples = [t for t in submission.quads
+                   if isinstance(t.subject, ox.NamedNode) and (t.subject == f or t.subject.value.startswith(fragment))]
+        triples += [ox.Triple(f, ox.NamedNode(IDX + "institution"), _lit(submission.institution)),
+                    ox.Triple(f, ox.NamedNode(IDX + "key"), _lit(rec.key))]
+        out.append((rec, f, triples))
+    return out
+
+
+def _filing_ledger_ops(submission: Submission, when: str) -> list[str]:
+    """Copy the submission's filing records into the ledger; earlier valid or suspended filings of
+    the same datasets become superseded by the new ones."""
+    ledger, ops = f"<{FILINGS_GRAPH}>", []
+    changed = _lit(when, XSD + "dateTime")
+    for rec, f, triples in _ledger_entries(submission):
+        ops.append(
+            f"DELETE {{ GRAPH {ledger} {{ ?old dcert:filingStatus ?s . ?old dcert:statusChanged ?c . ?old dcert:statusReason ?r }} }}\n"
+            f"INSERT {{ GRAPH {ledger} {{ ?old dcert:filingStatus {_status_node('superseded')} ; dct:isReplacedBy {f} ; "
+            f"dcert:statusChanged {changed} }} }}\n"
+            f"WHERE {{ GRAPH {ledger} {{ ?old dct:subject {ox.NamedNode(rec.dataset)} ; dcert:filingStatus ?s .\n"
+            f"  FILTER(?s IN ({_status_node('valid')}, {_status_node('suspended')}) && ?old != {f})\n"
+            "  OPTIONAL { ?old dcert:statusChanged ?c } OPTIONAL { ?old dcert:statusReason ?r } } }"
+        )
+        ops.append(_insert_data(FILINGS_GRAPH, triples))
+    return ops
+
+
+class FilingLedger:
+    """The ledger's reads and the certifying body's status changes (needs `select`, `update`)."""
+
+    def filing_record(self, number: str) -> list[ox.Triple]:
+        """A filing's ledger entry: its record as issued, its life cycle, and the store's
+        `idx:institution` and `idx:key` of its dataset; [] for an unknown number."""
+        f = filing_node(number)
+        if f is None:
+            return []
+        rows = self.select(
+            f"{PREFIXES}SELECT ?s ?p ?o WHERE {{ GRAPH <{FILINGS_GRAPH}> {{\n"
+            f"  {{ VALUES ?s {{ {f} }} ?s ?p ?o }}\n"
+            f"  UNION {{ {f} ?link ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), {sparql_literal(f.value + '#')})) ?s ?p ?o }}\n"
+            "} }"
+        )
+        return [ox.Triple(r["s"], r["p"], r["o"]) for r in rows]
+
+    def filing_status(self, number: str) -> str | None:
+        """The stored status of a filing (valid, superseded, suspended, revoked), None if unknown."""
+        f = filing_node(number)
+        if f is None:
+            return None
+        rows = self.select(f"{PREFIXES}SELECT ?s WHERE {{ GRAPH <{FILINGS_GRAPH}> {{ {f} dcert:filingStatus ?s }} }}")
+        return code_of(rows[0]["s"].value).lower() if rows else None
+
+    def set_filing_status(self, number: str, status: str, *, allowed: Iterable[str], reason: str, when: str) -> str | None:
+        """Set a filing's status, with the reason and the time, if its stored status is one of
+        `allowed` (checked again inside the update). Returns the status it had (None: unknown)."""
+        with self._lock:
+            current = self.filing_status(number)
+            if current is None or current not in set(allowed):
+                return current
+            f, ledger = filing_node(number), f"<{FILINGS_GRAPH}>"
+            self.update(
+                f"{PREFIXES}DELETE {{ GRAPH {ledger} {{ ?f dcert:filingStatus ?s . ?f dcert:statusChanged ?c . ?f dcert:statusReason ?r }} }}\n"
+                f"INSERT {{ GRAPH {ledger} {{ ?f dcert:filingStatus {_status_node(status)} ; "
+                f"dcert:statusChanged {_lit(when, XSD + 'dateTime')} ; dcert:statusReason {ox.Literal(reason)} }} }}\n"
+                f"WHERE {{ VALUES ?f {{ {f} }} GRAPH {ledger} {{ ?f dcert:filingStatus ?s . FILTER(?s = {_status_node(current)})\n"
+                "  OPTIONAL { ?f dcert:statusChanged ?c } OPTIONAL { ?f dcert:statusReason ?r } } }"
+            )
+            return current
+
+
+class CatalogStore(FilingLedger, ABC):
     """Operations of the catalog; subclasses give five primitives (select, ask, construct,
     update, load) and everything else is the same SPARQL on both backends."""
 
@@ -938,6 +1033,7 @@ class CatalogStore(ABC):
             generation = uuid.uuid4().hex
             ops = _delete_records_ops(submission.keys)
             ops.append(_insert_data(graph_iri(submission.institution), submission.all_triples()))
+            ops.extend(_filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
             ops.extend(_generation_ops(generation))
             self.update(_update_text(ops))
             for rec in submission.records:
@@ -963,6 +1059,9 @@ class CatalogStore(ABC):
             by_graph: dict[str, list[ox.Triple]] = {}
             for sub in submissions:
                 by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
+            ledger = [t for sub in submissions for _, _, ts in _ledger_entries(sub) for t in ts]
+            if ledger:
+                by_graph[FILINGS_GRAPH] = ledger
             for graph, triples in by_graph.items():
                 self.load(graph, triples)
             generation = uuid.uuid4().hex
