@@ -62,7 +62,7 @@ def load_filing_key(settings: Settings, create: bool = False):
     that cannot be used (permissions, passphrase) stops the node rather than sign nothing."""
     from derivecert.signing import FilingKey
 
-    path = settings.signing.key_file
+    path = settings.filing_key_file()
     if create:
         key, made = FilingKey.load_or_create(path, settings.signing.passphrase_bytes())
         if made:
@@ -194,7 +194,7 @@ def serve(
         settings.store.kind = "embedded"
         settings.store.path = Path(store_path)
     filing_key = load_filing_key(settings, create=True)
-    print(f"filing key {settings.signing.key_file} (key id {filing_key.key_id}; public key at /.well-known/derivecert/filing-key)")
+    print(f"filing key {settings.filing_key_file()} (key id {filing_key.key_id}; public key at /.well-known/derivecert/filing-key)")
     store = open_store(settings)
     engine = None
     try:

@@ -24,8 +24,8 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
     reads_open = true
     certifier_token_sha256 = ["<sha256 hex of the certifying body's token>"]   # suspends, revokes filings
     [signing]
-    key_file = "var/filing-key.pem"   # Ed25519, made (0600) by the first `serve`
-                                      # passphrase: DERIVECERT_SIGNING__PASSPHRASE (never in a file)
+    key_file = "var/filing-key.pem"   # Ed25519, made (0600) by the first `serve`; default: beside
+                                      # the store. Passphrase: DERIVECERT_SIGNING__PASSPHRASE
     [limits]
     max_body_bytes = 2000000
     sparql_timeout_s = 10
@@ -186,9 +186,10 @@ class AccessSettings(BaseModel):
 
 class SigningSettings(BaseModel):
     """The certifying body's Ed25519 filing key: a PEM file (relative paths from the settings
-    file's folder), made with mode 0600 by the first `serve` when absent, optionally encrypted."""
+    file's folder; by default `filing-key.pem` beside the embedded store's folder, else in `var/`),
+    made with mode 0600 by the first `serve` when absent, optionally encrypted."""
 
-    key_file: Path = Path("var/filing-key.pem")
+    key_file: Path | None = None
     passphrase: SecretStr | None = None
 
     def passphrase_bytes(self) -> bytes | None:
@@ -291,6 +292,13 @@ class Settings(BaseSettings):
 
     def peer(self, name: str) -> PeerConfig | None:
         return next((p for p in self.peers if p.name == name), None)
+
+    def filing_key_file(self) -> Path:
+        """Where the filing key is: `signing.key_file`, or beside the embedded store."""
+        if self.signing.key_file is not None:
+            return self.signing.key_file
+        folder = self.store.path.parent if self.store.kind == "embedded" else Path("var")
+        return folder / "filing-key.pem"
 
     def service_allow_list(self) -> set[str]:
         """SPARQL endpoints that `SERVICE` may reach: the peers' endpoints and `service_allow`."""
