@@ -239,21 +239,21 @@ def explain(
     dataset: str = typer.Option(..., "--dataset", help="IRI of the dataset to explain."),
     lang: Lang = LangOpt,
     reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
     format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
 ) -> int:
-    """Explain which asserted facts made each inferred type, scenario, grade and level hold."""
-    engine = _engine(reasoner, None)
+    """Explain the verdict (each finding: why it applied, the facts it read or missed), the defaults
+    applied, why the data is or is not derived and personal information, and why its level holds."""
+    engine = _engine(reasoner, thresholds)
     graph, _ = engine.load_files([path])
-    cls, reasons = engine.explain(graph, dataset, lang.value)
+    result, reasons = engine.explain(graph, dataset, lang.value, on=_day(on))
     if format is ReportFormat.json:
-        out.print_json(json.dumps({"dataset": dataset, "classification": cls.classification.to_dict(), "types": cls.types,
+        out.print_json(json.dumps({"dataset": dataset, "verdict": result.verdict, "types": result.classification.types,
+                                   "classification": result.classification.classification.to_dict(),
                                    "explanation": [r.to_dict() for r in reasons]}, ensure_ascii=False))
         return 0
-    t = UI[lang.value]
-    c = cls.classification
     out.print(f"[bold]{escape(dataset)}[/]")
-    if c.sensitivity_level:
-        out.print(f"  {t['level']} {c.sensitivity_level} = max({', '.join(c.level_candidates) or '—'}) (就高从严)")
     for r in reasons:
         for i, line in enumerate(r.lines()):
             out.print(("  • " if i == 0 else "    ") + escape(line))

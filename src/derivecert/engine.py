@@ -17,9 +17,10 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
-from .classify import classify_dataset, datasets, explain
+from .classify import classify_dataset, datasets
 from .codes import codebook
 from .errors import InputError, NoDatasetError
+from .explain import explain
 from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest, description_of,
                      filing_graph, new_filing_number, sign)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, document_order, parse_description, parse_file
@@ -121,12 +122,14 @@ class Engine:
             out.append(item)
         return out
 
-    def explain(self, graph: Graph, dataset: str, lang: str = "en"):
-        m = self.materialise(graph)
+    def explain(self, graph: Graph, dataset: str, lang: str = "en", on: date | None = None):
+        """The certification of one dataset of `graph` and why: (result, explanation trees)."""
         node = URIRef(dataset)
         if (node, RDF.type, DCAT.Dataset) not in graph:
             raise InputError(f"no dcat:Dataset {dataset} in the description", hint="pass the IRI of one of its datasets with --dataset")
-        return classify_dataset(m, node, _written_order(graph, None, node)), explain(m, graph, node, lang)
+        run = self.certify_graph(graph, on=on)
+        result = run.result_for(dataset)
+        return result, explain(run.materialised, graph, node, lang, result)
 
     def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
         graph, _ = self.load(data, media_type, filename)
