@@ -172,19 +172,20 @@ class Explainer:
         if label:
             return label
         if isinstance(t, BNode):
-            return f"[{self.term(self._kind(t))}]" if self._kind(t) is not None else "[]"
+            kind = self._kind(t)
+            return f"[{self.term(kind)}]" if kind is not None else "[]"
         return self.prefixes.namespace_manager.normalizeUri(t) if isinstance(t, URIRef) else str(t)
 
     def _kind(self, node):
-        """What a blank node is, the same in every language: its asserted type (a derivation
-        activity first), else the first ontology class it was inferred to be, by IRI."""
+        """What a blank node is, the same in every language and whatever the order of triples:
+        a derivation activity; else its first asserted type; else its first inferred type with a
+        label in the ontology, or any (by IRI)."""
         if (node, RDF.type, DCERT.DerivationActivity) in self.g:
             return DCERT.DerivationActivity
         asserted = sorted(self.asserted.objects(node, RDF.type), key=str)
-        if asserted:
-            return asserted[0]
-        known = sorted((k for k in self.g.objects(node, RDF.type) if (k, RDFS.label, None) in self.ax.g), key=str)
-        return known[0] if known else None
+        inferred = sorted((k for k in self.g.objects(node, RDF.type) if isinstance(k, URIRef)),
+                          key=lambda k: ((k, RDFS.label, None) not in self.ax.g, str(k)))
+        return (asserted or inferred or [None])[0]
 
     # membership in the materialised graph
     def holds(self, node, expr, depth=0) -> bool:
