@@ -103,7 +103,8 @@ def test_verdict_explains_each_finding_with_why_it_applied_and_what_it_read_or_m
     s06 = next(r for r in verdict.because if r.fact.startswith("✗ S-06") and "at rest" in r.fact)
     applies = s06.because[0]
     assert applies.fact == "applies because" and applies.because[0].fact.endswith("is data at level 4 or above")
-    assert any(r.fact == "dpv:hasTechnicalMeasure dpv:Pseudonymisation" and r.source == "asserted" for r in s06.because)
+    read = next(r for r in s06.because if r.fact == "facts read")
+    assert [(r.fact, r.source) for r in read.because] == [("dpv:hasTechnicalMeasure dpv:Pseudonymisation", "asserted")]
     p04 = next(r for r in verdict.because if r.fact.startswith("✗ P-04"))
     assert any(r.source == "missing" and r.fact.endswith("has no source authorization") for r in p04.because)
 

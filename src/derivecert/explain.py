@@ -26,7 +26,7 @@ from .vocab import DCERT, bind_prefixes
 WORDS = {
     "en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
            "engine": "stated by the engine: not in the description", "missing": "missing", "see": "see",
-           "has no": "has no", "applies": "applies because", "value": "value",
+           "has no": "has no", "applies": "applies because", "read": "facts read", "value": "value",
            "verdict": "verdict: {verdict}", "counts": "{violations} Violation(s), {warnings} Warning(s)",
            "nothing": "no requirement reported",
            "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
@@ -46,7 +46,7 @@ WORDS = {
            "capped": "capped by the earliest source authorization: dcert:validUntil {until} (A7)"},
     "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
            "engine": "认定引擎标注：描述中未写明", "missing": "缺少", "see": "见",
-           "has no": "没有", "applies": "适用原因", "value": "取值",
+           "has no": "没有", "applies": "适用原因", "read": "读取的事实", "value": "取值",
            "verdict": "结论：{verdict}", "counts": "{violations} 项违规，{warnings} 项警告",
            "nothing": "未发现任何问题",
            "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
@@ -373,7 +373,7 @@ def _finding(ex: Explainer, ds, finding) -> Reason:
             because.append(ex.missing(node, step))
             break
         if step == steps[-1] or len(values) > 1:
-            because.extend(ex.explain_value(node, step, v) for v in values[:5])
+            because.append(ex.reason(ex.words["read"], "", [ex.explain_value(node, step, v) for v in values[:5]]))
             break
         node = values[0]
     if finding.value is not None and not steps and finding.value != str(finding.focus):

@@ -858,7 +858,7 @@ class FilingLedger:
         if f is None:
             return []
         rows = self.select(
-            f"{PREFIXES}SELECT ?s ?p ?o WHERE {{ GRAPH <{FILINGS_GRAPH}> {{\n"
+            f"{PREFIXES}SELECT DISTINCT ?s ?p ?o WHERE {{ GRAPH <{FILINGS_GRAPH}> {{\n"
             f"  {{ VALUES ?s {{ {f} }} ?s ?p ?o }}\n"
             f"  UNION {{ {f} ?link ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), {sparql_literal(f.value + '#')})) ?s ?p ?o }}\n"
             "} }"
