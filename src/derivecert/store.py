@@ -97,6 +97,8 @@ DIMENSIONS: dict[str, tuple[str | None, Callable[[dict], list[str]]]] = {
 CODED = {name for name, (slug, _) in DIMENSIONS.items() if slug}
 
 STORABLE_VERDICTS = ("certified", "conditional")
+#: what search results and the index keep of a filing (the whole record: /v1/filings/{number})
+SUMMARY_FILING = ("number", "issued", "valid_until", "certifying_body", "sha256")
 
 #: facet dimension -> (§6 classification key, single-valued in §6)
 SECTION6 = {
@@ -386,7 +388,7 @@ def build_submission(
             RecordSummary(
                 key=key, dataset=result["dataset"], institution=institution,
                 verdict=result["verdict"], modified=when, issued=when, title=title,
-                codes=codes, filing=dict(filing) if filing else None,
+                codes=codes, filing={k: filing[k] for k in SUMMARY_FILING if k in filing} if filing else None,
                 depth=result.get("derivation_depth"), text=text,
             )
         )
@@ -851,6 +853,20 @@ def _filing_ledger_ops(submission: Submission, when: str) -> list[str]:
 class FilingLedger:
     """The ledger's reads and the certifying body's status changes (needs `select`, `update`)."""
 
+    def ensure_ledger(self) -> None:
+        """Copy into the ledger the current filings of a catalog stored before the ledger existed;
+        a no-op once the ledger holds anything."""
+        ledger = f"<{FILINGS_GRAPH}>"
+        if self.select(f"SELECT ?s WHERE {{ GRAPH {ledger} {{ ?s ?p ?o }} }} LIMIT 1"):
+            return
+        self.update(
+            f"{PREFIXES}INSERT {{ GRAPH {ledger} {{ ?s ?p ?o . ?f dcert:filingStatus {_status_node('valid')} ; "
+            "idx:institution ?inst ; idx:key ?key } }\n"
+            "WHERE { GRAPH ?g { ?rec idx:filingNumber ?n ; idx:key ?key ; idx:institution ?inst .\n"
+            "  ?f a dcert:FilingRecord ; dcert:filingNumber ?n .\n"
+            "  { ?f ?p ?o BIND(?f AS ?s) } UNION { ?f ?link ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?f), \"#\"))) ?s ?p ?o } } }"
+        )
+
     def filing_record(self, number: str) -> list[ox.Triple]:
         """A filing's ledger entry: its record as issued, its life cycle, and the store's
         `idx:institution` and `idx:key` of its dataset; [] for an unknown number."""
@@ -937,6 +953,7 @@ class CatalogStore(FilingLedger, ABC):
 
     def warm(self) -> None:
         """Prepare for the first queries (start query workers, build the search index)."""
+        self.ensure_ledger()
         self.ensure_index()
 
     def construct(self, query: str) -> list[ox.Triple]:
