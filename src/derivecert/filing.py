@@ -192,11 +192,12 @@ def filing_graph(filing: Filing, ds, verdict: URIRef) -> Graph:
 
 
 def record_triples(graph: Graph, iri: URIRef):
-    """The triples of a filing record: about its IRI and its `#fragment` nodes."""
+    """The triples of a filing record: about its IRI and the `#fragment` nodes it links to."""
     prefix = str(iri) + "#"
-    for s, p, o in graph:
-        if s == iri or (isinstance(s, URIRef) and str(s).startswith(prefix)):
-            yield s, p, o
+    yield from graph.triples((iri, None, None))
+    parts = {o for o in graph.objects(iri, None) if isinstance(o, URIRef) and str(o).startswith(prefix)}
+    for part in sorted(parts):
+        yield from graph.triples((part, None, None))
 
 
 def signed_content(graph: Graph, iri: URIRef) -> bytes:
