@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import pyoxigraph as ox
@@ -253,7 +253,6 @@ class FilingState:
     reason: str | None = None
     changed: str | None = None
     replaced_by: str | None = None
-    extra: dict = field(default_factory=dict)
 
     def status(self, on: date | None = None) -> str:
         """The status on a day: the stored one, or `expired` once a valid filing is past its validity."""
@@ -264,7 +263,7 @@ class FilingState:
     def to_dict(self, on: date | None = None) -> dict:
         out = self.filing.to_dict()
         out.update(status=self.status(on), status_reason=self.reason, status_changed=self.changed,
-                   superseded_by=self.replaced_by, **self.extra)
+                   superseded_by=self.replaced_by)
         return out
 
 
