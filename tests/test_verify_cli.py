@@ -80,6 +80,7 @@ def test_without_a_key_the_signature_is_not_taken_on_trust(node):
 def test_expired_filing_fails(node):
     code, report = verify(node, E1, "--record", node / "record.ttl", "--key", node / "public.pem", "--on", "2099-01-01")
     assert code == 1 and report["status"] == "expired" and report["signature"]["valid"]
+    assert report["status_source"] == "record file"  # not covered by the signature: said so
 
 
 def test_revoked_filing_fails_and_revocation_is_final(node):

@@ -267,12 +267,15 @@ VERIFY_UI = {
            "status": "status", "certified": "certified", "verified": "verified", "not_verified": "NOT verified",
            "matches": "matches the filed sha256", "differs": "differs from the filed sha256 {filed}: the description changed after certification",
            "absent": "does not describe the filed dataset", "until": "valid until", "scenarios": "scenarios",
-           "level": "level", "grade": "grade", "conditions": "conditions", "key": "key", "no_key": "not checked: no public key (--key)"},
+           "level": "level", "grade": "grade", "conditions": "conditions", "key": "key", "no_key": "not checked: no public key (--key)",
+           "record_status": "the status is as the record file states it: the signature covers what was certified, not the "
+                            "status; the certifying body's GET /v1/filings/{number} gives the current one"},
     "zh": {"filing": "备案", "dataset": "数据集", "description": "描述", "signature": "签名", "status": "状态",
            "certified": "认定内容", "verified": "核验通过", "not_verified": "核验未通过",
            "matches": "与备案的 sha256 一致", "differs": "与备案的 sha256 {filed} 不一致：描述在认定后被修改",
            "absent": "未描述备案的数据集", "until": "有效期至", "scenarios": "场景", "level": "敏感等级", "grade": "脱敏等级",
-           "conditions": "条件", "key": "密钥", "no_key": "未核验：未提供公钥（--key）"},
+           "conditions": "条件", "key": "密钥", "no_key": "未核验：未提供公钥（--key）",
+           "record_status": "状态取自备案记录文件：签名只覆盖认定内容，不覆盖状态；当前状态以认定机构的 GET /v1/filings/{number} 为准"},
 }
 STATUS_UI = {"zh": {"valid": "有效", "expired": "已过期", "superseded": "已被取代", "suspended": "已暂停", "revoked": "已撤销"},
              "en": {s: s for s in ("valid", "expired", "superseded", "suspended", "revoked")}}
@@ -375,7 +378,8 @@ def verify(
               "description": {"sha256": digest, "filed_sha256": f.digest, "matches": digest == f.digest},
               "signature": {"valid": signed, "key_id": f.signature.key_id if f.signature else None, "problem": why or None,
                             "checked": public is not None},
-              "status": status, "status_reason": state.reason, "status_changed": state.changed,
+              "status": status, "status_source": "record file" if record is not None else "local store",
+              "status_reason": state.reason, "status_changed": state.changed,
               "superseded_by": state.replaced_by, "valid_until": f.valid_until.isoformat(),
               "certified": {"verdict": f.verdict, "scenarios": list(f.scenarios), "level": f.level, "grade": f.grade,
                             "conditions": [c["requirement"] for c in f.conditions]}}
@@ -400,6 +404,8 @@ def verify(
     if state.replaced_by:
         detail += f"; → {state.replaced_by}"
     out.print(f"  {yes if status == 'valid' else no} {t['status']}: {STATUS_UI[lang.value][status]} ({escape(detail)})")
+    if record is not None:
+        out.print(f"    [dim]{escape(t['record_status'].format(number=f.number))}[/]")
     items = [f"{t['scenarios']} {', '.join(f.scenarios)}", f"{t['level']} {f.level}", f"{t['grade']} {f.grade}"]
     if f.conditions:
         items.append(f"{t['conditions']} {', '.join(c['requirement'] for c in f.conditions)}")
