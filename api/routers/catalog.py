@@ -4,6 +4,7 @@ filing (content-negotiated), institutions and their graphs. Filing records: rout
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.federation import federated_search
+from derivecert.filing import status_on
 from derivecert.store import (
     DIMENSIONS,
     RecordSummary,
@@ -195,8 +197,16 @@ async def _record_or_404(svc: Services, ident: str) -> dict:
     return record
 
 
-def _etag(record: dict) -> str:
-    return 'W/"' + hashlib.sha256((record["key"] + record["modified"]).encode()).hexdigest()[:20] + '"'
+def _etag(record: dict, filing_status: str | None) -> str:
+    tag = record["key"] + record["modified"] + (filing_status or "")
+    return 'W/"' + hashlib.sha256(tag.encode()).hexdigest()[:20] + '"'
+
+
+def _filing_status_today(store, filing: dict | None) -> str | None:
+    """The filing's status now (the ledger's, or expired), not the `valid` it had when filed."""
+    if not filing or not filing.get("number") or not filing.get("valid_until"):
+        return None
+    return status_on(store.filing_status(filing["number"]) or "valid", date.fromisoformat(str(filing["valid_until"])[:10]))
 
 
 @router.get(
@@ -214,7 +224,8 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
     """`ident` is the dataset's id (16 hex digits) or its IRI, percent-encoded."""
     media = negotiate(request, RDF_OR_JSON)
     record = await _record_or_404(svc, ident)
-    etag = _etag(record)
+    filing_status = await run_in_threadpool(_filing_status_today, svc.store, record["result"].get("filing"))
+    etag = _etag(record, filing_status)
     headers = {"ETag": etag, "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -222,6 +233,8 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
         triples = await run_in_threadpool(svc.store.dataset_triples, record["key"])
         return rdf_response(deskolemise(triples), media, headers=headers)
     body = dict(record["result"])
+    if filing_status is not None:
+        body["filing"] = {**body["filing"], "status": filing_status}
     body.update(
         id=record["key"], institution=record["institution"], title=record["summary"].get("title"),
         issued=record["issued"], modified=record["modified"],

@@ -255,16 +255,18 @@ class FilingState:
     replaced_by: str | None = None
 
     def status(self, on: date | None = None) -> str:
-        """The status on a day: the stored one, or `expired` once a valid filing is past its validity."""
-        if self.stored_status == "valid" and self.filing.valid_until < (on or date.today()):
-            return "expired"
-        return self.stored_status
+        return status_on(self.stored_status, self.filing.valid_until, on)
 
     def to_dict(self, on: date | None = None) -> dict:
         out = self.filing.to_dict()
         out.update(status=self.status(on), status_reason=self.reason, status_changed=self.changed,
                    superseded_by=self.replaced_by)
         return out
+
+
+def status_on(stored: str, valid_until: date, on: date | None = None) -> str:
+    """The status on a day: the stored one, or `expired` once a valid filing is past its validity."""
+    return "expired" if stored == "valid" and valid_until < (on or date.today()) else stored
 
 
 def filing_iris(graph: Graph) -> list[URIRef]:

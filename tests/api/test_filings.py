@@ -95,6 +95,8 @@ def test_refiling_supersedes_and_the_old_record_still_verifies(node, key_file):
 
 def test_certifying_body_suspends_reinstates_and_revokes_with_a_reason(node, key_file):
     number = file_it(node)
+    dataset = node.get(f"/v1/filings/{number}").json()["links"]["dataset"]
+    etag = node.get(dataset).headers["etag"]
     r = change(node, number, "suspend")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -104,6 +106,8 @@ def test_certifying_body_suspends_reinstates_and_revokes_with_a_reason(node, key
     revoked = change(node, number, "revoke", "authorization withdrawn").json()
     assert (revoked["status"], revoked["status_reason"]) == ("revoked", "authorization withdrawn")
     assert node.get(f"/v1/filings/{number}").json()["status"] == "revoked"
+    now = node.get(dataset, headers={"If-None-Match": etag})  # the dataset says so too, and is not 304
+    assert now.status_code == 200 and now.json()["filing"]["status"] == "revoked"
     # the status is not part of what was signed: the record still verifies, and says it is revoked
     record = Graph().parse(data=node.get(f"/v1/filings/{number}", headers={"Accept": "text/turtle"}).text, format="turtle")
     assert check_signature(record, URIRef(FILING_BASE + number), FilingKey.load(key_file).public)[0]
