@@ -66,7 +66,7 @@ def load_filing_key(settings: Settings, create: bool = False):
     if create:
         key, made = FilingKey.load_or_create(path, settings.signing.passphrase_bytes())
         if made:
-            log.warning("made a new filing key %s (key id %s)", path, key.key_id)
+            log.info("made a new filing key %s (key id %s)", path, key.key_id)
         return key
     if not path.exists():
         log.warning("no filing key at %s: filings are not signed (`derivecert serve` makes one)", path)
