@@ -173,3 +173,15 @@ def test_a_marker_no_axiom_concludes_is_shown_as_stated_by_the_engine(engine):
     reason = Explainer(materialised, graph).explain_type(ds, marker)
     assert reason.source == "engine" and not reason.because
     assert reason.lines() == [f"<{E2_DERIVED}> is finding (stated by the engine: not in the description)"]
+
+
+def test_a_finding_names_the_node_that_lacks_a_fact_and_the_value_it_judged(engine):
+    undated = DATA / "invalid" / "S-04-undated-risk-assessment.ttl"  # the assessment has no dct:date
+    _, reasons = explained(engine, undated, DIABETES_DS)
+    [s04] = reasons[0].because
+    assert [(r.fact, r.source) for r in s04.because[1:]] == [("[re-identification risk assessment] has no dct:date", "missing")]
+    low = DATA / "invalid" / "Q-02-completeness-below-threshold.ttl"  # one measurement of four is low
+    _, reasons = explained(engine, low, DIABETES_DS)
+    [q02] = reasons[0].because
+    read = next(r for r in q02.because if r.fact == "facts read")
+    assert [r.fact for r in read.because] == ["dqv:value 0.89"]  # the value the finding judged, not all four

@@ -26,7 +26,7 @@ from .vocab import DCERT, bind_prefixes
 WORDS = {
     "en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
            "engine": "stated by the engine: not in the description", "missing": "missing", "see": "see",
-           "has no": "has no", "applies": "applies because", "read": "facts read", "value": "value",
+           "has no": "has no", "applies": "applies because", "read": "facts read", "concerns": "concerns",
            "verdict": "verdict: {verdict}", "counts": "{violations} Violation(s), {warnings} Warning(s)",
            "nothing": "no requirement reported",
            "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
@@ -46,7 +46,7 @@ WORDS = {
            "capped": "capped by the earliest source authorization: dcert:validUntil {until} (A7)"},
     "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
            "engine": "认定引擎标注：描述中未写明", "missing": "缺少", "see": "见",
-           "has no": "没有", "applies": "适用原因", "read": "读取的事实", "value": "取值",
+           "has no": "没有", "applies": "适用原因", "read": "读取的事实", "concerns": "涉及",
            "verdict": "结论：{verdict}", "counts": "{violations} 项违规，{warnings} 项警告",
            "nothing": "未发现任何问题",
            "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
@@ -366,18 +366,23 @@ def _finding(ex: Explainer, ds, finding) -> Reason:
     for cls in sorted(shapes.objects(shape, SH.targetClass), key=str):
         if (finding.focus, RDF.type, cls) in ex.g:
             because.append(ex.reason(ex.words["applies"], "", [ex.explain_type(finding.focus, cls)]))
-    node, steps = finding.focus, _steps(finding.path)
-    for step in steps:
-        values = sorted(ex.g.objects(node, step), key=str)
-        if not values:
-            because.append(ex.missing(node, step))
-            break
-        if step == steps[-1] or len(values) > 1:
-            because.append(ex.reason(ex.words["read"], "", [ex.explain_value(node, step, v) for v in values[:5]]))
-            break
-        node = values[0]
+    steps, nodes, found = _steps(finding.path), [finding.focus], []
+    for i, step in enumerate(steps):
+        pairs = []
+        for node in nodes:
+            values = sorted(ex.g.objects(node, step), key=str)
+            if not values:
+                because.append(ex.missing(node, step))
+            pairs.extend((node, v) for v in values)
+        if i == len(steps) - 1:
+            named = [(n, v) for n, v in pairs if str(v) == finding.value]
+            found = [ex.explain_value(n, step, v) for n, v in (named or pairs)[:5]]
+        nodes = [v for _, v in pairs]
+    if found:
+        because.append(ex.reason(ex.words["read"], "", found))
     if finding.value is not None and not steps and finding.value != str(finding.focus):
-        because.append(ex.reason(f"{ex.words['value']} {finding.value}", "asserted"))
+        value = URIRef(finding.value) if "://" in finding.value else finding.value
+        because.append(ex.reason(f"{ex.words['concerns']} {ex.term(value)}", ""))
     return ex.reason(f"{mark} {finding.requirement} {finding.severity}: {message}", "", because)
 
 
