@@ -90,9 +90,12 @@ def test_a_blank_node_is_named_whatever_the_order_of_its_inferred_types(engine, 
     reordered += (t for t in materialised if t[0] != activity or t[1] != RDF.type)
     for kind in reversed(kinds):
         reordered.add((activity, RDF.type, kind))
-    names = {(lang, Explainer(m, graph, lang).term(activity)) for m in (materialised, reordered) for lang in ("en", "zh")}
-    expected = {("en", "[derivation activity]"), ("zh", "[衍生加工活动]")} if typed else {("en", "[prov:Activity]"), ("zh", "[prov:Activity]")}
-    assert names == expected
+    explainers = [Explainer(m, graph, lang) for m in (materialised, reordered) for lang in ("en", "zh")]
+    assert len({ex._kind(activity) for ex in explainers}) == 1  # one kind, whatever the language or order
+    names = {(ex.lang, ex.term(activity)) for ex in explainers}
+    assert len(names) == 2  # one name per language
+    if typed:
+        assert names == {("en", "[derivation activity]"), ("zh", "[衍生加工活动]")}
 
 
 def test_verdict_explains_each_finding_with_why_it_applied_and_what_it_read_or_missed(engine):
