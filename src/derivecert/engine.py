@@ -214,18 +214,17 @@ class Engine:
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
             if verdict in ("certified", "conditional"):
-                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
-                if signing_key is not None:
-                    filing = sign(filing, ds, VERDICT_IRI[verdict], signing_key)
+                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body, signing_key)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
             out += result.to_graph(on)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)
 
-    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
-        """The filing of a certified or conditional dataset: what was certified (A7), and a validity
-        of the level's `dcert:validityYears`, never past the earliest source authorization."""
+    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body, signing_key) -> Filing:
+        """The filing of a certified or conditional dataset: what was certified (A7), a validity of
+        the level's `dcert:validityYears` never past the earliest source authorization, and the
+        certifying body's signature when its key is given."""
         c = cls.classification
         level = codebook().by_notation.get(c.sensitivity_level or "")
         years = DEFAULT_VALIDITY_YEARS
@@ -236,7 +235,7 @@ class Engine:
             years = int(value) if value is not None else years
         valid_until = add_years(on, years)
         limit = authorization_limit(graph, ds)
-        return Filing(
+        filing = Filing(
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
             issued=on, valid_until=min(valid_until, limit) if limit else valid_until,
             certifying_body=certifying_body or self.certifying_body,
@@ -247,6 +246,7 @@ class Engine:
             conditions=tuple({"requirement": f.requirement, "message": dict(f.message)}
                              for f in findings if f.severity == "Warning"),
         )
+        return sign(filing, ds, VERDICT_IRI[verdict], signing_key) if signing_key is not None else filing
 
 
 # Batches of at least this many descriptions are worth a process pool (fork costs ~50 ms a worker).

@@ -26,6 +26,7 @@ from .vocab import DCERT, bind_prefixes
 WORDS = {
     "en": {"is": "is", "qualifies": "qualifies", "asserted": "asserted", "inferred": "inferred", "code list": "code list",
            "engine": "stated by the engine: not in the description", "missing": "missing", "see": "see",
+           "default": "not declared: strict default, A2", "rule": "read from a HealthDCAT-AP value by a rule",
            "has no": "has no", "applies": "applies because", "read": "facts read", "concerns": "concerns",
            "verdict": "verdict: {verdict}", "counts": "{violations} Violation(s), {warnings} Warning(s)",
            "nothing": "no requirement reported",
@@ -40,12 +41,13 @@ WORDS = {
            "personal no": "personal information: no: not individual-level data at D0-D2",
            "level": "sensitivity level (the highest candidate, 就高从严): {level}",
            "no level": "no sensitivity level: no level rule holds",
-           "default": "default applied (A2): {note}",
+           "default applied": "default applied (A2): {note}",
            "filing": "filing {number}: valid until {until}",
            "validity": "{years} year(s) from {issued} at level {level} (dcert:validityYears)",
            "capped": "capped by the earliest source authorization: dcert:validUntil {until} (A7)"},
     "zh": {"is": "属于", "qualifies": "满足条件", "asserted": "声明", "inferred": "推出", "code list": "代码表",
            "engine": "认定引擎标注：描述中未写明", "missing": "缺少", "see": "见",
+           "default": "未声明：从严默认，A2", "rule": "由规则从 HealthDCAT-AP 取值读出",
            "has no": "没有", "applies": "适用原因", "read": "读取的事实", "concerns": "涉及",
            "verdict": "结论：{verdict}", "counts": "{violations} 项违规，{warnings} 项警告",
            "nothing": "未发现任何问题",
@@ -60,12 +62,16 @@ WORDS = {
            "personal no": "个人信息：否：不是 D0–D2 的个体级数据",
            "level": "敏感等级（取最高候选，就高从严）：{level}",
            "no level": "无敏感等级：没有分级规则成立",
-           "default": "适用默认规则（A2）：{note}",
+           "default applied": "适用默认规则（A2）：{note}",
            "filing": "备案 {number}：有效期至 {until}",
            "validity": "自 {issued} 起 {years} 年，敏感等级 {level}（dcert:validityYears）",
            "capped": "不超过最早的来源授权到期日：dcert:validUntil {until}（A7）"},
 }
-SOURCES = ("asserted", "inferred", "code list", "engine", "missing")
+SOURCES = ("asserted", "inferred", "code list", "engine", "default", "rule", "missing")
+#: Marker types the engine states where a description leaves a fact out (A2, derivecert.defaults),
+#: and types rules read from literal values (ontology/rules/*.rq): no axiom concludes them.
+DEFAULT_MARKERS = (DCERT.GranularityNotDeclared, DCERT.GradeNotStated)
+RULE_MARKERS = (DCERT.TypicalAgeUnder14, DCERT.CountsUniqueIndividuals)
 
 
 @dataclass
@@ -105,13 +111,14 @@ class Reason:
             out.extend(b.lines(depth + 1))
         return out
 
-    def text(self) -> str:
-        """One line, every reference expanded."""
+    def text(self, _expanding: frozenset = frozenset()) -> str:
+        """One line, every reference expanded (but not inside itself)."""
         if self.ref is not None:
-            return self.ref.text()
+            return self.fact if id(self.ref) in _expanding else self.ref.text(_expanding)
         if not self.because:
             return f"{self.fact} ({WORDS[self.lang].get(self.source, self.source)})" if self.source else self.fact
-        return f"{self.fact} because " + " and ".join(b.text() for b in self.because)
+        inner = _expanding | {id(self)}
+        return f"{self.fact} because " + " and ".join(b.text(inner) for b in self.because)
 
 
 class _Axioms:
@@ -229,6 +236,8 @@ class Explainer:
             return self.reason(fact, "asserted")
         if (node, RDF.type, cls) in self.codes:
             return self.reason(f"{self.term(node)} {self.words['is']} {self.term(cls)}", "code list")
+        if cls in DEFAULT_MARKERS + RULE_MARKERS and (node, RDF.type, cls) in self.g:
+            return self.reason(fact, "default" if cls in DEFAULT_MARKERS else "rule")
         if depth > 10:
             return self.reason(fact, "inferred")
         definition = self.ax.definition.get(cls)
@@ -312,7 +321,7 @@ def explain(materialised: Graph, asserted: Graph, ds, lang: str = "en", result=N
         out.append(_verdict(ex, ds, result))
     for cls in sorted(set(ex.ax.notes) & types, key=str):
         note = ex.ax.notes[cls].get(ex.lang) or ex.ax.notes[cls].get("en", "")
-        out.append(ex.reason(w["default"].format(note=note), "", [ex.explain_type(ds, cls)]))
+        out.append(ex.reason(w["default applied"].format(note=note), "", [ex.explain_type(ds, cls)]))
     out.append(_derived(ex, ds, types))
     for cls in sorted(types & _technique_types(), key=str):
         out.append(ex.explain_type(ds, cls))
@@ -414,19 +423,28 @@ def _derived(ex: Explainer, ds, types: set) -> Reason:
 
 
 def _personal(ex: Explainer, ds, types: set) -> Reason:
+    """Why the data is or is not personal information: the class that says so, headed by the law."""
     w = ex.words
     if DCERT.PersonalDerivedData in types:
-        because = [ex.explain_type(ds, DCERT.PersonalDerivedData)]
+        section = _headed(ex.explain_type(ds, DCERT.PersonalDerivedData), w["personal yes"])
         if DCERT.SensitivePersonalDerivedData in types:
-            because.append(ex.reason(w["sensitive"], "", [ex.explain_type(ds, DCERT.SensitivePersonalDerivedData)]))
-        return ex.reason(w["personal yes"], "", because)
+            section.because.append(ex.reason(w["sensitive"], "", [ex.explain_type(ds, DCERT.SensitivePersonalDerivedData)]))
+        return section
     if DCERT.NonPersonalDerivedData in types:
-        return ex.reason(w["personal no anonymous"], "", [ex.explain_type(ds, DCERT.NonPersonalDerivedData)])
+        return _headed(ex.explain_type(ds, DCERT.NonPersonalDerivedData), w["personal no anonymous"])
     because = []
     for prop in (DCERT.deidentificationGrade, DCERT.subjectGranularity):
         values = codebook().sort(ex.g.objects(ds, prop))
         because.extend([ex.explain_value(ds, prop, v) for v in values] or [ex.missing(ds, prop)])
     return ex.reason(w["personal no"], "", because)
+
+
+def _headed(reason: Reason, heading: str) -> Reason:
+    """`reason` as a section: its fact after the heading (a reference stays one, expanded in text)."""
+    if reason.ref is not None:
+        return Reason(f"{heading} — {reason.fact}", reason.source, [], reason.lang, ref=reason.ref)
+    reason.fact = f"{heading} — {reason.fact}"
+    return reason
 
 
 def _level(ex: Explainer, ds) -> Reason:
