@@ -152,8 +152,10 @@ def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Setti
             run = engine.certify(
                 path.read_bytes(), media_type="text/turtle",
                 filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),
-                certifying_body=settings.certifying_body, signing_key=signing_key,
+                certifying_body=settings.certifying_body,
             )
+            if signing_key is not None:
+                run.sign_filings(signing_key)
             results = [r.to_dict() for r in run.results]
             verdicts = [r["verdict"] for r in results]
             if "rejected" in verdicts:

@@ -29,7 +29,9 @@ def key():
 
 
 def filed(engine, data: bytes, dataset: str, key=None, on=ON):
-    run = engine.certify(data, filename="d.ttl", on=on, signing_key=key)
+    run = engine.certify(data, filename="d.ttl", on=on)
+    if key is not None:
+        run.sign_filings(key)
     result = run.result_for(dataset)
     assert result.filing is not None, result.verdict
     return result, run.result_graph

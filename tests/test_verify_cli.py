@@ -26,8 +26,8 @@ def node(tmp_path_factory, engine):
 
     root = tmp_path_factory.mktemp("node")
     key, _ = FilingKey.load_or_create(root / "filing-key.pem")
-    run_ = engine.certify(E1.read_bytes(), filename=E1.name, on=date.today(), signing_key=key,
-                          filing_numbers=lambda: "DC-20261128-VERIFY01")
+    run_ = engine.certify(E1.read_bytes(), filename=E1.name, on=date.today(), filing_numbers=lambda: "DC-20261128-VERIFY01")
+    run_.sign_filings(key)
     store = EmbeddedStore(root / "store", query_processes=0)
     store.replace(build_submission("hospital-x", run_.description, run_.result_graph, [r.to_dict() for r in run_.results]))
     store.close()

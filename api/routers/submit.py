@@ -61,8 +61,9 @@ async def submit(
     run = await svc.run_engine(
         svc.engine.certify, body, media_type=media_type, filing_numbers=numbers,
         certifying_body=svc.settings.certifying_body,
-        signing_key=None if dry_run else svc.filing_key,  # a draft is never signed
     )
+    if svc.filing_key is not None and not dry_run:  # a draft is never signed
+        run.sign_filings(svc.filing_key)
     results = [r.to_dict() for r in run.results]
     rejected = [r for r in results if r["verdict"] == "rejected"]
     storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]

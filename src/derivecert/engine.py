@@ -22,7 +22,7 @@ from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .explain import explain
 from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest, description_of,
-                     filing_graph, new_filing_number, sign)
+                     filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
@@ -47,6 +47,14 @@ class CertificationRun:
 
     def result_for(self, dataset: str) -> CertificationResult | None:
         return next((r for r in self.results if str(r.dataset) == dataset), None)
+
+    def sign_filings(self, key) -> None:
+        """Sign the run's filings with the certifying body's key (a signing.FilingKey), here: the
+        key stays in the process that holds it, never where untrusted input is parsed."""
+        for result in self.results:
+            if result.filing is not None and result.filing.signature is None:
+                result.filing = sign(result.filing, result.dataset, VERDICT_IRI[result.verdict], key)
+                self.result_graph += signature_graph(result.filing)
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -138,10 +146,9 @@ class Engine:
 
     def certify(self, data, media_type: str | None = None, filename: str | None = None,
                 filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
-                on: date | None = None, signing_key=None) -> CertificationRun:
+                on: date | None = None) -> CertificationRun:
         graph, origin = self.load(data, media_type, filename)
-        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on,
-                                  signing_key=signing_key)
+        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
 
     def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None,
                       workers: int | None = None, **kwargs) -> CertificationRun:
@@ -199,9 +206,7 @@ class Engine:
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
                       filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
-                      on: date | None = None, signing_key=None) -> CertificationRun:
-        """`signing_key` (a signing.FilingKey): the certifying body's key that signs the filings;
-        without it filings are unsigned (a local check, not an official filing)."""
+                      on: date | None = None) -> CertificationRun:
         on = on or date.today()
         m = self.materialise(graph)
         validation = validate(m, on=on, thresholds=self.thresholds)
@@ -214,17 +219,16 @@ class Engine:
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
             if verdict in ("certified", "conditional"):
-                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body, signing_key)
+                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds))
             out += result.to_graph(on)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)
 
-    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body, signing_key) -> Filing:
-        """The filing of a certified or conditional dataset: what was certified (A7), a validity of
-        the level's `dcert:validityYears` never past the earliest source authorization, and the
-        certifying body's signature when its key is given."""
+    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
+        """The filing of a certified or conditional dataset: what was certified (A7), and a validity
+        of the level's `dcert:validityYears`, never past the earliest source authorization."""
         c = cls.classification
         level = codebook().by_notation.get(c.sensitivity_level or "")
         years = DEFAULT_VALIDITY_YEARS
@@ -235,7 +239,7 @@ class Engine:
             years = int(value) if value is not None else years
         valid_until = add_years(on, years)
         limit = authorization_limit(graph, ds)
-        filing = Filing(
+        return Filing(
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
             issued=on, valid_until=min(valid_until, limit) if limit else valid_until,
             certifying_body=certifying_body or self.certifying_body,
@@ -246,7 +250,6 @@ class Engine:
             conditions=tuple({"requirement": f.requirement, "message": dict(f.message)}
                              for f in findings if f.severity == "Warning"),
         )
-        return sign(filing, ds, VERDICT_IRI[verdict], signing_key) if signing_key is not None else filing
 
 
 # Batches of at least this many descriptions are worth a process pool (fork costs ~50 ms a worker).

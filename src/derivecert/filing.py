@@ -178,8 +178,14 @@ def filing_graph(filing: Filing, ds, verdict: URIRef) -> Graph:
     g.add((activity, PROV.wasAssociatedWith, body))
     g.add((activity, PROV.endedAtTime, Literal(filing.issued, datatype=XSD.date)))
     g.add((f, DCERT.filingStatus, STATUS_IRI["valid"]))
+    return g + signature_graph(filing)
+
+
+def signature_graph(filing: Filing) -> Graph:
+    """The signature of a filing record as RDF (empty when unsigned)."""
+    g = Graph()
     if filing.signature is not None:
-        s = URIRef(f"{f}#signature")
+        f, s = filing.iri, URIRef(f"{filing.iri}#signature")
         g.add((f, DCERT.signature, s))
         g.add((s, RDF.type, DCERT.FilingSignature))
         g.add((s, DCERT.signatureAlgorithm, Literal(filing.signature.algorithm)))
