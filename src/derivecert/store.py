@@ -804,12 +804,12 @@ def _rows(results) -> list[dict[str, Any]]:
 # (it becomes `superseded`) or withdrawn, and the certifying body's status changes live there.
 
 FILINGS_GRAPH = GRAPH_BASE + "_filings"  # no institution slug starts with "_"
-FILING_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+FILING_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 
 def filing_node(number: str) -> ox.NamedNode | None:
     """The filing record IRI of a well-formed filing number (None otherwise: never a query)."""
-    return ox.NamedNode(FILING_IRI_BASE + number) if FILING_NUMBER.match(number or "") else None
+    return ox.NamedNode(FILING_IRI_BASE + number) if FILING_NUMBER.fullmatch(number or "") else None
 
 
 def _status_node(status: str) -> ox.NamedNode:

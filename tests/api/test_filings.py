@@ -149,6 +149,7 @@ def test_bad_status_changes_are_refused_with_the_limit_named(node):
 def test_unknown_or_malformed_numbers_are_404(node):
     is_problem(node.get("/v1/filings/DC-19990101-NOPE0000"), 404, "not-found")
     is_problem(node.get("/v1/filings/DC-1%3E%20%7D%20%3B%20DROP"), 404, "not-found")  # never reaches a query
+    is_problem(node.get("/v1/filings/DC-20250101-X%0A"), 404, "not-found")  # a trailing newline is no number
     is_problem(change(node, "DC-19990101-NOPE0000", "revoke"), 404, "not-found")
     is_problem(change(node, "a>b", "revoke"), 404, "not-found")
 
