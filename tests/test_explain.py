@@ -188,3 +188,17 @@ def test_a_finding_names_the_node_that_lacks_a_fact_and_the_value_it_judged(engi
     [q02] = reasons[0].because
     read = next(r for r in q02.because if r.fact == "facts read")
     assert [r.fact for r in read.because] == ["dqv:value 0.89"]  # the value the finding judged, not all four
+
+
+@pytest.mark.parametrize("path, steps", [
+    ("http://www.w3.org/ns/dcat#contactPoint", ["http://www.w3.org/ns/dcat#contactPoint"]),
+    ("<https://w3id.org/derivecert#riskAssessment>/<http://purl.org/dc/terms/date>",
+     ["https://w3id.org/derivecert#riskAssessment", "http://purl.org/dc/terms/date"]),
+    ("^<http://www.w3.org/ns/prov#wasDerivedFrom>", []),  # inverse, alternative, repeated paths are
+    ("<http://a.example/p>|<http://a.example/q>", []),     # not walked: the message stands alone
+    ("(<http://a.example/p>)*", []),
+])
+def test_a_finding_is_followed_along_simple_paths_only(path, steps):
+    from derivecert.explain import _steps
+
+    assert [str(s) for s in _steps(path)] == steps

@@ -318,7 +318,7 @@ def explain(materialised: Graph, asserted: Graph, ds, lang: str = "en", result=N
     w, types = ex.words, set(materialised.objects(ds, RDF.type))
     out: list[Reason] = []
     if result is not None:
-        out.append(_verdict(ex, ds, result))
+        out.append(_verdict(ex, result))
     for cls in sorted(set(ex.ax.notes) & types, key=str):
         note = ex.ax.notes[cls].get(ex.lang) or ex.ax.notes[cls].get("en", "")
         out.append(ex.reason(w["default applied"].format(note=note), "", [ex.explain_type(ds, cls)]))
@@ -356,16 +356,16 @@ def _number_in_reading_order(reasons: list[Reason]) -> None:
         stack.extend(reversed(reason.because))
 
 
-def _verdict(ex: Explainer, ds, result) -> Reason:
+def _verdict(ex: Explainer, result) -> Reason:
     w = ex.words
     violations = sum(f.severity == "Violation" for f in result.findings)
     head = w["verdict"].format(verdict=w[result.verdict])
     head += " — " + (w["counts"].format(violations=violations, warnings=len(result.findings) - violations)
                      if result.findings else w["nothing"])
-    return ex.reason(head, "", [_finding(ex, ds, f) for f in result.findings])
+    return ex.reason(head, "", [_finding(ex, f) for f in result.findings])
 
 
-def _finding(ex: Explainer, ds, finding) -> Reason:
+def _finding(ex: Explainer, finding) -> Reason:
     """A finding: its requirement and message, why its shape applied, the facts it read or missed."""
     mark = "✗" if finding.severity == "Violation" else "!"
     message = finding.message.get(ex.lang) or finding.message.get("en", "")
@@ -399,7 +399,7 @@ def _steps(path: str | None) -> list[URIRef]:
     """The predicates of a finding's path when it is one predicate or a sequence of them."""
     if not path:
         return []
-    if not path.startswith("<"):
+    if re.fullmatch(r"[a-z][a-z0-9+.-]*:[^\s<>()|^*+?/]*(?:/[^\s<>()|^*+?/]*)*", path):  # one predicate's IRI
         return [URIRef(path)]
     if re.fullmatch(r"\(?<[^<>]+>(?:\s*/\s*<[^<>]+>)*\)?", path):
         return [URIRef(iri) for iri in re.findall(r"<([^<>]+)>", path)]
