@@ -26,7 +26,7 @@ from derivecert.store import CatalogStore, build_submission, open_store
 from . import deps, problems
 from .deps import Services
 from .openapi import finalise
-from .routers import catalog, compute, health, pages, sparql, submit, vocab
+from .routers import catalog, compute, filings, health, pages, sparql, submit, vocab
 
 log = logging.getLogger("derivecert.api")
 
@@ -59,6 +59,24 @@ def load_engine(settings: Settings) -> Any:
                   certifying_body=settings.certifying_body)
 
 
+def load_filing_key(settings: Settings, create: bool = False):
+    """The certifying body's filing key from `signing.key_file` (made there when `create`);
+    None, with a warning, when there is none: the node's filings are then unsigned. A key file
+    that cannot be used (permissions, passphrase) stops the node rather than sign nothing."""
+    from derivecert.signing import FilingKey
+
+    path = settings.filing_key_file()
+    if create:
+        key, made = FilingKey.load_or_create(path, settings.signing.passphrase_bytes())
+        if made:
+            log.info("made a new filing key %s (key id %s)", path, key.key_id)
+        return key
+    if not path.exists():
+        log.warning("no filing key at %s: filings are not signed (`derivecert serve` makes one)", path)
+        return None
+    return FilingKey.load(path, settings.signing.passphrase_bytes())
+
+
 def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:
     """The app.  `engine` and `store` may be given (tests share one engine across apps);
     otherwise the engine loads and the store opens at startup from `settings`.  `engine=False`
@@ -70,7 +88,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         own_store = store is None
         the_store = store if store is not None else open_store(settings)
         svc = Services(settings=settings, store=the_store, engine=engine or None,
-                       sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)))
+                       sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)),
+                       filing_key=load_filing_key(settings))
         if engine is False:
             svc.engine_error = "disabled for this node"
         elif svc.engine is None:
@@ -108,7 +127,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
             expose_headers=["ETag", "Location"], max_age=600,
         )
-    modules = (pages, health, compute, submit, catalog, vocab, sparql)
+    modules = (pages, health, compute, submit, catalog, filings, vocab, sparql)
     for module in modules:
         app.include_router(module.router)
     _finish_openapi(app, [route for module in modules for route in module.router.routes])
@@ -157,7 +176,7 @@ def _finish_openapi(app: FastAPI, routes) -> None:
 # -- seeding and serving ----------------------------------------------------------------------
 
 
-def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print) -> int:
+def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print, signing_key=None) -> int:
     """Certify `seed_dir/<institution>/*.ttl` one file at a time and store what is certifiable
     (like a PUT each).  Returns the number of datasets filed."""
     filed = 0
@@ -170,6 +189,8 @@ def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Setti
                 filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),
                 certifying_body=settings.certifying_body,
             )
+            if signing_key is not None:
+                run.sign_filings(signing_key)
             results = [r.to_dict() for r in run.results]
             verdicts = [r["verdict"] for r in results]
             if "rejected" in verdicts:
@@ -209,6 +230,8 @@ def serve(
     if store_path is not None:
         settings.store.kind = "embedded"
         settings.store.path = Path(store_path)
+    filing_key = load_filing_key(settings, create=True)
+    print(f"filing key {settings.filing_key_file()} (key id {filing_key.key_id}; public key at /.well-known/derivecert/filing-key)")
     store = open_store(settings)
     engine = None
     try:
@@ -219,7 +242,7 @@ def serve(
             print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
         if seed is not None and engine is not None and store.count() == 0:
             print(f"seeding the empty store from {seed} ...", flush=True)
-            n = seed_store(store, engine, seed, settings)
+            n = seed_store(store, engine, seed, settings, signing_key=filing_key)
             print(f"filed {n} datasets", flush=True)
         base = f"http://{host}:{port}"
         print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"

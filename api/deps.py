@@ -30,6 +30,8 @@ class Services:
     engine_error: str | None = None
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     sparql_slots: asyncio.Semaphore | None = None
+    #: the certifying body's filing key (derivecert.signing.FilingKey); None: filings unsigned
+    filing_key: Any | None = None
 
     async def run_engine(self, fn, *args, **kwargs):
         """Run an engine call in a worker thread, one at a time (the engine shares its graphs)."""
@@ -94,6 +96,18 @@ def institution_writer(institution: str, request: Request, svc: Services = Depen
     if principal.institution != institution:
         raise Problem(403, "forbidden", f"this token may not write the catalog of {institution!r}",
                       hint="use the token of that institution")
+    return principal
+
+
+def certifier(request: Request, svc: Services = Depends(services)) -> Principal:
+    """Filing status changes need a token of the certifying body (`access.certifier_token_sha256`)."""
+    token = bearer_token(request)
+    principal = svc.settings.authenticate(token)
+    if principal is None:
+        raise _unauthorized("a token of the certifying body is needed" if token is None else "unknown token")
+    if not principal.certifier:
+        raise Problem(403, "forbidden", "only the certifying body may change the status of a filing",
+                      hint="use a token listed in access.certifier_token_sha256")
     return principal
 
 

@@ -1,9 +1,10 @@
 """Reading the catalog: faceted search (local or federated), one dataset with its result and
-filing (content-negotiated), filing records (§5), institutions and their graphs."""
+filing (content-negotiated), institutions and their graphs. Filing records: routers/filings.py."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any, Literal
 
 import pyoxigraph as ox
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.federation import federated_search
+from derivecert.filing import status_on
 from derivecert.store import (
     DIMENSIONS,
     RecordSummary,
@@ -208,8 +210,16 @@ async def _record_or_404(svc: Services, ident: str) -> dict:
     return record
 
 
-def _etag(record: dict) -> str:
-    return 'W/"' + hashlib.sha256((record["key"] + record["modified"]).encode()).hexdigest()[:20] + '"'
+def _etag(record: dict, filing_status: str | None) -> str:
+    tag = record["key"] + record["modified"] + (filing_status or "")
+    return 'W/"' + hashlib.sha256(tag.encode()).hexdigest()[:20] + '"'
+
+
+def _filing_status_today(store, filing: dict | None) -> str | None:
+    """The filing's status now (the ledger's, or expired), not the `valid` it had when filed."""
+    if not filing or not filing.get("number") or not filing.get("valid_until"):
+        return None
+    return status_on(store.filing_status(filing["number"]) or "valid", date.fromisoformat(str(filing["valid_until"])[:10]))
 
 
 @router.get(
@@ -228,7 +238,8 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
     """`ident` is the dataset's id (16 hex digits) or its IRI, percent-encoded."""
     media = negotiate(request, RDF_OR_JSON)
     record = await _record_or_404(svc, ident)
-    etag = _etag(record)
+    filing_status = await run_in_threadpool(_filing_status_today, svc.store, record["result"].get("filing"))
+    etag = _etag(record, filing_status)
     headers = {"ETag": etag, "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -236,6 +247,8 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
         triples = await run_in_threadpool(svc.store.dataset_triples, record["key"])
         return rdf_response(deskolemise(triples), media, headers=headers)
     body = dict(record["result"])
+    if filing_status is not None:
+        body["filing"] = {**body["filing"], "status": filing_status}
     body.update(
         id=record["key"], institution=record["institution"], title=record["summary"].get("title"),
         issued=record["issued"], modified=record["modified"],
@@ -246,47 +259,7 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
     return JSONResponse(body, headers=headers)
 
 
-@router.get(
-    "/filings/{number}",
-    summary="A filing record (备案) by its number",
-    responses={200: {"content": {"application/json": {"example": {
-        "number": "DC-20260105-7K3F9Q2M", "status": "valid", "valid_until": "2028-01-05",
-        "dataset": "https://cdc.example.org/ili-weekly", "id": "5b0e4cbd6e5f0d3a", "institution": "cdc-east",
-        "verdict": "certified"}}, "text/turtle": {}, "application/ld+json": {}, "application/n-triples": {},
-        "application/rdf+xml": {}}}, **problems(404, 406)},
-)
-async def get_filing(number: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
-    """Number, dates, certifying body, versions and digest, and whether it is still valid."""
-    media = negotiate(request, RDF_OR_JSON)
-    key = await run_in_threadpool(svc.store.find_filing, number)
-    record = await run_in_threadpool(svc.store.record, key) if key else None
-    if record is None or not record["result"].get("filing"):
-        raise Problem(404, "not-found", f"no filing {number} in this catalog",
-                      hint="a filing is replaced when its dataset is filed again")
-    if media is not JSON:
-        triples = await run_in_threadpool(svc.store.filing_triples, record["key"], number)
-        return rdf_response(deskolemise(triples), media)
-    from datetime import date
-
-    filing = dict(record["result"]["filing"])
-    valid_until = filing.get("valid_until")
-    status = "valid"
-    try:
-        if valid_until and date.fromisoformat(str(valid_until)[:10]) < date.today():
-            status = "expired"
-    except ValueError:
-        pass
-    filing.update(
-        status=status, dataset=record["result"]["dataset"], id=record["key"],
-        institution=record["institution"], verdict=record["result"]["verdict"],
-        conditions=[f for f in record["result"].get("findings", []) if f.get("severity") == "Warning"],
-        links={"dataset": f"/v1/datasets/{record['key']}"},
-    )
-    return filing
-
-
-@router.get("/institutions", summary="Institutions of this node, with their dataset counts",
-            responses={200: {"content": {"application/json": {}}}})
+@router.get("/institutions", summary="Institutions of this node, with their dataset counts")
 async def institutions(svc: Services = Depends(services), _=Depends(reader)):
     counts = await run_in_threadpool(svc.store.institution_counts)
     out = []

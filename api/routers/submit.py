@@ -63,6 +63,8 @@ async def submit(
         certifying_body=svc.settings.certifying_body,
     )
     check_description(run.description)  # the node's own vocabulary: 400 before any verdict
+    if svc.filing_key is not None and not dry_run:  # a draft is never signed
+        run.sign_filings(svc.filing_key)
     results = [r.to_dict() for r in run.results]
     rejected = [r for r in results if r["verdict"] == "rejected"]
     storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]

@@ -72,9 +72,12 @@ OnOpt = typer.Option(None, "--on", help="Validation date (YYYY-MM-DD), e.g. to c
 ThresholdsOpt = typer.Option(None, "--thresholds", help="A threshold profile (Turtle) overriding the default thresholds.")
 
 
-def command(fn):
-    """Register a command whose return value is the exit code, and whose errors never show a
-    traceback: DeriveCert's own errors exit 2 with what / where / hint, anything else exits 3."""
+def command(fn=None, *, group: typer.Typer | None = None):
+    """Register a command (on `app`, or on a `group` of subcommands) whose return value is the exit
+    code, and whose errors never show a traceback: DeriveCert's own errors exit 2 with what /
+    where / hint, anything else exits 3."""
+    if fn is None:
+        return functools.partial(command, group=group)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -93,7 +96,7 @@ def command(fn):
             raise typer.Exit(3) from None
         raise typer.Exit(code or 0)
 
-    return app.command()(wrapper)
+    return (group or app).command()(wrapper)
 
 
 def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
@@ -240,25 +243,234 @@ def explain(
     dataset: str = typer.Option(..., "--dataset", help="IRI of the dataset to explain."),
     lang: Lang = LangOpt,
     reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
     format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
 ) -> int:
-    """Explain which asserted facts made each inferred type, scenario, grade and level hold."""
-    engine = _engine(reasoner, None)
+    """Explain the verdict (each finding: why it applied, the facts it read or missed), the defaults
+    applied, why the data is or is not derived and personal information, and why its level holds."""
+    engine = _engine(reasoner, thresholds)
     graph, _ = engine.load_files([path])
-    cls, reasons = engine.explain(graph, dataset, lang.value)
+    result, reasons = engine.explain(graph, dataset, lang.value, on=_day(on))
     if format is ReportFormat.json:
-        out.print_json(json.dumps({"dataset": dataset, "classification": cls.classification.to_dict(), "types": cls.types,
+        out.print_json(json.dumps({"dataset": dataset, "verdict": result.verdict, "types": result.classification.types,
+                                   "classification": result.classification.classification.to_dict(),
                                    "explanation": [r.to_dict() for r in reasons]}, ensure_ascii=False))
         return 0
-    t = UI[lang.value]
-    c = cls.classification
     out.print(f"[bold]{escape(dataset)}[/]")
-    if c.sensitivity_level:
-        out.print(f"  {t['level']} {c.sensitivity_level} = max({', '.join(c.level_candidates) or '—'}) (就高从严)")
     for r in reasons:
         for i, line in enumerate(r.lines()):
             out.print(("  • " if i == 0 else "    ") + escape(line))
     return 0
+
+
+# ---- filings: verify anywhere; change the status in a local store ---------------------------
+
+VERIFY_UI = {
+    "en": {"filing": "filing", "dataset": "dataset", "description": "description", "signature": "signature",
+           "status": "status", "certified": "certified", "verified": "verified", "not_verified": "NOT verified",
+           "matches": "matches the filed sha256", "differs": "differs from the filed sha256 {filed}: the description changed after certification",
+           "absent": "does not describe the filed dataset", "until": "valid until", "scenarios": "scenarios",
+           "level": "level", "grade": "grade", "conditions": "conditions", "key": "key", "no_key": "not checked: no public key (--key)",
+           "record_status": "the status is as the record file states it: the signature covers what was certified, not the "
+                            "status; the certifying body's GET /v1/filings/{number} gives the current one"},
+    "zh": {"filing": "备案", "dataset": "数据集", "description": "描述", "signature": "签名", "status": "状态",
+           "certified": "认定内容", "verified": "核验通过", "not_verified": "核验未通过",
+           "matches": "与备案的 sha256 一致", "differs": "与备案的 sha256 {filed} 不一致：描述在认定后被修改",
+           "absent": "未描述备案的数据集", "until": "有效期至", "scenarios": "场景", "level": "敏感等级", "grade": "脱敏等级",
+           "conditions": "条件", "key": "密钥", "no_key": "未核验：未提供公钥（--key）",
+           "record_status": "状态取自备案记录文件：签名只覆盖认定内容，不覆盖状态；当前状态以认定机构的 GET /v1/filings/{number} 为准"},
+}
+STATUS_UI = {"zh": {"valid": "有效", "expired": "已过期", "superseded": "已被取代", "suspended": "已暂停", "revoked": "已撤销"},
+             "en": {s: s for s in ("valid", "expired", "superseded", "suspended", "revoked")}}
+StoreOpt = typer.Option(None, "--store", help="Folder of the local embedded store (default from the settings).")
+ConfigOpt = typer.Option(None, "--config", help="Settings file of the local node (store, filing key, limits).")
+
+
+def _local_settings(config: Optional[Path], store: Optional[Path]):
+    from .settings import Settings
+
+    try:
+        settings = Settings(config_file=config) if config else Settings()
+    except ValueError as exc:
+        raise InputError(f"unusable settings: {exc}", where=str(config or "environment"), hint="check the settings file") from None
+    if store is not None:
+        settings.store.kind, settings.store.path = "embedded", store
+    return settings
+
+
+def _local_store(settings):
+    """The node's embedded store, opened here (the server must not be running on it)."""
+    from .store import EmbeddedStore
+
+    if settings.store.kind != "embedded":
+        raise InputError(f"the settings name a {settings.store.kind} store, not a local one",
+                         hint="give --store FOLDER, or use the node's API (GET /v1/filings/NUMBER, POST /v1/filings/NUMBER/status)")
+    if not settings.store.path.is_dir():
+        raise InputError("no store here", where=str(settings.store.path), hint="give the store folder with --store")
+    try:
+        return EmbeddedStore(settings.store.path, query_processes=0)
+    except OSError as exc:
+        raise InputError(f"cannot open the store: {exc}", where=str(settings.store.path),
+                         hint="stop the server using it, or use its API with the certifier token") from None
+
+
+def _ledger_graph(store, number: str):
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from .store import IDX
+
+    triples = [t for t in store.filing_record(number) if not t.predicate.value.startswith(IDX)]
+    if not triples:
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+    return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+
+
+@command
+def verify(
+    path: Path = typer.Argument(..., help="The description file that was certified."),
+    filing: Optional[str] = typer.Option(None, "--filing", help="Filing number; read from the local store unless --record is given."),
+    record: Optional[Path] = typer.Option(None, "--record", help="A filing record file, e.g. GET /v1/filings/NUMBER as Turtle."),
+    key: Optional[Path] = typer.Option(None, "--key", help="The certifying body's public key (PEM or JWK from /.well-known/derivecert/filing-key); "
+                                                         "default with a local store: its node's key."),
+    store: Optional[Path] = StoreOpt,
+    config: Optional[Path] = ConfigOpt,
+    on: Optional[str] = typer.Option(None, "--on", help="Judge the status on this day (YYYY-MM-DD). Default: today."),
+    format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
+    lang: Lang = LangOpt,
+) -> int:
+    """Check offline that a description is the one a filing certified (canonical SHA-256), that the
+    filing record carries the certifying body's signature, and that the filing is valid.
+    Exit 0 when all three hold, 1 when one does not."""
+    from rdflib import URIRef
+
+    from .filing import FILING_BASE, canonical_digest, check_signature, description_of, filing_iris, read_filing
+    from .parse import parse_file
+    from .signing import FilingKey, PublicKey
+
+    public = PublicKey.from_bytes(key.read_bytes(), where=str(key)) if key else None
+    if record is not None:
+        graph = parse_file(record).graph
+        iris = filing_iris(graph) if filing is None else [URIRef(FILING_BASE + filing)]
+        if len(iris) != 1 or (iris[0], None, None) not in graph:
+            raise InputError(f"{'no filing ' + filing if filing else f'{len(iris)} filing records'} in the record file",
+                             where=str(record), hint="give the record of one filing, or name it with --filing")
+        iri = iris[0]
+    elif filing is not None:
+        settings = _local_settings(config, store)
+        local = _local_store(settings)
+        try:
+            graph = _ledger_graph(local, filing)
+        finally:
+            local.close()
+        iri = URIRef(FILING_BASE + filing)
+        if public is None and settings.filing_key_file().exists():
+            public = FilingKey.load(settings.filing_key_file(), settings.signing.passphrase_bytes()).public
+    else:
+        raise InputError("which filing?", hint="give --filing NUMBER (local store) or --record FILE (a filing record)")
+    state = read_filing(graph, iri)
+    f = state.filing
+    description = parse_file(path).graph
+    dataset = URIRef(f.dataset)
+    described = (dataset, None, None) in description
+    digest = canonical_digest(description_of(description, dataset)) if described else None
+    signed, why = check_signature(graph, iri, public) if public else (False, None)
+    status = state.status(_day(on))
+    ok = digest == f.digest and signed and status == "valid"
+    report = {"filing": f.number, "dataset": f.dataset, "verified": ok,
+              "description": {"sha256": digest, "filed_sha256": f.digest, "matches": digest == f.digest},
+              "signature": {"valid": signed, "key_id": f.signature.key_id if f.signature else None, "problem": why or None,
+                            "checked": public is not None},
+              "status": status, "status_source": "record file" if record is not None else "local store",
+              "status_reason": state.reason, "status_changed": state.changed,
+              "superseded_by": state.replaced_by, "valid_until": f.valid_until.isoformat(),
+              "certified": {"verdict": f.verdict, "scenarios": list(f.scenarios), "level": f.level, "grade": f.grade,
+                            "conditions": [c["requirement"] for c in f.conditions]}}
+    if format is ReportFormat.json:
+        out.print_json(json.dumps(report, ensure_ascii=False))
+        return 0 if ok else 1
+    t, yes, no = VERIFY_UI[lang.value], "[green]✓[/]", "[red]✗[/]"
+    out.print(f"[bold]{t['filing']} {escape(f.number)}[/]  {t['dataset']} {escape(f.dataset)}")
+    if not described:
+        line = t["absent"]
+    else:
+        line = f"sha256 {digest[:16]}… " + (t["matches"] if digest == f.digest else t["differs"].format(filed=f.digest[:16] + "…"))
+    out.print(f"  {yes if digest == f.digest else no} {t['description']}: {escape(line)}")
+    if public is None:
+        sig = t["no_key"]
+    else:
+        sig = f"Ed25519, {t['key']} {public.key_id}" if signed else why
+    out.print(f"  {yes if signed else no} {t['signature']}: {escape(sig)}")
+    detail = f"{t['until']} {f.valid_until.isoformat()}"
+    if state.reason:
+        detail += f"; {state.changed or ''} {state.reason}"
+    if state.replaced_by:
+        detail += f"; → {state.replaced_by}"
+    out.print(f"  {yes if status == 'valid' else no} {t['status']}: {STATUS_UI[lang.value][status]} ({escape(detail)})")
+    if record is not None:
+        out.print(f"    [dim]{escape(t['record_status'].format(number=f.number))}[/]")
+    items = [f"{t['scenarios']} {', '.join(f.scenarios)}", f"{t['level']} {f.level}", f"{t['grade']} {f.grade}"]
+    if f.conditions:
+        items.append(f"{t['conditions']} {', '.join(c['requirement'] for c in f.conditions)}")
+    out.print(f"  {t['certified']}: {escape(' · '.join(items))}")
+    out.print(f"[bold green]{t['verified']}[/]" if ok else f"[bold red]{t['not_verified']}[/]")
+    return 0 if ok else 1
+
+
+filing_group = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                           help="The certifying body's status changes on a local store (the server stopped): suspend, reinstate, revoke.")
+app.add_typer(filing_group, name="filing")
+ReasonOpt = typer.Option(..., "--reason", help="Why, for the record (kept with the date of the change).")
+
+
+def _change_status(number: str, action: str, reason: str, store: Optional[Path], config: Optional[Path]) -> int:
+    from datetime import UTC, datetime
+
+    from .filing import ACTIONS
+
+    settings = _local_settings(config, store)
+    reason, limit = reason.strip(), settings.limits.status_reason_max_chars
+    if not reason:
+        raise InputError("a status change needs a reason", hint="say why with --reason")
+    if len(reason) > limit:
+        raise InputError(f"the reason has {len(reason)} characters, over the limit of {limit} (limits.status_reason_max_chars)",
+                         hint="shorten the reason; refer to a document for details")
+    status, allowed = ACTIONS[action]
+    local = _local_store(settings)
+    try:
+        when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        before = local.set_filing_status(number, status, allowed=allowed, reason=reason, when=when)
+    finally:
+        local.close()
+    if before is None:
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+    if before not in allowed:
+        raise InputError(f"filing {number} is {before}: it cannot be {status}",
+                         hint=f"{action} applies to a filing that is {' or '.join(sorted(allowed))}")
+    out.print(f"{escape(number)}: {before} → [bold]{status}[/] ({escape(reason)})")
+    return 0
+
+
+@command(group=filing_group)
+def suspend(number: str = typer.Argument(..., help="Filing number."), reason: str = ReasonOpt,
+            store: Optional[Path] = StoreOpt, config: Optional[Path] = ConfigOpt) -> int:
+    """Suspend a valid filing."""
+    return _change_status(number, "suspend", reason, store, config)
+
+
+@command(group=filing_group)
+def reinstate(number: str = typer.Argument(..., help="Filing number."), reason: str = ReasonOpt,
+              store: Optional[Path] = StoreOpt, config: Optional[Path] = ConfigOpt) -> int:
+    """Reinstate a suspended filing."""
+    return _change_status(number, "reinstate", reason, store, config)
+
+
+@command(group=filing_group)
+def revoke(number: str = typer.Argument(..., help="Filing number."), reason: str = ReasonOpt,
+           store: Optional[Path] = StoreOpt, config: Optional[Path] = ConfigOpt) -> int:
+    """Revoke a filing (final)."""
+    return _change_status(number, "revoke", reason, store, config)
 
 
 @command

@@ -17,11 +17,13 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from .certify import VERDICT_IRI, CertificationResult, decide, finding_dict
-from .classify import classify_dataset, datasets, explain
 from . import defaults, unknown
+from .classify import classify_dataset, datasets
 from .codes import codebook
 from .errors import InputError, NoDatasetError
-from .filing import DEFAULT_VALIDITY_YEARS, Filing, add_years, canonical_digest, description_of, filing_graph, new_filing_number
+from .explain import explain
+from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest, description_of,
+                     filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
@@ -46,6 +48,14 @@ class CertificationRun:
 
     def result_for(self, dataset: str) -> CertificationResult | None:
         return next((r for r in self.results if str(r.dataset) == dataset), None)
+
+    def sign_filings(self, key) -> None:
+        """Sign the run's filings with the certifying body's key (a signing.FilingKey), here: the
+        key stays in the process that holds it, never where untrusted input is parsed."""
+        for result in self.results:
+            if result.filing is not None and result.filing.signature is None:
+                result.filing = sign(result.filing, result.dataset, VERDICT_IRI[result.verdict], key)
+                self.result_graph += signature_graph(result.filing)
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -123,12 +133,14 @@ class Engine:
             out.append(item)
         return out
 
-    def explain(self, graph: Graph, dataset: str, lang: str = "en"):
-        m = self.materialise(graph)
+    def explain(self, graph: Graph, dataset: str, lang: str = "en", on: date | None = None):
+        """The certification of one dataset of `graph` and why: (result, explanation trees)."""
         node = URIRef(dataset)
         if (node, RDF.type, DCAT.Dataset) not in graph:
             raise InputError(f"no dcat:Dataset {dataset} in the description", hint="pass the IRI of one of its datasets with --dataset")
-        return classify_dataset(m, node, _written_order(graph, None, node)), explain(m, graph, node, lang)
+        run = self.certify_graph(graph, on=on, filing_numbers=lambda: "DRAFT")  # explained, not filed
+        result = run.result_for(dataset)
+        return result, explain(run.materialised, graph, node, lang, result)
 
     def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
         graph, _ = self.load(data, media_type, filename)
@@ -210,7 +222,7 @@ class Engine:
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
             if verdict in ("certified", "conditional"):
-                filing = self._file(graph, ds, cls, on, filing_numbers, certifying_body)
+                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
                 out += filing_graph(filing, ds, VERDICT_IRI[verdict])
             notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
                 graph, ds, reported={f.value for f in findings})
@@ -219,20 +231,29 @@ class Engine:
             results.append(result)
         return CertificationRun(graph, m, results, out, validation.report, on)
 
-    def _file(self, graph, ds, cls, on, filing_numbers, certifying_body) -> Filing:
-        level = codebook().by_notation.get(cls.classification.sensitivity_level or "")
+    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
+        """The filing of a certified or conditional dataset: what was certified (A7), and a validity
+        of the level's `dcert:validityYears`, never past the earliest source authorization."""
+        c = cls.classification
+        level = codebook().by_notation.get(c.sensitivity_level or "")
         years = DEFAULT_VALIDITY_YEARS
         if level is not None:
             from .resources import code_lists
 
             value = code_lists().value(level.iri, DCERT.validityYears)
             years = int(value) if value is not None else years
+        valid_until = add_years(on, years)
+        limit = authorization_limit(graph, ds)
         return Filing(
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
-            issued=on, valid_until=add_years(on, years),
+            issued=on, valid_until=min(valid_until, limit) if limit else valid_until,
             certifying_body=certifying_body or self.certifying_body,
             digest=canonical_digest(description_of(graph, ds)),
             ontology_version=self.ontology_version, shapes_version=self.shapes_version,
+            dataset=str(ds), verdict=verdict, scenarios=tuple(c.scenario), level=c.sensitivity_level,
+            grade=c.deidentification_grade,
+            conditions=tuple({"requirement": f.requirement, "message": dict(f.message)}
+                             for f in findings if f.severity == "Warning"),
         )
 
 

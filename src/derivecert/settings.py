@@ -22,6 +22,10 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
     path = "var/store"
     [access]
     reads_open = true
+    certifier_token_sha256 = ["<sha256 hex of the certifying body's token>"]   # suspends, revokes filings
+    [signing]
+    key_file = "var/filing-key.pem"   # Ed25519, made (0600) by the first `serve`; default: beside
+                                      # the store. Passphrase: DERIVECERT_SIGNING__PASSPHRASE
     [limits]
     max_body_bytes = 2000000
     sparql_timeout_s = 10
@@ -49,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -167,12 +171,14 @@ class StoreSettings(BaseModel):
 
 
 class AccessSettings(BaseModel):
-    """Reads are open by default; `reads_open = false` asks for a token on catalog reads."""
+    """Reads are open by default; `reads_open = false` asks for a token on catalog reads.
+    The certifying body's tokens (`certifier_token_sha256`) may suspend, reinstate and revoke filings."""
 
     reads_open: bool = True
     reader_token_sha256: list[str] = Field(default_factory=list)
+    certifier_token_sha256: list[str] = Field(default_factory=list)
 
-    @field_validator("reader_token_sha256")
+    @field_validator("reader_token_sha256", "certifier_token_sha256")
     @classmethod
     def _digests(cls, value: list[str]) -> list[str]:
         return _normalise_digests(value)
@@ -190,8 +196,22 @@ class AccessSettings(BaseModel):
         return value
 
 
+class SigningSettings(BaseModel):
+    """The certifying body's Ed25519 filing key: a PEM file (relative paths from the settings
+    file's folder; by default `filing-key.pem` beside the embedded store's folder, else in `var/`),
+    made with mode 0600 by the first `serve` when absent, optionally encrypted."""
+
+    key_file: Path | None = None
+    passphrase: SecretStr | None = None
+
+    def passphrase_bytes(self) -> bytes | None:
+        return self.passphrase.get_secret_value().encode("utf-8") if self.passphrase else None
+
+
 class LimitSettings(BaseModel):
     max_body_bytes: int = 2_000_000
+    #: longest reason (characters) the certifying body may give for a status change
+    status_reason_max_chars: int = 2000
     sparql_timeout_s: float = 10.0
     sparql_result_limit: int = 10_000
     sparql_concurrency: int = 4
@@ -222,9 +242,10 @@ class FileSettingsSource(PydanticBaseSettingsSource):
         if not isinstance(data, dict):
             raise ValueError(f"configuration file {self.path} must hold a table / object")
         base = self.path.parent
-        store = data.get("store")
-        if isinstance(store, dict) and "path" in store and not Path(store["path"]).is_absolute():
-            store["path"] = str(base / store["path"])
+        for table, key in (("store", "path"), ("signing", "key_file")):
+            section = data.get(table)
+            if isinstance(section, dict) and key in section and not Path(section[key]).is_absolute():
+                section[key] = str(base / section[key])
         return data
 
 
@@ -244,6 +265,7 @@ class Settings(BaseSettings):
     thresholds: dict[str, float] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     institutions: list[InstitutionConfig] = Field(default_factory=list)
     peers: list[PeerConfig] = Field(default_factory=list)
@@ -283,6 +305,13 @@ class Settings(BaseSettings):
     def peer(self, name: str) -> PeerConfig | None:
         return next((p for p in self.peers if p.name == name), None)
 
+    def filing_key_file(self) -> Path:
+        """Where the filing key is: `signing.key_file`, or beside the embedded store."""
+        if self.signing.key_file is not None:
+            return self.signing.key_file
+        folder = self.store.path.parent if self.store.kind == "embedded" else Path("var")
+        return folder / "filing-key.pem"
+
     def service_allow_list(self) -> set[str]:
         """SPARQL endpoints that `SERVICE` may reach: the peers' endpoints and `service_allow`."""
         return {p.sparql_endpoint for p in self.peers} | set(self.service_allow)
@@ -295,6 +324,8 @@ class Settings(BaseSettings):
         for inst in self.institutions:
             if any(hmac.compare_digest(digest, d) for d in inst.token_sha256):
                 return Principal(institution=inst.id)
+        if any(hmac.compare_digest(digest, d) for d in self.access.certifier_token_sha256):
+            return Principal(institution=None, certifier=True)
         if any(hmac.compare_digest(digest, d) for d in self.access.reader_token_sha256):
             return Principal(institution=None)
         return None
@@ -302,9 +333,11 @@ class Settings(BaseSettings):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: an institution (may write its own catalog) or a reader."""
+    """An authenticated caller: an institution (may write its own catalog), the certifying body
+    (may change filings' status) or a reader."""
 
     institution: str | None
+    certifier: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:

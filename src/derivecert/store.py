@@ -108,6 +108,8 @@ DIMENSIONS: dict[str, tuple[str | None, Callable[[dict], list[str]]]] = {
 CODED = {name for name, (slug, _) in DIMENSIONS.items() if slug}
 
 STORABLE_VERDICTS = ("certified", "conditional")
+#: what search results and the index keep of a filing (the whole record: /v1/filings/{number})
+SUMMARY_FILING = ("number", "issued", "valid_until", "certifying_body", "sha256")
 
 #: facet dimension -> (§6 classification key, single-valued in §6)
 SECTION6 = {
@@ -509,7 +511,7 @@ def build_submission(
             RecordSummary(
                 key=key, dataset=result["dataset"], institution=institution,
                 verdict=result["verdict"], modified=when, issued=when, title=title,
-                codes=codes, filing=dict(filing) if filing else None,
+                codes=codes, filing={k: filing[k] for k in SUMMARY_FILING if k in filing} if filing else None,
                 depth=result.get("derivation_depth"), text=text,
             )
         )
@@ -998,7 +1000,130 @@ Q_PART = f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?rec idx:part
 Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
 
 
-class CatalogStore(ABC):
+# -- filing ledger (DOMAIN.md §5, A7) -------------------------------------------------------
+# Every filing record the store accepts is copied into one ledger graph, which replacing or
+# withdrawing a dataset never touches: a filing stays verifiable after its dataset is filed again
+# (it becomes `superseded`) or withdrawn, and the certifying body's status changes live there.
+
+FILINGS_GRAPH = GRAPH_BASE + "_filings"  # no institution slug starts with "_"
+FILING_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
+def filing_node(number: str) -> ox.NamedNode | None:
+    """The filing record IRI of a well-formed filing number (None otherwise: never a query)."""
+    return ox.NamedNode(FILING_IRI_BASE + number) if FILING_NUMBER.fullmatch(number or "") else None
+
+
+def _status_node(status: str) -> ox.NamedNode:
+    return ox.NamedNode(DCERT + status.capitalize())  # dcert:Valid ... (ontology: notation = local name)
+
+
+def _ledger_entries(submission: Submission) -> list[tuple[RecordSummary, ox.NamedNode, list[ox.Triple]]]:
+    """Each filed record's filing IRI and ledger triples: the record, and the dataset's place."""
+    out = []
+    for rec in submission.records:
+        f = filing_node(str((rec.filing or {}).get("number", "")))
+        if f is None:
+            continue
+        fragment = f.value + "#"
+        triples = [t for t in submission.quads
+                   if isinstance(t.subject, ox.NamedNode) and (t.subject == f or t.subject.value.startswith(fragment))]
+        triples += [ox.Triple(f, ox.NamedNode(IDX + "institution"), _lit(submission.institution)),
+                    ox.Triple(f, ox.NamedNode(IDX + "key"), _lit(rec.key))]
+        out.append((rec, f, triples))
+    return out
+
+
+def _filing_ledger_ops(submission: Submission, when: str) -> list[str]:
+    """Copy the submission's filing records into the ledger; earlier valid or suspended filings of
+    the same datasets become superseded by the new ones."""
+    ops = []
+    for rec, f, triples in _ledger_entries(submission):
+        ops.append(U_SUPERSEDE.format(
+            filing=sparql_term(f), dataset=sparql_iri(rec.dataset), changed=sparql_term(_lit(when, XSD + "dateTime"))))
+        ops.append(_insert_data(FILINGS_GRAPH, triples))
+    return ops
+
+
+# The ledger's own queries and updates: constant texts; queries take their values as bindings,
+# updates only through `sparql_term` (the one way a value enters SPARQL text).
+_LEDGER = sparql_iri(FILINGS_GRAPH)
+_VALID, _SUSPENDED, _SUPERSEDED = (sparql_term(_status_node(s)) for s in ("valid", "suspended", "superseded"))
+Q_LEDGER_ANY = f"SELECT ?s WHERE {{ GRAPH {_LEDGER} {{ ?s ?p ?o }} }} LIMIT 1"
+Q_LEDGER_ENTRY = (
+    f"{PREFIXES}SELECT DISTINCT ?f ?s ?p ?o WHERE {{ GRAPH {_LEDGER} {{\n"
+    "  { ?f ?p ?o BIND(?f AS ?s) }\n"
+    "  UNION { ?f ?link ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?f), \"#\"))) ?s ?p ?o }\n"
+    "} }"
+)
+Q_LEDGER_STATUS = f"{PREFIXES}SELECT ?f ?s WHERE {{ GRAPH {_LEDGER} {{ ?f dcert:filingStatus ?s }} }}"
+U_LEDGER_BACKFILL = (
+    f"{PREFIXES}INSERT {{ GRAPH {_LEDGER} {{ ?s ?p ?o . ?f dcert:filingStatus {_VALID} ; "
+    "idx:institution ?inst ; idx:key ?key } }\n"
+    "WHERE { GRAPH ?g { ?rec idx:filingNumber ?n ; idx:key ?key ; idx:institution ?inst .\n"
+    "  ?f a dcert:FilingRecord ; dcert:filingNumber ?n .\n"
+    "  { ?f ?p ?o BIND(?f AS ?s) } UNION { ?f ?link ?s . "
+    "FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?f), \"#\"))) ?s ?p ?o } } }"
+)
+U_SUPERSEDE = (  # one operation of `_update_text`, which gives the prefixes
+    f"DELETE {{{{ GRAPH {_LEDGER} {{{{ ?old dcert:filingStatus ?s . ?old dcert:statusChanged ?c . "
+    "?old dcert:statusReason ?r }} }}\n"
+    f"INSERT {{{{ GRAPH {_LEDGER} {{{{ ?old dcert:filingStatus {_SUPERSEDED} ; dct:isReplacedBy {{filing}} ; "
+    "dcert:statusChanged {changed} }} }}\n"
+    f"WHERE {{{{ GRAPH {_LEDGER} {{{{ ?old dct:subject {{dataset}} ; dcert:filingStatus ?s .\n"
+    f"  FILTER(?s IN ({_VALID}, {_SUSPENDED}) && ?old != {{filing}})\n"
+    "  OPTIONAL {{ ?old dcert:statusChanged ?c }} OPTIONAL {{ ?old dcert:statusReason ?r }} }} }}"
+)
+U_SET_STATUS = (
+    f"{PREFIXES}DELETE {{{{ GRAPH {_LEDGER} {{{{ ?f dcert:filingStatus ?s . ?f dcert:statusChanged ?c . "
+    "?f dcert:statusReason ?r }} }}\n"
+    f"INSERT {{{{ GRAPH {_LEDGER} {{{{ ?f dcert:filingStatus {{status}} ; dcert:statusChanged {{changed}} ; "
+    "dcert:statusReason {reason} }} }}\n"
+    f"WHERE {{{{ VALUES ?f {{{{ {{filing}} }}}} GRAPH {_LEDGER} {{{{ ?f dcert:filingStatus ?s . FILTER(?s = {{current}})\n"
+    "  OPTIONAL {{ ?f dcert:statusChanged ?c }} OPTIONAL {{ ?f dcert:statusReason ?r }} }} }}"
+)
+
+
+class FilingLedger:
+    """The ledger's reads and the certifying body's status changes (needs `select`, `update`)."""
+
+    def ensure_ledger(self) -> None:
+        """Copy into the ledger the current filings of a catalog stored before the ledger existed;
+        a no-op once the ledger holds anything."""
+        if not self.select(Q_LEDGER_ANY):
+            self.update(U_LEDGER_BACKFILL)
+
+    def filing_record(self, number: str) -> list[ox.Triple]:
+        """A filing's ledger entry: its record as issued, its life cycle, and the store's
+        `idx:institution` and `idx:key` of its dataset; [] for an unknown number."""
+        f = filing_node(number)
+        if f is None:
+            return []
+        return [ox.Triple(r["s"], r["p"], r["o"]) for r in self.select(Q_LEDGER_ENTRY, {"f": f})]
+
+    def filing_status(self, number: str) -> str | None:
+        """The stored status of a filing (valid, superseded, suspended, revoked), None if unknown."""
+        f = filing_node(number)
+        if f is None:
+            return None
+        rows = self.select(Q_LEDGER_STATUS, {"f": f})
+        return code_of(rows[0]["s"].value).lower() if rows else None
+
+    def set_filing_status(self, number: str, status: str, *, allowed: Iterable[str], reason: str, when: str) -> str | None:
+        """Set a filing's status, with the reason and the time, if its stored status is one of
+        `allowed` (checked again inside the update). Returns the status it had (None: unknown)."""
+        with self._lock:
+            current = self.filing_status(number)
+            if current is None or current not in set(allowed):
+                return current
+            self.update(U_SET_STATUS.format(
+                filing=sparql_term(filing_node(number)), status=sparql_term(_status_node(status)),
+                changed=sparql_term(_lit(when, XSD + "dateTime")), reason=sparql_term(ox.Literal(reason)),
+                current=sparql_term(_status_node(current))))
+            return current
+
+
+class CatalogStore(FilingLedger, ABC):
     """Operations of the catalog; subclasses give the primitives (select, update, load, export,
     run_query) and everything else is the same SPARQL on both backends."""
 
@@ -1054,6 +1179,7 @@ class CatalogStore(ABC):
 
     def warm(self) -> None:
         """Prepare for the first queries (start query workers, build the search index)."""
+        self.ensure_ledger()
         self.ensure_index()
 
     def close(self) -> None:
@@ -1148,6 +1274,7 @@ class CatalogStore(ABC):
             generation = uuid.uuid4().hex
             ops = _delete_records_ops(submission.keys, submission.institution)
             ops.append(_insert_data(graph_iri(submission.institution), submission.all_triples()))
+            ops.extend(_filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
             ops.extend(_generation_ops(generation))
             self.update(_update_text(ops))
             for rec in submission.records:
@@ -1174,6 +1301,9 @@ class CatalogStore(ABC):
             by_graph: dict[str, list[ox.Triple]] = {}
             for sub in submissions:
                 by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
+            ledger = [t for sub in submissions for _, _, ts in _ledger_entries(sub) for t in ts]
+            if ledger:
+                by_graph[FILINGS_GRAPH] = ledger
             for graph, triples in by_graph.items():
                 self.load(graph, triples)
             generation = uuid.uuid4().hex

@@ -6,8 +6,12 @@ graph (result + filing nodes linked to the dataset) and the §6 result dicts.
 
 from __future__ import annotations
 
+from datetime import date
+
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, XSD
+
+from derivecert.filing import Filing, filing_graph
 
 DCERT = Namespace("https://w3id.org/derivecert#")
 EX = Namespace("https://fake.example.org/")
@@ -58,10 +62,11 @@ def fake_run(
     rg.add((res, DCERT.certifiedDataset, ds))
     rg.add((res, DCERT.verdict, Literal(verdict)))
     if filing and verdict in ("certified", "conditional"):
-        f = URIRef("https://w3id.org/derivecert/filing/" + filing)
-        rg.add((f, RDF.type, DCERT.FilingRecord))
-        rg.add((f, DCERT.filingNumber, Literal(filing)))
-        rg.add((f, PROV.wasDerivedFrom, res))
+        record = Filing(number=filing, issued=date(2025, 1, 1), valid_until=date(2027, 1, 1), certifying_body="Test body",
+                        digest="0" * 64, ontology_version="0.1.0", shapes_version="0.1.0", dataset=dataset,
+                        verdict=verdict, scenarios=tuple(scenario), level=level, grade=grade)
+        rg += filing_graph(record, ds, DCERT[verdict.capitalize()])
+        rg.add((record.iri, PROV.wasDerivedFrom, res))
     src_res = BNode()
     rg.add((src_res, RDF.type, DCERT.CertificationResult))
     rg.add((src_res, DCERT.certifiedDataset, src))

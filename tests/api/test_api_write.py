@@ -76,8 +76,9 @@ def test_resubmission_replaces_with_a_new_filing(client):
     assert r.status_code == 201
     second = r.json()["datasets"][0]
     assert second["replaced"] is True and second["filing"]["number"] != first["filing"]["number"]
-    is_problem(client.get(f"/v1/filings/{first['filing']['number']}"), 404)
-    assert client.get(f"/v1/filings/{second['filing']['number']}").status_code == 200
+    old = client.get(f"/v1/filings/{first['filing']['number']}").json()  # kept, superseded (A7)
+    assert old["status"] == "superseded" and old["superseded_by"] == second["filing"]["number"]
+    assert client.get(f"/v1/filings/{second['filing']['number']}").json()["status"] == "valid"
     assert client.get("/v1/datasets").json()["total"] == 1
     titles = client.get("/sparql", params={"query": f"SELECT ?t WHERE {{ <{DERIVED}> <http://purl.org/dc/terms/title> ?t }}"}).json()
     values = {b["t"]["value"] for b in titles["results"]["bindings"]}

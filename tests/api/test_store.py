@@ -93,7 +93,9 @@ def test_shared_subjects_live_while_a_record_lists_them(store):
     assert count(store, "SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title ?t }") == 2  # DS2 en + zh
     assert store.delete(dataset_key(DS2))
     assert count(store, hospital) == 0
-    assert count(store, "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != <%s>) }" % store_mod.META_GRAPH) == 0
+    assert count(store, "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g NOT IN (<%s>, <%s>)) }"
+                 % (store_mod.META_GRAPH, store_mod.FILINGS_GRAPH)) == 0
+    assert store.filing_status("DC-20250101-BBBB0002") == "valid"  # the filing ledger outlives withdrawal (A7)
     assert not store.delete(dataset_key(DS2))
 
 
@@ -227,3 +229,17 @@ def test_embedded_store_persists(tmp_path):
     finally:
         s2.close()
 
+
+
+def test_a_catalog_filed_before_the_ledger_gets_its_filings_copied_once(store):
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    submit(store, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    record = sorted(map(str, store.filing_record("DC-20250101-AAAA0001")))
+    store.update("DROP SILENT GRAPH <%s>" % store_mod.FILINGS_GRAPH)  # as a store from before A7
+    assert store.filing_status("DC-20250101-AAAA0001") is None
+    store.warm()
+    assert sorted(map(str, store.filing_record("DC-20250101-AAAA0001"))) == record
+    assert store.filing_status("DC-20250101-BBBB0002") == "valid"
+    assert store.set_filing_status("DC-20250101-BBBB0002", "revoked", allowed={"valid"}, reason="r", when="2026-01-01T00:00:00Z")
+    store.warm()  # the ledger is not empty: nothing is copied again
+    assert store.filing_status("DC-20250101-BBBB0002") == "revoked"
