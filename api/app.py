@@ -53,7 +53,7 @@ def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
     return Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
-                  certifying_body=settings.certifying_body)
+                  certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
 
 
 def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:

@@ -1,7 +1,11 @@
 """Filing records (DOMAIN.md §5): number, date, certifying body, validity, versions, digest.
 
 The digest is the SHA-256 of the dataset's description in RDF Dataset Canonicalization
-(RDFC-1.0, W3C), so blank-node labels and triple order never change it.
+(RDFC-1.0, W3C), so blank-node labels and triple order never change it.  RDFC-1.0's worst case
+is exponential in the blank nodes that cannot be told apart (a clique of 10 takes minutes), and
+its section 4.4 asks implementations to bound that work: Oxigraph's `canonicalize` has no bound,
+so the digest is a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
+budget (`limits.canonicalise_timeout_s`); past it the description is refused as too ambiguous.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, XSD
 
-from .parse import to_oxigraph
+from .errors import CanonicalisationLimitError
+from .parse import setting_name, to_oxigraph
+from .sandbox import phase
 from .vocab import DCERT
 
 FILING_BASE = "https://w3id.org/derivecert/filing/"
@@ -71,7 +77,14 @@ def canonical_digest(graph: Graph) -> str:
 
     for s, p, o in graph:
         dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(p), to_oxigraph(o, blank), ox.DefaultGraph()))
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    too_ambiguous = CanonicalisationLimitError(
+        "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
+        f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
+        hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
+        limit="canonicalise_timeout_s",
+    )
+    with phase("canonicalise", too_ambiguous):
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     lines = sorted(str(q) + " .\n" for q in dataset)
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 

@@ -1,0 +1,215 @@
+"""Untrusted work in bounded, killable child processes (DOMAIN.md §2: the input is untrusted).
+
+A description of a few kilobytes can cost gigabytes or hours (nested XML entities, a clique of
+blank nodes for RDFC-1.0, a JSON-LD parser's stack).  Checks before parsing catch the known
+shapes of such input; this module is the backstop for the unknown ones: `run_bounded` runs one
+call in a forked child process with
+
+* an address-space limit (`RLIMIT_AS`): the child may grow by `memory_mb` beyond what it
+  inherited, then an allocation fails (Python's `MemoryError`, or an abort in native code);
+* a wall-clock deadline, after which the parent kills the child: the work really stops;
+* optional per-phase budgets: code running in the child marks a phase (`with phase(...)`),
+  e.g. the RDFC-1.0 digest, and the parent holds it to its own, shorter, deadline.
+
+Whatever happens in the child (an exception, an abort, a segmentation fault) reaches the caller
+as a `DeriveCertError` that names the limit; the calling process never shares the fate of the
+child.  The child is forked, so the ontology and shapes the parent loaded are shared
+copy-on-write and a worker costs a fork, not a reload.  Callables passed as keyword arguments
+stay in the parent (the child calls them through the pipe), e.g. the store's filing numbers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import DeriveCertError, ResourceLimitError, WorkTimeoutError
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits of one call, and the settings that hold them (named in the errors)."""
+
+    memory_mb: int | None = 1536
+    timeout_s: float | None = 60.0
+    #: phase name -> seconds (see `phase`)
+    phases: Mapping[str, float] = field(default_factory=dict)
+    memory_setting: str = "limits.certify_memory_mb"
+    timeout_setting: str = "limits.certify_timeout_s"
+
+
+def available() -> bool:
+    """Bounded workers need `fork` (POSIX); elsewhere the work runs in-process."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def run_bounded(fn: Callable, *args, bounds: Bounds, **kwargs) -> Any:
+    """`fn(*args, **kwargs)` in a child process within `bounds`; its result, or its error.
+
+    Raises the child's `DeriveCertError`, `ResourceLimitError` when the child runs out of memory
+    or dies, `WorkTimeoutError` past the deadline, or the error a phase declared past its budget.
+    """
+    remote = {k: v for k, v in kwargs.items() if callable(v)}
+    ctx = multiprocessing.get_context("fork")
+    conn, child_conn = ctx.Pipe()
+    child = ctx.Process(target=_child, args=(child_conn, fn, args, kwargs, remote, bounds.memory_mb),
+                        name="derivecert-bounded", daemon=False)
+    child.start()
+    child_conn.close()
+    try:
+        return _serve_child(conn, child, bounds, remote)
+    finally:
+        conn.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
+    deadline = time.monotonic() + bounds.timeout_s if bounds.timeout_s else float("inf")
+    phase_deadline, phase_error = float("inf"), None
+    while True:
+        left = min(deadline, phase_deadline) - time.monotonic()
+        if left <= 0:
+            child.kill()
+            if phase_deadline < deadline:
+                raise _rebuild(phase_error)
+            raise WorkTimeoutError(
+                f"the work ran past the time limit of {bounds.timeout_s:g} s and was stopped "
+                f"(limit {bounds.timeout_setting})",
+                hint="split the description into smaller ones, or raise the limit in the settings",
+                limit=bounds.timeout_setting.removeprefix("limits."),
+            )
+        if not conn.poll(min(left, 3600)):
+            continue
+        try:
+            kind, *payload = conn.recv()
+        except (EOFError, OSError):
+            child.join()
+            raise _died(child.exitcode, bounds) from None
+        if kind == "call":
+            name, call_args = payload
+            conn.send(remote[name](*call_args))
+        elif kind == "phase":
+            name, error = payload
+            budget = bounds.phases.get(name) if name else None
+            phase_deadline = time.monotonic() + budget if budget else float("inf")
+            phase_error = error
+        elif kind == "ok":
+            return payload[0]
+        elif kind == "error":
+            raise _rebuild(payload[0])
+        elif kind == "memory":
+            raise _out_of_memory(bounds)
+        else:  # "internal": a bug, reported as such by the caller's handler
+            raise RuntimeError(payload[0])
+
+
+# -- in the child --------------------------------------------------------------------------
+
+_channel = None  # (pid, pipe to the parent), set in a bounded child only
+
+
+def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cover - child process
+    global _channel
+    _channel = (os.getpid(), conn)  # processes the child forks in turn must not use the pipe
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if memory_mb:
+        _limit_address_space(memory_mb)
+    for name in remote:
+        kwargs[name] = _proxy(conn, name)
+    try:
+        conn.send(("ok", fn(*args, **kwargs)))
+    except DeriveCertError as exc:
+        conn.send(("error", _flatten(exc)))
+    except MemoryError:
+        conn.send(("memory",))
+    except RecursionError:
+        conn.send(("error", _flatten(ResourceLimitError(
+            "the description is nested too deeply to process", hint="flatten deeply nested structures"))))
+    except Exception as exc:
+        conn.send(("internal", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers or buffers inherited from the parent
+
+
+def _limit_address_space(memory_mb: int) -> None:
+    """RLIMIT_AS = what the child inherited + `memory_mb`: a server process has mapped thread
+    stacks and allocator arenas that count towards the address space without being used."""
+    inherited = _address_space()
+    limit = inherited + memory_mb * MB
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+
+def _proxy(conn, name: str) -> Callable:
+    def call(*args):
+        conn.send(("call", name, args))
+        return conn.recv()
+
+    return call
+
+
+@contextmanager
+def phase(name: str, error: DeriveCertError):
+    """Mark a phase of the work; in a bounded child whose `Bounds.phases` gives `name` a budget,
+    the parent stops the child past it and raises `error`.  Elsewhere, nothing happens."""
+    if _channel is None or _channel[0] != os.getpid():
+        yield
+        return
+    conn = _channel[1]
+    conn.send(("phase", name, _flatten(error)))
+    try:
+        yield
+    finally:
+        conn.send(("phase", None, None))
+
+
+# -- errors across the pipe ------------------------------------------------------------------
+
+
+def _flatten(exc: DeriveCertError) -> tuple:
+    return (type(exc), exc.message, exc.hint, exc.where, exc.limit)
+
+
+def _rebuild(flat: tuple) -> DeriveCertError:
+    cls, message, hint, where, limit = flat
+    return cls(message, hint=hint, where=where, limit=limit)
+
+
+def _out_of_memory(bounds: Bounds) -> ResourceLimitError:
+    return ResourceLimitError(
+        f"processing the description needs more memory than the limit of {bounds.memory_mb} MB "
+        f"(limit {bounds.memory_setting})",
+        hint="split the description into smaller ones, or raise the limit in the settings",
+        limit=bounds.memory_setting.removeprefix("limits."),
+    )
+
+
+def _died(exitcode: int | None, bounds: Bounds) -> ResourceLimitError:
+    """A child that ended without an answer: native code aborted on a failed allocation
+    (SIGABRT), overflowed its stack (SIGSEGV), or the kernel killed it."""
+    error = _out_of_memory(bounds)
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        error.message = (f"processing the description stopped its worker ({name}); "
+                         f"the likeliest cause is the memory limit of {bounds.memory_mb} MB "
+                         f"(limit {bounds.memory_setting})")
+    return error
