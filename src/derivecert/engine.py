@@ -228,7 +228,7 @@ class Engine:
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
             issued=on, valid_until=add_years(on, years),
             certifying_body=certifying_body or self.certifying_body,
-            digest=canonical_digest(description_of(graph, ds)),
+            digest=canonical_digest(description_of(graph, ds), where=str(ds)),
             ontology_version=self.ontology_version, shapes_version=self.shapes_version,
         )
 

@@ -67,8 +67,9 @@ def description_of(graph: Graph, ds) -> Graph:
     return graph.cbd(ds)
 
 
-def canonical_digest(graph: Graph) -> str:
-    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph`."""
+def canonical_digest(graph: Graph, where: str | None = None) -> str:
+    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
+    named if the digest is refused)."""
     dataset = ox.Dataset()
     bnodes: dict = {}
 
@@ -81,7 +82,7 @@ def canonical_digest(graph: Graph) -> str:
         "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
         f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
         hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
-        limit="canonicalise_timeout_s",
+        where=where, limit="canonicalise_timeout_s",
     )
     with phase("canonicalise", too_ambiguous):
         dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
