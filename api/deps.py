@@ -32,6 +32,7 @@ class Services:
     engine_error: str | None = None
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     sparql_slots: asyncio.Semaphore | None = None
+    query_cache: Any = None  # derivecert.federation.QueryCache, made at the first query
 
     certify_slots: asyncio.Semaphore | None = None
 

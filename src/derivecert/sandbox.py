@@ -124,7 +124,7 @@ def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cov
     _channel = (os.getpid(), conn)  # processes the child forks in turn must not use the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if memory_mb:
-        _limit_address_space(memory_mb)
+        limit_address_space(memory_mb)
     for name in remote:
         kwargs[name] = _proxy(conn, name)
     try:
@@ -143,7 +143,7 @@ def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cov
         os._exit(0)  # no atexit handlers or buffers inherited from the parent
 
 
-def _limit_address_space(memory_mb: int) -> None:
+def limit_address_space(memory_mb: int) -> None:
     """RLIMIT_AS = what the child inherited + `memory_mb`: a server process has mapped thread
     stacks and allocator arenas that count towards the address space without being used."""
     inherited = _address_space()
