@@ -15,8 +15,8 @@ nodes or datasets than allowed.  Each refusal names the setting that decides it.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,8 +163,12 @@ def parse_description(
     fmt = format_for(filename=filename, media_type=media_type, data=raw)
     check_before_parsing(raw, fmt, where, limits)
     graph = into if into is not None else Graph()
-    # Blank-node labels are scoped per document: prefix them so two files never share a node.
-    prefix = f"b{uuid.uuid4().hex[:10]}"
+    # Blank-node labels are scoped per document: prefix them so two files never share a node.  The
+    # prefix comes from the document (and how many came before it into this graph), not from chance,
+    # so that certifying the same input twice gives the same output, blank-node labels included.
+    documents = getattr(graph, "_derivecert_documents", 0)
+    graph._derivecert_documents = documents + 1
+    prefix = "b" + hashlib.sha256(f"{documents}\0{where}\0".encode() + raw).hexdigest()[:12]
     order = document_order(graph).setdefault(where, {})
     try:
         for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):

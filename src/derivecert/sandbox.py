@@ -20,6 +20,7 @@ stay in the parent (the child calls them through the pipe), e.g. the store's fil
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import resource
@@ -123,6 +124,7 @@ def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cov
     global _channel
     _channel = (os.getpid(), conn)  # processes the child forks in turn must not use the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    faulthandler.disable()  # a crash is the parent's to report, as a limit, not as a dump
     if memory_mb:
         limit_address_space(memory_mb)
     for name in remote:
