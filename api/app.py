@@ -52,8 +52,10 @@ TAGS = [
 def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
-    return Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
-                  certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+                    certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
+    engine.warm()  # certification workers are forked from this process: they start warm
+    return engine
 
 
 def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:
