@@ -166,7 +166,7 @@ async def sparql(request: Request, svc: Services = Depends(services), _=Depends(
 _OPENAPI = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
-                  **problems(400, 403, 406, 415, 503)},
+                  **problems(400, 403, 406, 413, 415, 422, 503)},
 }
 router.add_api_route(
     "/sparql", sparql, methods=["GET"], operation_id="sparql_get",
