@@ -81,7 +81,10 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
     while True:
         left = min(deadline, phase_deadline) - time.monotonic()
         if left <= 0:
+            exhausted = _memory_exhausted(child.pid)
             child.kill()
+            if exhausted:  # native code that failed an allocation may hang instead of aborting
+                raise _out_of_memory(bounds)
             if phase_deadline < deadline:
                 raise _rebuild(phase_error)
             raise WorkTimeoutError(
@@ -154,6 +157,18 @@ def limit_address_space(memory_mb: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _memory_exhausted(pid: int) -> bool:
+    """Whether the child's address space ever came within 64 MB of its limit."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmPeak:"))
+        with open(f"/proc/{pid}/limits") as f:
+            limit = next(line.split()[3] for line in f if line.startswith("Max address space"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return False
+    return limit.isdigit() and peak >= int(limit) - 64 * MB
 
 
 def _address_space() -> int:

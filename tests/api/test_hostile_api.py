@@ -242,7 +242,7 @@ def test_a_query_past_the_worker_memory_limit_is_refused_naming_it(server, query
     assert "limits.sparql_memory_mb" in resp.json()["detail"]
     assert_healthy(server)
     ok = server.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers={"Accept": "application/sparql-results+json"})
-    assert ok.json()["boolean"] is True  # the worker was replaced
+    assert ok.status_code == 200 and ok.json()["boolean"] is True, ok.text  # the worker was replaced
 
 
 # -- medium: Content-Encoding, charset, FROM --------------------------------------------------
@@ -321,3 +321,35 @@ def test_no_service_variant_or_update_transport_reaches_another_host(server, lis
     time.sleep(0.3)
     assert listener.connections == 0
     assert_healthy(server)
+
+
+# -- the worker's own limits, on the ASGI app with tighter settings ---------------------------
+
+
+def _app_client(**limits):
+    """The app with its own engine: the input limits are the engine's, set when it loads."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app, load_engine
+
+    from .conftest import make_settings
+
+    settings = make_settings(limits=limits)
+    return TestClient(create_app(settings, engine=load_engine(settings)))
+
+
+def test_a_certification_past_the_worker_memory_limit_is_refused_naming_it():
+    # a native allocation that fails may hang its worker instead of aborting it: the deadline
+    # ends it, and the refusal still names the memory limit it ran into
+    with _app_client(certify_memory_mb=320, certify_timeout_s=20, max_datasets=100_000, max_triples=1_000_000) as client:
+        resp = certify(client, many_datasets(14_525))
+        assert_problem(resp, 422, "resource-limit", limit="certify_memory_mb")
+        assert client.get("/healthz").status_code == 200
+        assert _verdicts(certify(client, CERTIFIED.read_bytes()))[DERIVED] == "certified"
+
+
+def test_a_certification_past_the_time_limit_is_stopped_naming_it():
+    with _app_client(certify_timeout_s=0.1) as client:
+        resp = certify(client, many_datasets(400))  # ~0.5 s of work
+        assert_problem(resp, 503, "work-timeout", limit="certify_timeout_s")
+        assert client.get("/healthz").status_code == 200
