@@ -14,8 +14,10 @@ call in a forked child process with
 Whatever happens in the child (an exception, an abort, a segmentation fault) reaches the caller
 as a `DeriveCertError` that names the limit; the calling process never shares the fate of the
 child.  The child is forked, so the ontology and shapes the parent loaded are shared
-copy-on-write and a worker costs a fork, not a reload.  Callables passed as keyword arguments
-stay in the parent (the child calls them through the pipe), e.g. the store's filing numbers.
+copy-on-write and a worker costs a fork, not a reload (a lock another thread of the parent held
+at the fork stays held in the child: the deadline ends such a worker like any other).  Callables
+passed as keyword arguments stay in the parent (the child calls them through the pipe), e.g. the
+store's filing numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
@@ -53,6 +56,9 @@ def available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+_forking = threading.Lock()
+
+
 def run_bounded(fn: Callable, *args, bounds: Bounds, **kwargs) -> Any:
     """`fn(*args, **kwargs)` in a child process within `bounds`; its result, or its error.
 
@@ -61,11 +67,12 @@ def run_bounded(fn: Callable, *args, bounds: Bounds, **kwargs) -> Any:
     """
     remote = {k: v for k, v in kwargs.items() if callable(v)}
     ctx = multiprocessing.get_context("fork")
-    conn, child_conn = ctx.Pipe()
-    child = ctx.Process(target=_child, args=(child_conn, fn, args, kwargs, remote, bounds.memory_mb),
-                        name="derivecert-bounded", daemon=False)
-    child.start()
-    child_conn.close()
+    with _forking:  # no other child may inherit this child's end of the pipe, or its death goes unseen
+        conn, child_conn = ctx.Pipe()
+        child = ctx.Process(target=_child, args=(child_conn, fn, args, kwargs, remote, bounds.memory_mb),
+                            name="derivecert-bounded", daemon=False)
+        child.start()
+        child_conn.close()
     try:
         return _serve_child(conn, child, bounds, remote)
     finally:
