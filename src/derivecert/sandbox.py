@@ -25,7 +25,6 @@ from __future__ import annotations
 import faulthandler
 import multiprocessing
 import os
-import resource
 import signal
 import threading
 import time
@@ -158,6 +157,8 @@ def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cov
 def limit_address_space(memory_mb: int) -> None:
     """RLIMIT_AS = what the child inherited + `memory_mb`: a server process has mapped thread
     stacks and allocator arenas that count towards the address space without being used."""
+    import resource  # POSIX only, as fork is
+
     inherited = _address_space()
     limit = inherited + memory_mb * MB
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -179,6 +180,8 @@ def _memory_exhausted(pid: int) -> bool:
 
 
 def _address_space() -> int:
+    import resource
+
     with open("/proc/self/statm") as f:
         return int(f.read().split()[0]) * resource.getpagesize()
 

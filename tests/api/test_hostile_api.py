@@ -139,25 +139,30 @@ def assert_problem(resp, status: int, code: str, limit: str | None = None):
     return body
 
 
-def certify(server, data: bytes, content_type: str | None = "text/turtle", **headers):
+def certify(server, data: bytes, content_type: str | None = "text/turtle", endpoint: str = "certify", **headers):
     if content_type:
         headers["Content-Type"] = content_type
-    return server.post("/v1/certify", content=data, headers=headers)
+    return server.post(f"/v1/{endpoint}", content=data, headers=headers)
+
+
+ENDPOINTS = pytest.mark.parametrize("endpoint", ["certify", "classify", "validate"])
 
 
 # -- 3. one request must not kill or freeze the service -------------------------------------
 
 
-def test_xml_entities_are_refused_before_parsing(server):
-    resp = certify(server, billion_laughs(), "application/rdf+xml")
+@ENDPOINTS
+def test_xml_entities_are_refused_before_parsing(server, endpoint):
+    resp = certify(server, billion_laughs(), "application/rdf+xml", endpoint)
     body = assert_problem(resp, 422, "unsafe-input")
     assert "DOCTYPE" in body["detail"]
     assert_healthy(server)
 
 
+@ENDPOINTS
 @pytest.mark.parametrize("content_type", ["application/ld+json", None], ids=["declared", "sniffed"])
-def test_deeply_nested_jsonld_is_refused_before_the_parser_sees_it(server, content_type):
-    resp = certify(server, deep_jsonld(3500), content_type)
+def test_deeply_nested_jsonld_is_refused_before_the_parser_sees_it(server, content_type, endpoint):
+    resp = certify(server, deep_jsonld(3500), content_type, endpoint)
     assert_problem(resp, 422, "unsafe-input", limit="max_jsonld_depth")
     assert_healthy(server)
 
@@ -180,8 +185,9 @@ def test_a_small_clique_still_certifies(server):
     assert verdicts[DERIVED] == "certified"
 
 
-def test_too_many_datasets_are_refused_while_parsing(server):
-    resp = certify(server, many_datasets(14_525))
+@ENDPOINTS
+def test_too_many_datasets_are_refused_while_parsing(server, endpoint):
+    resp = certify(server, many_datasets(14_525), endpoint=endpoint)
     assert_problem(resp, 413, "input-too-large", limit="max_datasets")
     assert_healthy(server)
 
