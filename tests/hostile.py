@@ -46,3 +46,10 @@ def many_datasets(count: int = 14_525) -> bytes:
     body = "".join(f'<https://example.org/ds/{i}> a dcat:Dataset ; dct:title "Dataset {i}"@en ; '
                    f"dct:source <https://example.org/src/{i}> .\n" for i in range(count))
     return (head + body).encode()
+
+
+def nested_blank_nodes(depth: int = 1000) -> bytes:
+    """The certifiable description plus a chain of `depth` nested blank nodes (`[ :p [ :p ...`):
+    rdflib's recursive concise bounded description ran out of stack at 1,000."""
+    chain = f"<{DERIVED}> <https://example.org/p> " + "[ <https://example.org/p> " * depth + "1" + " ]" * depth + " .\n"
+    return CERTIFIED.read_bytes() + b"\n" + chain.encode()

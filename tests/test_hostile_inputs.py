@@ -27,7 +27,7 @@ from derivecert.errors import (
 from derivecert.federation import QueryCache, inspect_query
 from derivecert.parse import InputLimits, json_depth, parse_description
 from derivecert.settings import LimitSettings
-from hostile import CERTIFIED, DERIVED, billion_laughs, blank_node_clique, deep_jsonld, many_datasets
+from hostile import CERTIFIED, DERIVED, billion_laughs, blank_node_clique, deep_jsonld, many_datasets, nested_blank_nodes
 
 needs_fork = pytest.mark.skipif(not sandbox.available(), reason="bounded workers need fork")
 
@@ -157,6 +157,22 @@ def test_the_clique_digest_is_refused_as_too_ambiguous(engine):
     with pytest.raises(CanonicalisationLimitError) as caught:
         sandbox.run_bounded(engine.certify, blank_node_clique(10), media_type="text/turtle", bounds=bounds)
     assert caught.value.where == DERIVED and "too ambiguous to canonicalise" in caught.value.message
+
+
+def test_the_filed_description_of_deeply_nested_blank_nodes_needs_no_recursion():
+    from derivecert.filing import description_of
+    from rdflib import URIRef
+
+    graph = parse_description(nested_blank_nodes(5000), media_type="text/turtle").graph
+    assert len(description_of(graph, URIRef(DERIVED))) > 5000
+
+
+@needs_fork
+def test_deeply_nested_blank_nodes_are_refused_naming_a_limit(engine):
+    bounds = LimitSettings(canonicalise_timeout_s=1).certify_bounds()
+    with pytest.raises((CanonicalisationLimitError, ResourceLimitError)) as caught:
+        sandbox.run_bounded(engine.certify, nested_blank_nodes(1000), media_type="text/turtle", bounds=bounds)
+    assert caught.value.status == 422 and caught.value.limit in ("canonicalise_timeout_s", "certify_memory_mb")
 
 
 @needs_fork

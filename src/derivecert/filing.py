@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, XSD
 
 from .errors import CanonicalisationLimitError
@@ -63,8 +63,31 @@ def add_years(day: date, years: int) -> date:
 
 
 def description_of(graph: Graph, ds) -> Graph:
-    """The dataset's concise bounded description: its triples and, through blank nodes, theirs."""
-    return graph.cbd(ds)
+    """The dataset's concise bounded description (W3C CBD, as rdflib's `Graph.cbd`): its
+    triples, through blank nodes theirs, and the reifications of them.  Built with a work list,
+    not recursion: blank nodes nested thousands deep must not exhaust the stack."""
+    out = Graph()
+    todo, seen = [ds], {ds}
+
+    def visit(node) -> None:
+        if node not in seen:
+            seen.add(node)
+            todo.append(node)
+
+    while todo:
+        node = todo.pop()
+        reifications: dict = {}
+        for stmt in graph.subjects(RDF.subject, node):
+            p, o = graph.value(stmt, RDF.predicate), graph.value(stmt, RDF.object)
+            if p is not None and o is not None:
+                reifications.setdefault((p, o), set()).add(stmt)
+        for s, p, o in graph.triples((node, None, None)):
+            out.add((s, p, o))
+            if isinstance(o, BNode):
+                visit(o)
+            for stmt in reifications.get((p, o), ()):
+                visit(stmt)
+    return out
 
 
 def canonical_digest(graph: Graph, where: str | None = None) -> str:
