@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         try:
             yield
         finally:
+            svc.close()
             if own_store:
                 the_store.close()
 

@@ -32,7 +32,12 @@ class Services:
     engine_error: str | None = None
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     sparql_slots: asyncio.Semaphore | None = None
-    query_cache: Any = None  # derivecert.federation.QueryCache, made at the first query
+    query_analyser: Any = None  # derivecert.federation.QueryAnalyser, made at the first query
+
+    def close(self) -> None:
+        """Stop the worker processes this node started for itself."""
+        if self.query_analyser is not None:
+            self.query_analyser.close()
 
     certify_slots: asyncio.Semaphore | None = None
 

@@ -183,6 +183,43 @@ def test_a_certification_through_a_worker_equals_one_in_process(engine):
     assert [r.to_dict() for r in there.results] == [r.to_dict() for r in here.results]
 
 
+def _pid_or_sleep(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@needs_fork
+def test_a_pool_worker_serves_call_after_call_and_is_replaced_past_a_limit():
+    pool = sandbox.BoundedPool(_pid_or_sleep, sandbox.Bounds(timeout_s=0.5), size=1)
+    try:
+        first, second = pool.run(0), pool.run(0)
+        assert first == second != os.getpid()  # one worker, not a fork per call
+        with pytest.raises(WorkTimeoutError):
+            pool.run(30)
+        assert pool.run(0) not in (first, os.getpid())  # killed, and replaced
+    finally:
+        pool.close()
+
+
+@needs_fork
+def test_query_analysis_has_its_own_size_and_time_limits():
+    from derivecert.federation import QueryAnalyser, QueryError, QueryTooLarge
+
+    analyser = QueryAnalyser(LimitSettings(max_query_bytes=50_000, sparql_parse_timeout_s=0.5))
+    try:
+        with pytest.raises(QueryTooLarge) as caught:
+            analyser.analyse("SELECT * WHERE { ?s ?p ?o } #" + "x" * 50_000)
+        assert caught.value.status == 413 and caught.value.limit == "max_query_bytes"
+        slow = "SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(f"?o = {i}" for i in range(3000)) + ") }"
+        with pytest.raises(QueryError) as caught:
+            analyser.analyse(slow)
+        assert caught.value.status == 400 and caught.value.limit == "sparql_parse_timeout_s"
+        assert analyser.analyse("ASK { ?s ?p ?o }").form == "ask"
+        assert len(analyser.cache) == 1  # only what was analysed
+    finally:
+        analyser.close()
+
+
 # -- the query cache (issue 8, item 6) -----------------------------------------------------------
 
 

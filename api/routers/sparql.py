@@ -1,6 +1,6 @@
 """`GET|POST /sparql`: a read-only SPARQL 1.1 Protocol endpoint over the catalogs.
 
-The query is parsed before it runs (derivecert.federation.analyse_query, in a bounded worker
+The query is parsed before it runs (derivecert.federation.QueryAnalyser, in a bounded worker
 process, off the event loop): updates are refused (403), SERVICE may only name allow-listed peer
 endpoints (403, no connection made), the default graph is the union of the institutions' graphs
 unless the request names graphs (`default-graph-uri`, `named-graph-uri`, which take precedence)
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.federation import QueryCache, analyse_query, check_services
+from derivecert.federation import QueryAnalyser, check_services
 from derivecert.store import QueryTimeout
 
 from ..deps import Services, read_body, reader, services
@@ -92,16 +92,15 @@ async def _acquire(slots: asyncio.Semaphore) -> None:
 async def _analyse(svc: Services, query: str):
     """The query's form, SERVICE targets and FROM graphs, analysed in a bounded worker under a
     SPARQL slot (rdflib's parser is slow: on the event loop it would stall every request)."""
-    limits = svc.settings.limits
-    cache = svc.query_cache
-    if cache is None:
-        cache = svc.query_cache = QueryCache(limits.query_cache_bytes)
-    info = cache.get(query)
+    analyser = svc.query_analyser
+    if analyser is None:
+        analyser = svc.query_analyser = QueryAnalyser(svc.settings.limits)
+    info = analyser.cache.get(query)
     if info is not None:
         return info
     await _acquire(svc.sparql_slots)
     try:
-        return await run_in_threadpool(analyse_query, query, limits, cache)
+        return await run_in_threadpool(analyser.analyse, query)
     finally:
         svc.sparql_slots.release()
 

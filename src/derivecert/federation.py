@@ -8,8 +8,8 @@ its institutions filed, and a user can ask one node about all of them.
   those nested in sub-queries, EXISTS and OPTIONAL, and the ``FROM`` / ``FROM NAMED`` graphs.
   A lexical count of ``SERVICE`` keywords must agree with the algebra, so a parser disagreement
   fails closed.  rdflib's parser takes time linear in the query and costly per kilobyte, so
-  `analyse_query` refuses queries over `limits.max_query_bytes`, runs the parse in a bounded
-  worker process (`limits.sparql_parse_timeout_s`, `limits.sparql_memory_mb`), and remembers
+  `QueryAnalyser` refuses queries over `limits.max_query_bytes`, runs the parse in bounded
+  worker processes (`limits.sparql_parse_timeout_s`, `limits.sparql_memory_mb`), and remembers
   analyses in a `QueryCache` bounded by bytes, keyed by the query's SHA-256.
 * `check_services` refuses any SERVICE IRI not in the allow-list (the peers' SPARQL endpoints and
   `service_allow`), and any SERVICE on a variable, so no connection is made to other hosts.
@@ -196,35 +196,48 @@ class QueryCache:
         return len(self._items)
 
 
-def analyse_query(text: str, limits, cache: QueryCache | None = None) -> QueryInfo:
-    """`inspect_query` within the limits (size, then time and memory in a bounded worker)."""
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > limits.max_query_bytes:
-        raise QueryTooLarge(
-            f"the query is {size:,} bytes, over the limit of {limits.max_query_bytes:,} "
-            "(limit limits.max_query_bytes)",
-            hint="shorten the query (e.g. fewer VALUES rows), or raise the limit in the settings",
-            limit="max_query_bytes",
-        )
-    info = cache.get(text) if cache is not None else None
-    if info is not None:
-        return info
-    from . import sandbox
+class QueryAnalyser:
+    """`inspect_query` within the limits: queries over `limits.max_query_bytes` refused unread,
+    the others parsed in bounded worker processes (`limits.sparql_parse_timeout_s`,
+    `limits.sparql_memory_mb`) that serve query after query, analyses cached by bytes."""
 
-    if sandbox.available():
-        try:
-            info = sandbox.run_bounded(inspect_query, text, bounds=limits.query_analysis_bounds())
-        except WorkTimeoutError:
-            raise QueryError(
-                f"the query could not be analysed within {limits.sparql_parse_timeout_s:g} s "
-                "(limit limits.sparql_parse_timeout_s)",
-                hint="shorten or simplify the query", limit="sparql_parse_timeout_s",
-            ) from None
-    else:
-        info = inspect_query(text)
-    if cache is not None:
-        cache.put(text, info)
-    return info
+    def __init__(self, limits):
+        from . import sandbox
+
+        self.limits = limits
+        self.cache = QueryCache(limits.query_cache_bytes)
+        self.pool = (sandbox.BoundedPool(inspect_query, limits.query_analysis_bounds(), size=limits.sparql_concurrency)
+                     if sandbox.available() else None)
+
+    def analyse(self, text: str) -> QueryInfo:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > self.limits.max_query_bytes:
+            raise QueryTooLarge(
+                f"the query is {size:,} bytes, over the limit of {self.limits.max_query_bytes:,} "
+                "(limit limits.max_query_bytes)",
+                hint="shorten the query (e.g. fewer VALUES rows), or raise the limit in the settings",
+                limit="max_query_bytes",
+            )
+        info = self.cache.get(text)
+        if info is not None:
+            return info
+        if self.pool is None:
+            info = inspect_query(text)
+        else:
+            try:
+                info = self.pool.run(text)
+            except WorkTimeoutError:
+                raise QueryError(
+                    f"the query could not be analysed within {self.limits.sparql_parse_timeout_s:g} s "
+                    "(limit limits.sparql_parse_timeout_s)",
+                    hint="shorten or simplify the query", limit="sparql_parse_timeout_s",
+                ) from None
+        self.cache.put(text, info)
+        return info
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _norm(iri: str) -> str:

@@ -89,6 +89,7 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
         if left <= 0:
             exhausted = _memory_exhausted(child.pid)
             child.kill()
+            child.join()
             if exhausted:  # native code that failed an allocation may hang instead of aborting
                 raise _out_of_memory(bounds)
             if phase_deadline < deadline:
@@ -124,34 +125,142 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
             raise RuntimeError(payload[0])
 
 
+class BoundedPool:
+    """Up to `size` forked workers that each run `fn` call after call, every call within `bounds`:
+    for work too small to pay a fork each time (the analysis of a SPARQL query).  A worker past a
+    limit is killed and replaced; one whose call raised a `DeriveCertError` serves the next."""
+
+    def __init__(self, fn: Callable, bounds: Bounds, size: int = 1):
+        self.fn, self.bounds, self.size = fn, bounds, max(1, size)
+        self._idle: list[tuple[Any, Any]] = []
+        self._slots = threading.BoundedSemaphore(self.size)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def run(self, *args, **kwargs) -> Any:
+        if not self._slots.acquire(timeout=self.bounds.timeout_s or None):
+            raise WorkTimeoutError("no worker became free in time", limit=self.bounds.timeout_setting.removeprefix("limits."),
+                                   hint="try again shortly")
+        worker = None
+        try:
+            worker = self._take()
+            conn, process = worker
+            conn.send((args, kwargs))
+            result = _serve_child(conn, process, self.bounds, {})
+        except (ResourceLimitError, WorkTimeoutError):
+            raise  # the worker is gone, or unfit to serve again: stopped below
+        except DeriveCertError:
+            if worker is not None and worker[1].is_alive():  # the call's own error: it serves on
+                self._give_back(worker)
+                worker = None
+            raise
+        else:
+            self._give_back(worker)
+            worker = None
+            return result
+        finally:
+            if worker is not None:
+                _stop(*worker)
+            self._slots.release()
+
+    def _take(self):
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the pool is closed")
+            if self._idle:
+                return self._idle.pop()
+        ctx = multiprocessing.get_context("fork")
+        with _forking:
+            conn, child_conn = ctx.Pipe()
+            process = ctx.Process(target=_pool_child, args=(child_conn, self.fn, self.bounds.memory_mb),
+                                  name="derivecert-bounded-pool", daemon=True)
+            process.start()
+            child_conn.close()
+        return conn, process
+
+    def _give_back(self, worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        _stop(*worker)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            _stop(*worker)
+
+
+def _stop(conn, process) -> None:
+    try:
+        conn.send(None)
+    except OSError:
+        pass
+    conn.close()
+    process.join(timeout=1)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
 # -- in the child --------------------------------------------------------------------------
 
 _channel = None  # (pid, pipe to the parent), set in a bounded child only
 
 
 def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cover - child process
+    _enter_child(conn, memory_mb)
+    for name in remote:
+        kwargs[name] = _proxy(conn, name)
+    try:
+        _reply(conn, fn, args, kwargs)
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers or buffers inherited from the parent
+
+
+def _enter_child(conn, memory_mb) -> None:  # pragma: no cover - child process
     global _channel
     _channel = (os.getpid(), conn)  # processes the child forks in turn must not use the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is the parent's to report, as a limit, not as a dump
     if memory_mb:
         limit_address_space(memory_mb)
-    for name in remote:
-        kwargs[name] = _proxy(conn, name)
+
+
+def _reply(conn, fn, args, kwargs) -> bool:  # pragma: no cover - child process
+    """Run the call and send its outcome; False if the child should not serve another."""
     try:
         conn.send(("ok", fn(*args, **kwargs)))
     except DeriveCertError as exc:
         conn.send(("error", _flatten(exc)))
     except MemoryError:
         conn.send(("memory",))
+        return False
     except RecursionError:
         conn.send(("error", _flatten(ResourceLimitError(
             "the description is nested too deeply to process", hint="flatten deeply nested structures"))))
     except Exception as exc:
         conn.send(("internal", f"{type(exc).__name__}: {exc}"))
+        return False
+    return True
+
+
+def _pool_child(conn, fn, memory_mb) -> None:  # pragma: no cover - child process
+    _enter_child(conn, memory_mb)
+    try:
+        while True:
+            try:
+                call = conn.recv()
+            except EOFError:
+                return
+            if call is None or not _reply(conn, fn, *call):
+                return
     finally:
         conn.close()
-        os._exit(0)  # no atexit handlers or buffers inherited from the parent
+        os._exit(0)
 
 
 def limit_address_space(memory_mb: int) -> None:
