@@ -33,13 +33,12 @@ class Services:
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     sparql_slots: asyncio.Semaphore | None = None
     query_analyser: Any = None  # derivecert.federation.QueryAnalyser, made at the first query
+    certify_slots: asyncio.Semaphore | None = None  # made at the first certification
 
     def close(self) -> None:
         """Stop the worker processes this node started for itself."""
         if self.query_analyser is not None:
             self.query_analyser.close()
-
-    certify_slots: asyncio.Semaphore | None = None
 
     async def run_engine(self, fn, *args, **kwargs):
         """Run an engine call on untrusted input in a bounded worker process (memory, time and
