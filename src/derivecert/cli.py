@@ -127,7 +127,7 @@ def _bounded(fn, *args, **kwargs):
 
     if not sandbox.available():
         return fn(*args, **kwargs)
-    return sandbox.run_bounded(fn, *args, bounds=_limits().certify_bounds(timeout=False), **kwargs)
+    return sandbox.run_bounded(fn, *args, bounds=_limits().certify_bounds(batch=True), **kwargs)
 
 
 def _certify_files(engine, files, **kwargs):

@@ -48,6 +48,8 @@ class Bounds:
     phases: Mapping[str, float] = field(default_factory=dict)
     memory_setting: str = "limits.certify_memory_mb"
     timeout_setting: str = "limits.certify_timeout_s"
+    #: a daemon worker is killed if its parent exits; a non-daemon one may start processes of its own
+    daemon: bool = True
 
 
 def available() -> bool:
@@ -69,7 +71,7 @@ def run_bounded(fn: Callable, *args, bounds: Bounds, **kwargs) -> Any:
     with _forking:  # no other child may inherit this child's end of the pipe, or its death goes unseen
         conn, child_conn = ctx.Pipe()
         child = ctx.Process(target=_child, args=(child_conn, fn, args, kwargs, remote, bounds.memory_mb),
-                            name="derivecert-bounded", daemon=False)
+                            name="derivecert-bounded", daemon=bounds.daemon)
         child.start()
         child_conn.close()
     try:

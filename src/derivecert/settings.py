@@ -209,13 +209,14 @@ class LimitSettings(BaseModel):
     def input_limits(self) -> InputLimits:
         return InputLimits.from_settings(self)
 
-    def certify_bounds(self, *, timeout: bool = True):
-        """Bounds of a certification worker; `timeout=False` for the CLI, whose batches may
-        legitimately run long (the memory limit and the digest's budget still hold)."""
+    def certify_bounds(self, *, batch: bool = False):
+        """Bounds of a certification worker.  `batch=True` for the CLI: a batch may legitimately
+        run long (no wall-clock limit; the memory limit and the digest's budget still hold) and
+        start processes of its own (a batch on several cores)."""
         from .sandbox import Bounds
 
-        return Bounds(memory_mb=self.certify_memory_mb, timeout_s=self.certify_timeout_s if timeout else None,
-                      phases={"canonicalise": self.canonicalise_timeout_s})
+        return Bounds(memory_mb=self.certify_memory_mb, timeout_s=None if batch else self.certify_timeout_s,
+                      phases={"canonicalise": self.canonicalise_timeout_s}, daemon=not batch)
 
     def query_analysis_bounds(self):
         from .sandbox import Bounds
