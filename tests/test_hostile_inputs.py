@@ -176,6 +176,16 @@ def test_deeply_nested_blank_nodes_are_refused_naming_a_limit(engine):
 
 
 @needs_fork
+def test_hermit_runs_in_a_bounded_worker():
+    """The memory limit counts allocations, not reservations: HermiT's JVM reserves gigabytes."""
+    from derivecert.engine import Engine
+
+    run = sandbox.run_bounded(Engine(reasoner="hermit").certify, CERTIFIED.read_bytes(), media_type="text/turtle",
+                              bounds=LimitSettings().certify_bounds())
+    assert {str(r.dataset): r.verdict for r in run.results}[DERIVED] == "certified"
+
+
+@needs_fork
 def test_a_certification_through_a_worker_equals_one_in_process(engine):
     kwargs = dict(media_type="text/turtle", filing_numbers=lambda: "DC-TEST")
     here = engine.certify(CERTIFIED.read_bytes(), **kwargs)

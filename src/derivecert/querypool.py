@@ -5,8 +5,8 @@ a huge GROUP BY) would keep a thread of the API busy long after its time limit. 
 endpoint's queries on an on-disk embedded store run in a small pool of worker processes, each
 with a read-only view of the store (`pyoxigraph.Store.read_only`, reopened after every write of
 the API's process).  A query past its time limit gets its worker killed and replaced: the limit
-really stops the work.  Each worker's address space is limited too (`limits.sparql_memory_mb`
-beyond what it needs idle): an ORDER BY over a cartesian product or a string-doubling query
+really stops the work.  Each worker's memory is limited too (`limits.sparql_memory_mb` beyond
+what it holds idle, `RLIMIT_DATA`): an ORDER BY over a cartesian product or a string-doubling query
 fails its allocation, the worker is replaced, and the query is refused naming the limit.
 (A remote store stops queries itself: `oxigraph serve --timeout-s`.)
 """
@@ -58,15 +58,15 @@ DEFAULT_MEMORY_MB = 1024
 def _worker(path: str, conn, memory_mb: int | None) -> None:  # pragma: no cover - runs in the child process
     import pyoxigraph as ox
 
-    from .sandbox import limit_address_space
+    from .sandbox import limit_memory
     from .store import _collect, dataset_options
 
-    # Opening the store reserves address space (RocksDB's threads and caches) that the limit must
-    # not count: open it and run a first query, then limit what queries may add.
+    # Opening the store allocates caches (RocksDB's) that the limit must not count: open it and
+    # run a first query, then limit what queries may add.
     store, generation = ox.Store.read_only(path), None
     store.query("ASK {}")
     if memory_mb:
-        limit_address_space(memory_mb)
+        limit_memory(memory_mb)
     conn.send(("ready", None))
     while True:
         try:
@@ -131,7 +131,7 @@ class _Worker:
 
 class QueryPool:
     """`size` worker processes over a read-only view of the store at `path`, each limited to
-    `memory_mb` of address space beyond its idle size."""
+    `memory_mb` of memory beyond what it holds idle."""
 
     def __init__(self, path: str, size: int = 2, memory_mb: int | None = DEFAULT_MEMORY_MB):
         self.path = path

@@ -5,8 +5,8 @@ blank nodes for RDFC-1.0, a JSON-LD parser's stack).  Checks before parsing catc
 shapes of such input; this module is the backstop for the unknown ones: `run_bounded` runs one
 call in a forked child process with
 
-* an address-space limit (`RLIMIT_AS`): the child may grow by `memory_mb` beyond what it
-  inherited, then an allocation fails (Python's `MemoryError`, or an abort in native code);
+* a memory limit (`RLIMIT_DATA`): the child may allocate `memory_mb` beyond what it inherited,
+  then an allocation fails (Python's `MemoryError`, or an abort in native code);
 * a wall-clock deadline, after which the parent kills the child: the work really stops;
 * optional per-phase budgets: code running in the child marks a phase (`with phase(...)`),
   e.g. the RDFC-1.0 digest, and the parent holds it to its own, shorter, deadline.
@@ -229,7 +229,7 @@ def _enter_child(conn, memory_mb) -> None:  # pragma: no cover - child process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is the parent's to report, as a limit, not as a dump
     if memory_mb:
-        limit_address_space(memory_mb)
+        limit_memory(memory_mb)
 
 
 def _reply(conn, fn, args, kwargs) -> bool:  # pragma: no cover - child process
@@ -265,36 +265,35 @@ def _pool_child(conn, fn, memory_mb) -> None:  # pragma: no cover - child proces
         os._exit(0)
 
 
-def limit_address_space(memory_mb: int) -> None:
-    """RLIMIT_AS = what the child inherited + `memory_mb`: a server process has mapped thread
-    stacks and allocator arenas that count towards the address space without being used."""
+def limit_memory(memory_mb: int) -> None:
+    """RLIMIT_DATA = the data the process holds now + `memory_mb`.
+
+    RLIMIT_DATA counts what work allocates (heap, private writable mappings) and not address
+    space merely reserved: RLIMIT_AS would also count the JVM's reserved heap (HermiT cannot
+    start under it), the reasoner's and allocator's reservations and other threads' stacks
+    mapped in a server process, none of which an input can grow."""
     import resource  # POSIX only, as fork is
 
-    inherited = _address_space()
-    limit = inherited + memory_mb * MB
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _data_size(os.getpid()) + memory_mb * MB
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 def _memory_exhausted(pid: int) -> bool:
-    """Whether the child's address space ever came within 64 MB of its limit."""
+    """Whether the child holds data within 64 MB of its limit (a hang after a failed allocation)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmPeak:"))
         with open(f"/proc/{pid}/limits") as f:
-            limit = next(line.split()[3] for line in f if line.startswith("Max address space"))
+            limit = next(line.split()[3] for line in f if line.startswith("Max data size"))
+        return limit.isdigit() and _data_size(pid) >= int(limit) - 64 * MB
     except (OSError, StopIteration, IndexError, ValueError):
         return False
-    return limit.isdigit() and peak >= int(limit) - 64 * MB
 
 
-def _address_space() -> int:
-    import resource
-
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * resource.getpagesize()
+def _data_size(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmData:"))
 
 
 def _proxy(conn, name: str) -> Callable:
