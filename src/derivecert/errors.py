@@ -56,7 +56,8 @@ class UnsafeInputError(InputError):
 
 
 class ResourceLimitError(InputError):
-    """Certifying the description needs more memory or time than the settings allow."""
+    """Processing the description needs more memory than the settings allow (or nests too
+    deeply, or crashed its worker): the worker stopped, the service did not."""
 
     code = "resource-limit"
     status = 422
@@ -64,7 +65,8 @@ class ResourceLimitError(InputError):
 
 class CanonicalisationLimitError(InputError):
     """RDFC-1.0 would need more work than allowed: the blank nodes are too symmetric to tell
-    apart cheaply (the algorithm's worst case is exponential; RDFC-1.0 §4.4 asks for a bound)."""
+    apart cheaply (the algorithm's worst case is exponential, and RDFC-1.0's security
+    considerations, "dataset poisoning", ask implementations to bound its work)."""
 
     code = "too-ambiguous-to-canonicalise"
     status = 422

@@ -3,7 +3,8 @@
 The digest is the SHA-256 of the dataset's description in RDF Dataset Canonicalization
 (RDFC-1.0, W3C), so blank-node labels and triple order never change it.  RDFC-1.0's worst case
 is exponential in the blank nodes that cannot be told apart (a clique of 10 takes minutes), and
-its section 4.4 asks implementations to bound that work: Oxigraph's `canonicalize` has no bound,
+its security considerations ("dataset poisoning") ask implementations to bound that work:
+Oxigraph's `canonicalize` has no bound,
 so the digest is a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
 budget (`limits.canonicalise_timeout_s`); past it the description is refused as too ambiguous.
 """
