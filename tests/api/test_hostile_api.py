@@ -89,15 +89,17 @@ def server(tmp_path_factory):
     config.write_text(settings, encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "derivecert.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--store", str(tmp / "store"), "--config", str(config), "--seed", str(ROOT / "examples")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp / "serve.log"  # a file, not a pipe: a full pipe would block the server's logging
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "derivecert.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--store", str(tmp / "store"), "--config", str(config), "--seed", str(ROOT / "examples")],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"serve exited: {proc.stdout.read()}")
+                pytest.fail(f"serve exited: {log.read_text(errors='replace')[-3000:]}")
             try:
                 if httpx.get(base + "/healthz", timeout=1, trust_env=False).status_code == 200:
                     break
@@ -112,10 +114,10 @@ def server(tmp_path_factory):
     finally:
         proc.terminate()
         try:
-            proc.communicate(timeout=20)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate(timeout=10)
+            proc.wait(timeout=10)
 
 
 def datasets_filed(server) -> int:
