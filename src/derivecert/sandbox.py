@@ -109,7 +109,7 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
         except (EOFError, OSError):
             child.join()
             raise _died(child.exitcode, bounds) from None
-        if kind == "call":
+        if kind == "call" and payload[0] in remote:
             name, call_args = payload
             conn.send(remote[name](*call_args))
         elif kind == "phase":
@@ -123,8 +123,10 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
             raise _rebuild(payload[0])
         elif kind == "memory":
             raise _out_of_memory(bounds)
-        else:  # "internal": a bug, reported as such by the caller's handler
+        elif kind == "internal":  # a bug, reported as such by the caller's handler
             raise RuntimeError(payload[0])
+        else:
+            raise RuntimeError(f"unexpected message from a bounded worker: {kind!r}")
 
 
 class BoundedPool:
