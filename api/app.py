@@ -55,8 +55,10 @@ TAGS = [
 def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
-    return Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
-                  certifying_body=settings.certifying_body)
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+                    certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
+    engine.warm()  # certification workers are forked from this process: they start warm
+    return engine
 
 
 def load_filing_key(settings: Settings, create: bool = False):
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         try:
             yield
         finally:
+            svc.close()
             if own_store:
                 the_store.close()
 

@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from derivecert import sandbox
 from derivecert.settings import Principal, Settings
 from derivecert.store import CatalogStore
 
 from .problems import Problem
+from .rdfio import read_body  # noqa: F401  (the routers' body reader lives with the other RDF I/O)
 
 
 @dataclass
@@ -32,21 +34,54 @@ class Services:
     sparql_slots: asyncio.Semaphore | None = None
     #: the certifying body's filing key (derivecert.signing.FilingKey); None: filings unsigned
     filing_key: Any | None = None
+    query_analyser: Any = None  # derivecert.federation.QueryAnalyser, made at the first query
+    certify_slots: asyncio.Semaphore | None = None  # made at the first certification
+
+    def close(self) -> None:
+        """Stop the worker processes this node started for itself."""
+        if self.query_analyser is not None:
+            self.query_analyser.close()
 
     async def run_engine(self, fn, *args, **kwargs):
-        """Run an engine call in a worker thread, one at a time (the engine shares its graphs)."""
+        """Run an engine call on untrusted input in a bounded worker process (memory, time and
+        the digest's budget from `settings.limits`), at most `certify_concurrency` at a time, so
+        a hostile description costs a worker, never this process (derivecert.sandbox)."""
         if self.engine is None:
             raise Problem(
                 503, "engine-unavailable",
                 f"the certification engine is not available: {self.engine_error or 'not loaded'}",
                 hint="check the server log; the ontology and shapes must load",
             )
+        limits = self.settings.limits
+        if not sandbox.available():  # no fork on this platform: in-process, one at a time
+            def call():
+                with self.engine_lock:
+                    return fn(*args, **kwargs)
 
-        def call():
-            with self.engine_lock:
-                return fn(*args, **kwargs)
+            return await run_in_threadpool(call)
+        if self.certify_slots is None:
+            self.certify_slots = asyncio.Semaphore(limits.certify_concurrency)
+        try:
+            await asyncio.wait_for(self.certify_slots.acquire(), timeout=limits.certify_timeout_s)
+        except asyncio.TimeoutError:
+            raise Problem(503, "busy", f"all {limits.certify_concurrency} certification workers are busy "
+                          "(limit limits.certify_concurrency); try again shortly",
+                          headers={"Retry-After": "5"}, limit="certify_concurrency") from None
+        try:
+            return await run_in_threadpool(
+                sandbox.run_bounded, _without_working_graphs, fn, *args, bounds=limits.certify_bounds(), **kwargs)
+        finally:
+            self.certify_slots.release()
 
-        return await run_in_threadpool(call)
+
+def _without_working_graphs(fn, *args, **kwargs):
+    """In the worker: the call, minus what the API never reads and would cost a copy back
+    (the materialised graph and the full SHACL report of a certification run)."""
+    result = fn(*args, **kwargs)
+    if hasattr(result, "materialised") and hasattr(result, "report"):  # a CertificationRun
+        result.materialised = None
+        result.report = None
+    return result
 
 
 def services(request: Request) -> Services:
@@ -110,25 +145,3 @@ def certifier(request: Request, svc: Services = Depends(services)) -> Principal:
                       hint="use a token listed in access.certifier_token_sha256")
     return principal
 
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise _too_large(limit)
-        except ValueError:
-            raise Problem(400, "invalid-request", "Content-Length is not a number") from None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(413, "input-too-large", f"the request body exceeds {limit} bytes",
-                   hint="split the description into several submissions", limit=limit)

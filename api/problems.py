@@ -97,7 +97,8 @@ def install(app: FastAPI) -> None:
     async def _derivecert(request: Request, exc: DeriveCertError):
         status = exc.status if 400 <= exc.status < 600 else 400
         detail = f"{exc.where}: {exc.message}" if exc.where else exc.message
-        return problem_response(request, status, exc.code, detail, hint=exc.hint or None)
+        return problem_response(request, status, exc.code, detail, hint=exc.hint or None,
+                                limit=getattr(exc, "limit", None))
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError):

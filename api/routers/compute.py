@@ -36,7 +36,7 @@ async def _body(request: Request, svc: Services) -> tuple[bytes, str | None]:
     responses={200: {"description": "§6 results, one per dcat:Dataset (JSON), or the result graph (RDF)",
                      "content": {"application/json": {"example": {"results": [EXAMPLE_RESULT], "stored": False}},
                                  "text/turtle": {}, "application/ld+json": {}}},
-               **problems(400, 413, 415, 422)},
+               **problems(400, 413, 415, 422, 503)},
 )
 async def certify(
     request: Request,
@@ -70,7 +70,7 @@ async def certify(
     openapi_extra=rdf_body(),
     responses={200: {"content": {"application/json": {"example": {"results": [
         {k: EXAMPLE_RESULT[k] for k in ("dataset", "is_derived", "derivation_depth", "types", "classification")}]}}}},
-               **problems(400, 413, 415, 422)},
+               **problems(400, 413, 415, 422, 503)},
 )
 async def classify(request: Request, svc: Services = Depends(services), _=Depends(reader)):
     """Derived or not, derivation depth, types and the classification codes of every dataset."""
@@ -87,7 +87,7 @@ async def classify(request: Request, svc: Services = Depends(services), _=Depend
     responses={200: {"description": "findings (JSON) or the SHACL validation report (RDF)",
                      "content": {"application/json": {"example": {"conforms": False, "findings": EXAMPLE_RESULT["findings"]}},
                                  "text/turtle": {}}},
-               **problems(400, 413, 415, 422)},
+               **problems(400, 413, 415, 422, 503)},
 )
 async def validate(request: Request, svc: Services = Depends(services), _=Depends(reader)):
     """The SHACL findings, each naming one requirement ID (P-, Q-, S-, R-)."""

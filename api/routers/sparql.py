@@ -1,9 +1,11 @@
 """`GET|POST /sparql`: a read-only SPARQL 1.1 Protocol endpoint over the catalogs.
 
-The query is parsed before it runs (derivecert.federation.inspect_query): updates are refused
-(403), SERVICE may only name allow-listed peer endpoints (403, no connection made), the
-default graph is the union of the institutions' graphs, and the settings' time limit and
-result limit apply (a cut result says so in the `DeriveCert-Result-Truncated` header).
+The query is parsed before it runs (derivecert.federation.QueryAnalyser, in a bounded worker
+process, off the event loop): updates are refused (403), SERVICE may only name allow-listed peer
+endpoints (403, no connection made), the default graph is the union of the institutions' graphs
+unless the request names graphs (`default-graph-uri`, `named-graph-uri`, which take precedence)
+or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and result limit apply
+(a cut result says so in the `DeriveCert-Result-Truncated` header).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from derivecert.federation import check_services, inspect_query
+from derivecert.federation import QueryAnalyser, check_services
 from derivecert.store import QueryTimeout
 
 from ..deps import Services, read_body, reader, services
@@ -78,14 +81,34 @@ textarea{{width:100%;height:16rem;font:13px monospace}}</style></head><body>
 <p><a href="/">home</a> · <a href="/docs">API docs</a></p></body></html>"""
 
 
-async def _execute(svc: Services, query: str, form: str, default_graphs, named_graphs):
-    limits = svc.settings.limits
-    slots = svc.sparql_slots
+async def _acquire(slots: asyncio.Semaphore) -> None:
     try:
         await asyncio.wait_for(slots.acquire(), timeout=5.0)
     except asyncio.TimeoutError:
         raise Problem(503, "busy", "all SPARQL slots are busy; try again shortly",
                       headers={"Retry-After": "2"}) from None
+
+
+async def _analyse(svc: Services, query: str):
+    """The query's form, SERVICE targets and FROM graphs, analysed in a bounded worker under a
+    SPARQL slot (rdflib's parser is slow: on the event loop it would stall every request)."""
+    analyser = svc.query_analyser
+    if analyser is None:
+        analyser = svc.query_analyser = QueryAnalyser(svc.settings.limits)
+    info = analyser.cache.get(query)
+    if info is not None:
+        return info
+    await _acquire(svc.sparql_slots)
+    try:
+        return await run_in_threadpool(analyser.analyse, query)
+    finally:
+        svc.sparql_slots.release()
+
+
+async def _execute(svc: Services, query: str, form: str, default_graphs, named_graphs):
+    limits = svc.settings.limits
+    slots = svc.sparql_slots
+    await _acquire(slots)
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(
         None,
@@ -115,8 +138,10 @@ async def sparql(request: Request, svc: Services = Depends(services), _=Depends(
         if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
             return HTMLResponse(_form_page())
         raise Problem(400, "missing-query", "no `query` parameter", hint="GET /sparql?query=SELECT...")
-    info = inspect_query(query)
+    info = await _analyse(svc, query)
     check_services(info, svc.settings.service_allow_list())
+    if not default_graphs and not named_graphs:  # the protocol's graphs override the query's
+        default_graphs, named_graphs = list(info.default_graphs), list(info.named_graphs)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
         media = negotiate(request, offered, format_name=format_name)
@@ -140,7 +165,7 @@ async def sparql(request: Request, svc: Services = Depends(services), _=Depends(
 _OPENAPI = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
-                  **problems(400, 403, 406, 415, 503)},
+                  **problems(400, 403, 406, 413, 415, 422, 503)},
 }
 router.add_api_route(
     "/sparql", sparql, methods=["GET"], operation_id="sparql_get",

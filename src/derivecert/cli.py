@@ -1,7 +1,12 @@
 """The `derivecert` command for metadata authors and certifying bodies.
 
 Exit codes: 0 no dataset rejected, 1 some dataset rejected, 2 unusable input (any error
-DeriveCert can explain: syntax, format, size, missing file, bad option), 3 internal error.
+DeriveCert can explain: syntax, format, size, a limit passed, missing file, bad option),
+3 internal error.
+
+The work on the descriptions runs in a bounded worker process (derivecert.sandbox) with the
+limits of the settings (`limits.*`, from `DERIVECERT_LIMITS__*` or `DERIVECERT_CONFIG_FILE`), as
+in the API, except the wall-clock limit: a batch of thousands of files may legitimately run long.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import DeriveCertError, InputError
+from .errors import ConfigurationError, DeriveCertError, InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Identify and certify medical and health derived data (医疗健康领域衍生数据认定).")
@@ -99,11 +104,58 @@ def command(fn=None, *, group: typer.Typer | None = None):
     return (group or app).command()(wrapper)
 
 
+def _limits():
+    from pydantic import ValidationError
+
+    from .settings import Settings
+
+    try:
+        return Settings().limits
+    except (ValidationError, ValueError) as exc:
+        raise ConfigurationError(f"the settings are not usable: {exc}",
+                                 hint="check DERIVECERT_LIMITS__* and the file named by DERIVECERT_CONFIG_FILE") from None
+
+
 def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
     from .engine import Engine
     from .shacl import load_threshold_profile
 
-    return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None)
+    return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None,
+                  limits=_limits().input_limits())
+
+
+def _bounded(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` in a bounded worker (memory and the digest's budget of the settings)."""
+    from . import sandbox
+
+    if not sandbox.available():
+        return fn(*args, **kwargs)
+    return sandbox.run_bounded(fn, *args, bounds=_limits().certify_bounds(batch=True), **kwargs)
+
+
+def _certify_files(engine, files, **kwargs):
+    run = engine.certify_files(files, **kwargs)
+    run.description = run.materialised = run.report = None  # not printed: not copied back
+    return run
+
+
+def _classify_files(engine, paths, explain_lang):
+    graph, origin = engine.load_files(paths)
+    return engine.classify_graph(graph, origin, explain_lang=explain_lang)
+
+
+def _validate_files(engine, paths, on):
+    from .certify import finding_dict
+    from .shacl import validate as run_validation
+
+    graph, _ = engine.load_files(paths)
+    validation = run_validation(engine.materialise(graph), on=on, thresholds=engine.thresholds)
+    return [finding_dict(f) for f in validation.findings], validation.report.serialize(format="turtle")
+
+
+def _explain_file(engine, path, dataset, lang, on):
+    graph, _ = engine.load_files([path])
+    return engine.explain(graph, dataset, lang, on=on)
 
 
 def _day(value: Optional[str]) -> Optional[date]:
@@ -147,7 +199,7 @@ def certify(
         raise InputError("no description files found", where=" ".join(map(str, paths)), hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")
     bar, tick = _progress(len(files))
     try:
-        run = engine.certify_files(files, progress=tick, on=_day(on))
+        run = _bounded(_certify_files, engine, files, progress=tick, on=_day(on))
     finally:
         if bar:
             bar.stop()
@@ -208,9 +260,7 @@ def classify(
     lang: Lang = LangOpt,
 ) -> int:
     """Classify datasets by reasoning only (no validation); prints JSON."""
-    engine = _engine(reasoner, None)
-    graph, origin = engine.load_files(paths)
-    items = engine.classify_graph(graph, origin, explain_lang=lang.value if explain else None)
+    items = _bounded(_classify_files, _engine(reasoner, None), paths, lang.value if explain else None)
     out.print_json(json.dumps(items, ensure_ascii=False))
     return 0
 
@@ -224,17 +274,12 @@ def validate(
     thresholds: Optional[Path] = ThresholdsOpt,
 ) -> int:
     """Validate against the shapes (after reasoning) and print the SHACL report; exit 1 on a Violation."""
-    from .certify import finding_dict
-    from .shacl import validate as run_validation
-
-    engine = _engine(reasoner, thresholds)
-    graph, _ = engine.load_files(paths)
-    validation = run_validation(engine.materialise(graph), on=_day(on), thresholds=engine.thresholds)
+    findings, report = _bounded(_validate_files, _engine(reasoner, thresholds), paths, _day(on))
     if format is ReportFormat.json:
-        out.print_json(json.dumps([finding_dict(f) for f in validation.findings], ensure_ascii=False))
+        out.print_json(json.dumps(findings, ensure_ascii=False))
     else:
-        sys.stdout.write(validation.report.serialize(format="turtle"))
-    return 1 if any(f.severity == "Violation" for f in validation.findings) else 0
+        sys.stdout.write(report)
+    return 1 if any(f["severity"] == "Violation" for f in findings) else 0
 
 
 @command
@@ -249,9 +294,7 @@ def explain(
 ) -> int:
     """Explain the verdict (each finding: why it applied, the facts it read or missed), the defaults
     applied, why the data is or is not derived and personal information, and why its level holds."""
-    engine = _engine(reasoner, thresholds)
-    graph, _ = engine.load_files([path])
-    result, reasons = engine.explain(graph, dataset, lang.value, on=_day(on))
+    result, reasons = _bounded(_explain_file, _engine(reasoner, thresholds), path, dataset, lang.value, _day(on))
     if format is ReportFormat.json:
         out.print_json(json.dumps({"dataset": dataset, "verdict": result.verdict, "types": result.classification.types,
                                    "classification": result.classification.classification.to_dict(),

@@ -4,9 +4,13 @@ Serves the filing part of the standard across certifying nodes: each node holds 
 its institutions filed, and a user can ask one node about all of them.
 
 * `inspect_query` parses a SPARQL query *before* anything runs (rdflib's SPARQL 1.1 parser and
-  algebra): it tells the query form, refuses updates, and lists every ``SERVICE`` IRI, including
-  those nested in sub-queries, EXISTS and OPTIONAL.  A lexical count of ``SERVICE`` keywords must
-  agree with the algebra, so a parser disagreement fails closed.
+  algebra): it tells the query form, refuses updates, lists every ``SERVICE`` IRI, including
+  those nested in sub-queries, EXISTS and OPTIONAL, and the ``FROM`` / ``FROM NAMED`` graphs.
+  A lexical count of ``SERVICE`` keywords must agree with the algebra, so a parser disagreement
+  fails closed.  rdflib's parser takes time linear in the query and costly per kilobyte, so
+  `QueryAnalyser` refuses queries over `limits.max_query_bytes`, runs the parse in bounded
+  worker processes (`limits.sparql_parse_timeout_s`, `limits.sparql_memory_mb`), and remembers
+  analyses in a `QueryCache` bounded by bytes, keyed by the query's SHA-256.
 * `check_services` refuses any SERVICE IRI not in the allow-list (the peers' SPARQL endpoints and
   `service_allow`), and any SERVICE on a variable, so no connection is made to other hosts.
 * `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
@@ -17,16 +21,18 @@ its institutions filed, and a user can ask one node about all of them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from .errors import DeriveCertError
+from .errors import DeriveCertError, WorkTimeoutError
 from .store import (
     DIMENSIONS,
     RecordSummary,
@@ -45,6 +51,11 @@ class QueryError(DeriveCertError):
     status = 400
 
 
+class QueryTooLarge(QueryError):
+    code = "query-too-large"
+    status = 413
+
+
 class UpdateRefused(DeriveCertError):
     code = "update-refused"
     status = 403
@@ -60,6 +71,13 @@ class QueryInfo:
     form: str                      # select | ask | graph  (graph = CONSTRUCT or DESCRIBE)
     keyword: str                   # SELECT | ASK | CONSTRUCT | DESCRIBE
     services: tuple[str, ...]      # SERVICE targets: IRIs, or "?var" for a variable
+    default_graphs: tuple[str, ...] = ()   # FROM
+    named_graphs: tuple[str, ...] = ()     # FROM NAMED
+
+    @property
+    def size(self) -> int:
+        """Bytes it holds, roughly (what a `QueryCache` counts)."""
+        return 200 + sum(len(t) for t in (*self.services, *self.default_graphs, *self.named_graphs))
 
 
 _FORMS = {
@@ -89,7 +107,6 @@ def _lexical_service_count(text: str) -> int:
     )
 
 
-@lru_cache(maxsize=512)
 def inspect_query(text: str) -> QueryInfo:
     """Form and SERVICE targets of a query; raises `UpdateRefused` or `QueryError`."""
     from rdflib.plugins.sparql.algebra import translateQuery, traverse
@@ -132,7 +149,95 @@ def inspect_query(text: str) -> QueryInfo:
             "the SERVICE clauses of the query could not be checked",
             hint="write each SERVICE with an absolute IRI of an allow-listed endpoint",
         )
-    return QueryInfo(form=form, keyword=keyword, services=tuple(services))
+    clauses = algebra.get("datasetClause") or []
+    return QueryInfo(form=form, keyword=keyword, services=tuple(services),
+                     default_graphs=tuple(str(c["default"]) for c in clauses if "default" in c),
+                     named_graphs=tuple(str(c["named"]) for c in clauses if "named" in c))
+
+
+class QueryCache:
+    """Analyses of recent queries, least recently used dropped first, bounded by the bytes it
+    holds: keys are SHA-256 digests, never the query texts (a 2 MB query costs 32 bytes here)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[bytes, QueryInfo] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+    def get(self, text: str) -> QueryInfo | None:
+        key = self.key(text)
+        with self._lock:
+            info = self._items.get(key)
+            if info is not None:
+                self._items.move_to_end(key)
+            return info
+
+    def put(self, text: str, info: QueryInfo) -> None:
+        key = self.key(text)
+        cost = len(key) + info.size
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= len(key) + old.size
+            self._items[key] = info
+            self.bytes += cost
+            while self.bytes > self.max_bytes:
+                k, v = self._items.popitem(last=False)
+                self.bytes -= len(k) + v.size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class QueryAnalyser:
+    """`inspect_query` within the limits: queries over `limits.max_query_bytes` refused unread,
+    the others parsed in bounded worker processes (`limits.sparql_parse_timeout_s`,
+    `limits.sparql_memory_mb`) that serve query after query, analyses cached by bytes."""
+
+    def __init__(self, limits):
+        from . import sandbox
+
+        self.limits = limits
+        self.cache = QueryCache(limits.query_cache_bytes)
+        self.pool = (sandbox.BoundedPool(inspect_query, limits.query_analysis_bounds(), size=limits.sparql_concurrency)
+                     if sandbox.available() else None)
+
+    def analyse(self, text: str) -> QueryInfo:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > self.limits.max_query_bytes:
+            raise QueryTooLarge(
+                f"the query is {size:,} bytes, over the limit of {self.limits.max_query_bytes:,} "
+                "(limit limits.max_query_bytes)",
+                hint="shorten the query (e.g. fewer VALUES rows), or raise the limit in the settings",
+                limit="max_query_bytes",
+            )
+        info = self.cache.get(text)
+        if info is not None:
+            return info
+        if self.pool is None:
+            info = inspect_query(text)
+        else:
+            try:
+                info = self.pool.run(text)
+            except WorkTimeoutError:
+                raise QueryError(
+                    f"the query could not be analysed within {self.limits.sparql_parse_timeout_s:g} s "
+                    "(limit limits.sparql_parse_timeout_s)",
+                    hint="shorten or simplify the query", limit="sparql_parse_timeout_s",
+                ) from None
+        self.cache.put(text, info)
+        return info
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _norm(iri: str) -> str:

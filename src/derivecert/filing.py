@@ -13,6 +13,11 @@ of the record as issued (every triple about the filing IRI and its `#fragment` n
 lifecycle and signature triples). A record has no blank nodes, so its RDFC-1.0 canonical form is
 its sorted N-Quads lines: cheap, bounded, and reproducible from any serialisation
 (docs/DESIGN.md, "Filing records").
+
+RDFC-1.0's worst case is exponential in the blank nodes that cannot be told apart (a clique of 10
+takes minutes), and its security considerations ("dataset poisoning") ask implementations to bound
+that work: Oxigraph's `canonicalize` has no bound, so the digest is a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
+budget (`limits.canonicalise_timeout_s`); past it the description is refused as too ambiguous.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
 
-from .errors import InputError
-from .parse import to_oxigraph
+from .errors import CanonicalisationLimitError, InputError
+from .parse import setting_name, to_oxigraph
+from .sandbox import phase
 from .vocab import DCERT
 
 FILING_BASE = "https://w3id.org/derivecert/filing/"
@@ -115,12 +121,36 @@ def _day(value) -> date | None:
 
 
 def description_of(graph: Graph, ds) -> Graph:
-    """The dataset's concise bounded description: its triples and, through blank nodes, theirs."""
-    return graph.cbd(ds)
+    """The dataset's concise bounded description (W3C CBD, as rdflib's `Graph.cbd`): its
+    triples, through blank nodes theirs, and the reifications of them.  Built with a work list,
+    not recursion: blank nodes nested thousands deep must not exhaust the stack."""
+    out = Graph()
+    todo, seen = [ds], {ds}
+
+    def visit(node) -> None:
+        if node not in seen:
+            seen.add(node)
+            todo.append(node)
+
+    while todo:
+        node = todo.pop()
+        reifications: dict = {}
+        for stmt in graph.subjects(RDF.subject, node):
+            p, o = graph.value(stmt, RDF.predicate), graph.value(stmt, RDF.object)
+            if p is not None and o is not None:
+                reifications.setdefault((p, o), set()).add(stmt)
+        for s, p, o in graph.triples((node, None, None)):
+            out.add((s, p, o))
+            if isinstance(o, BNode):
+                visit(o)
+            for stmt in reifications.get((p, o), ()):
+                visit(stmt)
+    return out
 
 
-def canonical_digest(graph: Graph) -> str:
-    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph`."""
+def canonical_digest(graph: Graph, where: str | None = None) -> str:
+    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
+    named if the digest is refused)."""
     dataset = ox.Dataset()
     bnodes: dict = {}
 
@@ -129,7 +159,14 @@ def canonical_digest(graph: Graph) -> str:
 
     for s, p, o in graph:
         dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(p), to_oxigraph(o, blank), ox.DefaultGraph()))
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    too_ambiguous = CanonicalisationLimitError(
+        "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
+        f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
+        hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
+        where=where, limit="canonicalise_timeout_s",
+    )
+    with phase("canonicalise", too_ambiguous):
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     lines = sorted(str(q) + " .\n" for q in dataset)
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 

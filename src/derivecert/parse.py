@@ -4,21 +4,54 @@ Parsing goes through Oxigraph's parsers, which are fast (≈37× rdflib's Turtle
 machine) and safe by construction: they never fetch a JSON-LD remote context, never resolve an
 XML external entity, and, like every parser, never follow `owl:imports` (nothing here does).
 The triples are then handed to rdflib, which the reasoner and pySHACL consume.
+
+Some inputs are small but costly, so a description is checked before and while it is parsed
+(`InputLimits`, configurable as `limits.*` in the settings): RDF/XML with a DOCTYPE is refused
+before the parser sees it (internal entities would be expanded: "billion laughs"), JSON-LD nested
+deeper than `max_jsonld_depth` is refused before the parser sees it (the JSON-LD parser recurses
+and overflows its stack), and parsing stops as soon as a description has more triples, blank
+nodes or datasets than allowed.  Each refusal names the setting that decides it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
-from .errors import InputError, InputTooLargeError, UnsupportedFormatError
+from .errors import InputError, InputTooLargeError, UnsafeInputError, UnsupportedFormatError
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What one description (a request, or one file of a batch) may hold.
+
+    The defaults fit the largest real catalogs seen (tens of datasets, a few thousand triples
+    per file) with a wide margin; each costs memory and time in reasoning and SHACL roughly in
+    proportion.  The settings (`limits.max_triples`, ...) override them.
+    """
+
+    max_triples: int = 100_000
+    max_datasets: int = 500
+    max_blank_nodes: int = 20_000
+    max_jsonld_depth: int = 64
+
+    @classmethod
+    def from_settings(cls, limits) -> "InputLimits":
+        return cls(**{name: getattr(limits, name) for name in cls.__dataclass_fields__})
+
+
+def setting_name(name: str) -> str:
+    """How a user sets a limit: its settings key and environment variable."""
+    return f"limits.{name} (DERIVECERT_LIMITS__{name.upper()})"
 
 # One media-type table serves extension look-up, Content-Type parsing and the API's negotiation.
 FORMATS: dict[str, tuple[ox.RdfFormat, tuple[str, ...]]] = {
@@ -117,6 +150,7 @@ def parse_description(
     media_type: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     into: Graph | None = None,
+    limits: InputLimits = InputLimits(),
 ) -> Description:
     """Parse one description; named graphs of TriG / N-Quads are merged into one graph."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -127,13 +161,17 @@ def parse_description(
             where=where, hint="split the catalog into several files or raise the size limit in the settings",
         )
     fmt = format_for(filename=filename, media_type=media_type, data=raw)
-    rdf_format = FORMATS[fmt][0]
+    check_before_parsing(raw, fmt, where, limits)
     graph = into if into is not None else Graph()
-    # Blank-node labels are scoped per document: prefix them so two files never share a node.
-    prefix = f"b{uuid.uuid4().hex[:10]}"
+    # Blank-node labels are scoped per document: prefix them so two files never share a node.  The
+    # prefix comes from the document (and how many came before it into this graph), not from chance,
+    # so that certifying the same input twice gives the same output, blank-node labels included.
+    documents = getattr(graph, "_derivecert_documents", 0)
+    graph._derivecert_documents = documents + 1
+    prefix = "b" + hashlib.sha256(f"{documents}\0{where}\0".encode() + raw).hexdigest()[:12]
     order = document_order(graph).setdefault(where, {})
     try:
-        for quad in ox.parse(raw, format=rdf_format, base_iri=None):
+        for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):
             obj = _to_rdflib(quad.object, prefix)
             if isinstance(obj, URIRef) and obj not in order:
                 order[obj] = len(order)
@@ -143,6 +181,82 @@ def parse_description(
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {fmt}: {exc}", where=where, hint=_hint(fmt, exc)) from None
     return Description(graph=graph, source=where, format=fmt)
+
+
+def check_before_parsing(raw: bytes, fmt: str, where: str, limits: InputLimits) -> None:
+    """Refuse what no parser should see: a DOCTYPE in RDF/XML, JSON-LD nested too deep."""
+    if fmt == "rdf-xml" and b"\0" in raw:
+        raise InputError("RDF/XML must be UTF-8 (the bytes hold NUL characters)", where=where,
+                         hint="convert the document to UTF-8, or send the charset in the Content-Type")
+    if fmt == "rdf-xml" and _XML_DOCTYPE.search(raw):
+        raise UnsafeInputError(
+            "RDF/XML with a DOCTYPE (entity declarations) is not accepted",
+            where=where,
+            hint="remove the <!DOCTYPE ...> and write entity values inline; RDF/XML needs no DTD",
+        )
+    if fmt == "json-ld":
+        depth = json_depth(raw, stop_at=limits.max_jsonld_depth)
+        if depth > limits.max_jsonld_depth:
+            raise UnsafeInputError(
+                f"JSON-LD nested more than {limits.max_jsonld_depth} levels deep "
+                f"(limit {setting_name('max_jsonld_depth')})",
+                where=where,
+                hint="flatten the document (JSON-LD flattened form uses @id references instead of nesting)",
+                limit="max_jsonld_depth",
+            )
+
+
+# Searched in the whole document, not only the prolog: a comment can hide where the prolog ends,
+# and RDF/XML text holding "<!DOCTYPE" is written escaped ("&lt;!DOCTYPE").
+_XML_DOCTYPE = re.compile(rb"<!\s*DOCTYPE|<!\s*ENTITY", re.I)
+
+
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(raw: bytes, stop_at: int | None = None) -> int:
+    """The deepest nesting of objects and arrays in a JSON text (strings skipped), read without
+    building it; counting stops once past `stop_at`."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(raw):
+        char = token.group()[:1]
+        if char in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_at is not None and deepest > stop_at:
+                    break
+        elif char in b"]}":
+            depth -= 1
+    return deepest
+
+
+def counted(quads, where: str, limits: InputLimits):
+    """The parser's quads, stopped with a clear error as soon as a limit is passed, so an
+    oversized description never gets built."""
+    blank_nodes: set[str] = set()
+    datasets: set = set()
+    for n, quad in enumerate(quads, 1):
+        if n > limits.max_triples:
+            raise _over(where, "max_triples", limits.max_triples, "triples")
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.BlankNode) and term.value not in blank_nodes:
+                blank_nodes.add(term.value)
+                if len(blank_nodes) > limits.max_blank_nodes:
+                    raise _over(where, "max_blank_nodes", limits.max_blank_nodes, "blank nodes")
+        if quad.predicate.value == _RDF_TYPE and getattr(quad.object, "value", None) == _DCAT_DATASET:
+            datasets.add(quad.subject)
+            if len(datasets) > limits.max_datasets:
+                raise _over(where, "max_datasets", limits.max_datasets, "datasets (dcat:Dataset)")
+        yield quad
+
+
+def _over(where: str, name: str, limit: int, what: str) -> InputTooLargeError:
+    return InputTooLargeError(
+        f"the description has more than {limit:,} {what} (limit {setting_name(name)})",
+        where=where, hint="split it into several descriptions, or raise the limit in the settings",
+        limit=name,
+    )
 
 
 def document_order(graph: Graph) -> dict[str, dict]:
@@ -159,7 +273,8 @@ def document_order(graph: Graph) -> dict[str, dict]:
     return order
 
 
-def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, into: Graph | None = None) -> Description:
+def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, into: Graph | None = None,
+               limits: InputLimits = InputLimits()) -> Description:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -169,7 +284,7 @@ def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, into: Graph | 
             f"file is {size:,} bytes, over the limit of {max_bytes:,}", where=str(path),
             hint="split the catalog into several files or raise the size limit",
         )
-    return parse_description(path.read_bytes(), filename=str(path), max_bytes=max_bytes, into=into)
+    return parse_description(path.read_bytes(), filename=str(path), max_bytes=max_bytes, into=into, limits=limits)
 
 
 def _clean(exc: SyntaxError) -> str:

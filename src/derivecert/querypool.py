@@ -5,7 +5,10 @@ a huge GROUP BY) would keep a thread of the API busy long after its time limit. 
 endpoint's queries on an on-disk embedded store run in a small pool of worker processes, each
 with a read-only view of the store (`pyoxigraph.Store.read_only`, reopened after every write of
 the API's process).  A query past its time limit gets its worker killed and replaced: the limit
-really stops the work.  (A remote store stops queries itself: `oxigraph serve --timeout-s`.)
+really stops the work.  Each worker's memory is limited too (`limits.sparql_memory_mb` beyond
+what it holds idle, `RLIMIT_DATA`): an ORDER BY over a cartesian product or a string-doubling query
+fails its allocation, the worker is replaced, and the query is refused naming the limit.
+(A remote store stops queries itself: `oxigraph serve --timeout-s`.)
 """
 
 from __future__ import annotations
@@ -49,13 +52,22 @@ def _dec(x: Any) -> Any:
     return ox.Triple(_dec(x[1]), _dec(x[2]), _dec(x[3]))
 
 
-def _worker(path: str, conn) -> None:  # pragma: no cover - runs in the child process
+DEFAULT_MEMORY_MB = 1024
+
+
+def _worker(path: str, conn, memory_mb: int | None) -> None:  # pragma: no cover - runs in the child process
     import pyoxigraph as ox
 
+    from .sandbox import limit_memory
     from .store import _collect, dataset_options
 
+    # Opening the store allocates caches (RocksDB's) that the limit must not count: open it and
+    # run a first query, then limit what queries may add.
+    store, generation = ox.Store.read_only(path), None
+    store.query("ASK {}")
+    if memory_mb:
+        limit_memory(memory_mb)
     conn.send(("ready", None))
-    store, generation = None, None
     while True:
         try:
             msg = conn.recv()
@@ -65,7 +77,8 @@ def _worker(path: str, conn) -> None:  # pragma: no cover - runs in the child pr
             return
         query, form, limit, default_graphs, named_graphs, gen = msg
         try:
-            if store is None or gen != generation:
+            if gen != generation:
+                store = None  # the old view goes before the new one comes (one reservation at a time)
                 store = ox.Store.read_only(path)
                 generation = gen
             kwargs = dataset_options(default_graphs, named_graphs)
@@ -77,14 +90,17 @@ def _worker(path: str, conn) -> None:  # pragma: no cover - runs in the child pr
                 "triples": [_enc(t) for t in outcome.triples],
                 "truncated": outcome.truncated,
             }))
+        except MemoryError:
+            conn.send(("memory", None))
+            return  # a failed allocation may have left the worker in a bad state: replace it
         except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
             conn.send(("rejected", str(exc)))
 
 
 class _Worker:
-    def __init__(self, ctx, path: str):
+    def __init__(self, ctx, path: str, memory_mb: int | None):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(path, child), daemon=True, name="derivecert-sparql")
+        self.process = ctx.Process(target=_worker, args=(path, child, memory_mb), daemon=True, name="derivecert-sparql")
         self.process.start()
         child.close()
         # the query clock starts when the worker is ready, not while Python imports
@@ -114,11 +130,13 @@ class _Worker:
 
 
 class QueryPool:
-    """`size` worker processes over a read-only view of the store at `path`."""
+    """`size` worker processes over a read-only view of the store at `path`, each limited to
+    `memory_mb` of memory beyond what it holds idle."""
 
-    def __init__(self, path: str, size: int = 2):
+    def __init__(self, path: str, size: int = 2, memory_mb: int | None = DEFAULT_MEMORY_MB):
         self.path = path
         self.size = max(1, size)
+        self.memory_mb = memory_mb
         self.ctx = mp.get_context("spawn")
         self._idle: list[_Worker] = []
         self._count = 0
@@ -128,7 +146,7 @@ class QueryPool:
     def warm(self) -> None:
         with self._cond:
             while self._count < self.size:
-                self._idle.append(_Worker(self.ctx, self.path))
+                self._idle.append(_Worker(self.ctx, self.path, self.memory_mb))
                 self._count += 1
 
     def _acquire(self, timeout: float) -> _Worker:
@@ -147,7 +165,7 @@ class QueryPool:
                     raise TimeoutError("no SPARQL worker free")
                 self._cond.wait(left)
         try:
-            return _Worker(self.ctx, self.path)
+            return _Worker(self.ctx, self.path, self.memory_mb)
         except Exception:
             with self._cond:
                 self._count -= 1
@@ -165,19 +183,23 @@ class QueryPool:
             self._cond.notify()
 
     def run(self, query, form, limit, timeout, default_graphs, named_graphs, generation):
-        """(status, payload): status "ok" with the encoded outcome, "rejected" with a message,
-        or "timeout" once the worker has been killed."""
+        """(status, payload): status "ok" with the encoded outcome, "rejected" with a message
+        (the memory limit's included), or "timeout" once the worker has been killed."""
         worker = self._acquire(timeout)
         try:
             worker.conn.send((query, form, limit, default_graphs, named_graphs, generation))
             if worker.conn.poll(timeout):
                 status, payload = worker.conn.recv()
+                if status == "memory":
+                    raise EOFError("out of memory")
                 self._release(worker)
                 return status, payload
-        except (EOFError, OSError, BrokenPipeError) as exc:
+        except (EOFError, OSError, BrokenPipeError):
+            # the worker ran out of memory: it said so, or native code aborted on an allocation
             worker.stop(kill=True)
             self._release(None)
-            return "rejected", f"the query worker failed: {exc}"
+            return "rejected", (f"the query needed more memory than the limit of {self.memory_mb} MB per query "
+                                "worker (limit limits.sparql_memory_mb); narrow it or add a LIMIT")
         worker.stop(kill=True)  # past the limit: the work stops with the process
         self._release(None)
         return "timeout", None

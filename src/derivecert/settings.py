@@ -60,6 +60,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .parse import InputLimits
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -209,6 +211,9 @@ class SigningSettings(BaseModel):
 
 
 class LimitSettings(BaseModel):
+    """Limits on untrusted work; README "Limits on untrusted work" explains each.  Every
+    refusal names the setting that made it (`limits.<name>`, `DERIVECERT_LIMITS__<NAME>`)."""
+
     max_body_bytes: int = 2_000_000
     #: longest reason (characters) the certifying body may give for a status change
     status_reason_max_chars: int = 2000
@@ -217,6 +222,39 @@ class LimitSettings(BaseModel):
     sparql_concurrency: int = 4
     search_page_max: int = 100
     federation_timeout_s: float = 5.0
+    # one description (a request, or one file of a CLI batch)
+    max_triples: int = Field(InputLimits.max_triples, ge=1)
+    max_datasets: int = Field(InputLimits.max_datasets, ge=1)
+    max_blank_nodes: int = Field(InputLimits.max_blank_nodes, ge=0)
+    max_jsonld_depth: int = Field(InputLimits.max_jsonld_depth, ge=1)
+    # certification (parse, reasoning, SHACL, digest) in bounded worker processes
+    certify_memory_mb: int = Field(1536, ge=64)
+    certify_timeout_s: float = Field(60.0, gt=0)
+    certify_concurrency: int = Field(2, ge=1)
+    canonicalise_timeout_s: float = Field(5.0, gt=0)
+    # SPARQL: the query's analysis before it runs, and the worker processes that run it
+    max_query_bytes: int = Field(100_000, ge=1)
+    sparql_parse_timeout_s: float = Field(5.0, gt=0)
+    sparql_memory_mb: int = Field(1024, ge=64)
+    query_cache_bytes: int = Field(1_000_000, ge=0)
+
+    def input_limits(self) -> InputLimits:
+        return InputLimits.from_settings(self)
+
+    def certify_bounds(self, *, batch: bool = False):
+        """Bounds of a certification worker.  `batch=True` for the CLI: a batch may legitimately
+        run long (no wall-clock limit; the memory limit and the digest's budget still hold) and
+        start processes of its own (a batch on several cores)."""
+        from .sandbox import Bounds
+
+        return Bounds(memory_mb=self.certify_memory_mb, timeout_s=None if batch else self.certify_timeout_s,
+                      phases={"canonicalise": self.canonicalise_timeout_s}, daemon=not batch)
+
+    def query_analysis_bounds(self):
+        from .sandbox import Bounds
+
+        return Bounds(memory_mb=self.sparql_memory_mb, timeout_s=self.sparql_parse_timeout_s,
+                      memory_setting="limits.sparql_memory_mb", timeout_setting="limits.sparql_parse_timeout_s")
 
 
 class FileSettingsSource(PydanticBaseSettingsSource):

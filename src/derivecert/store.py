@@ -1396,7 +1396,7 @@ def _json_or_none(text: str) -> dict | None:
 class EmbeddedStore(CatalogStore):
     """Oxigraph in this process: on disk (`path`) or in memory (`path=None`)."""
 
-    def __init__(self, path: str | Path | None = None, *, query_processes: int = 2):
+    def __init__(self, path: str | Path | None = None, *, query_processes: int = 2, query_memory_mb: int | None = None):
         """`query_processes` > 0 runs users' SPARQL (`run_query`) of an on-disk store in that
         many worker processes, so that the time limit stops runaway queries (querypool)."""
         super().__init__()
@@ -1408,9 +1408,9 @@ class EmbeddedStore(CatalogStore):
             self.kind = "embedded"
             self.ox = ox.Store(str(self.path))
             if query_processes > 0:
-                from .querypool import QueryPool
+                from .querypool import DEFAULT_MEMORY_MB, QueryPool
 
-                self.query_pool = QueryPool(str(self.path), query_processes)
+                self.query_pool = QueryPool(str(self.path), query_processes, query_memory_mb or DEFAULT_MEMORY_MB)
         else:
             self.kind = "memory"
             self.ox = ox.Store()
@@ -1639,7 +1639,7 @@ def open_store(settings) -> CatalogStore:
         return EmbeddedStore(None)
     if cfg.kind == "embedded":
         workers = settings.limits.sparql_concurrency if cfg.query_processes else 0
-        return EmbeddedStore(cfg.path, query_processes=workers)
+        return EmbeddedStore(cfg.path, query_processes=workers, query_memory_mb=settings.limits.sparql_memory_mb)
     auth = (cfg.username, cfg.password or "") if cfg.username else None
     return RemoteStore(
         cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
