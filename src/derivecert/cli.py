@@ -217,11 +217,9 @@ def _print_results(results, lang: str, sources: set[str] = frozenset()) -> None:
 
 
 def _source_iris(run, engine, files) -> set[str]:
-    """IRIs named as sources in the batch (prov:wasDerivedFrom, or prov:used of an activity)."""
-    from rdflib.namespace import PROV
+    from .wording import named_sources
 
-    graph = run.description if run.description is not None else engine.load_files(files)[0]
-    return {str(o) for p in (PROV.wasDerivedFrom, PROV.used) for o in graph.objects(None, p)}
+    return named_sources(run.description if run.description is not None else engine.load_files(files)[0])
 
 
 @command

@@ -79,3 +79,31 @@ def _prefixed_one(iri: str, keep: str) -> str:
         return keep
     local = iri[len(best[1]):]
     return f"{best[0]}:{local}" if local and all(c.isalnum() or c in "-_." for c in local) else keep
+
+
+@lru_cache(maxsize=1)
+def _shape_descriptions() -> dict[str, dict[str, str]]:
+    from rdflib.namespace import SH
+
+    from .resources import shapes_source_graph
+
+    out: dict[str, dict[str, str]] = {}
+    for shape, text in shapes_source_graph().subject_objects(SH.description):
+        if text.language:
+            out.setdefault(str(shape), {})[text.language] = str(text)
+    return out
+
+
+def shape_description(shape: str | None, lang: str) -> str:
+    """What a shape requires (its sh:description): the fix hint of a finding it reported."""
+    texts = _shape_descriptions().get(shape or "", {})
+    return texts.get(lang) or texts.get("en", "")
+
+
+def named_sources(graph) -> set[str]:
+    """IRIs a description names as sources (prov:wasDerivedFrom, or prov:used of an activity).
+    A dataset among them that has no source of its own is not under certification: the reports
+    list it apart instead of as a "not derived, P-01" result."""
+    from rdflib.namespace import PROV
+
+    return {str(o) for p in (PROV.wasDerivedFrom, PROV.used) for o in graph.objects(None, p)}
