@@ -85,7 +85,7 @@ _PAIRS = {
     "search_placeholder": ("标题、说明或关键词，如 流感", "title, description or keyword, e.g. influenza"),
     "federated": ("同时检索对等节点", "also search peer nodes"),
     "found": ("找到 {n} 个数据集", "{n} dataset(s) found"),
-    "clear": ("清除筛选", "clear filters"),
+    "clear_filters": ("清除筛选", "clear filters"),
     "prev": ("上一页", "previous"),
     "next": ("下一页", "next"),
     "nothing_found": ("没有符合条件的数据集。", "No dataset matches."),

@@ -8,7 +8,9 @@ import re
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import WebDriverWait
+
+pytestmark = pytest.mark.browser
 
 VALID = "cdc-east/ili-weekly-counts.ttl"
 INVALID = "city-hospital/genomic-variants-identifiable-rejected.ttl"
@@ -131,3 +133,13 @@ def test_the_openapi_ui_works_offline(page, path, ready):
     resources = page.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(page.base) for r in resources), resources
     page.shot(path.strip("/"))
+
+
+def test_the_landing_page_leads_to_the_interface_and_the_catalogs(page):
+    page.open("/")
+    rows = find(page, "table tr td:first-child a")
+    assert {a.text for a in rows} == {"city-hospital", "cdc-east", "med-university", "health-platform"}
+    page.driver.find_element(By.CSS_SELECTOR, "a.tile[href='/ui/check']")
+    page.shot("home")
+    rows[0].click()
+    wait(page, ".facet[data-facet=institution] a.on")
