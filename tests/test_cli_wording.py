@@ -26,7 +26,7 @@ def test_sources_are_not_reported_as_p01_and_the_summary_agrees_in_number():
     assert code == 0
     assert "P-01" not in out
     assert "sources (not under certification themselves): https://hospital-x.example.org/pathology-reports" in out
-    assert out.strip().splitlines()[-1] == "1 dataset: certified 1 (and 1 source dataset(s) not under certification)"
+    assert out.strip().splitlines()[-1] == "1 dataset: certified 1 (and 1 source dataset not under certification)"
 
 
 def test_a_dataset_without_source_that_nobody_derives_from_still_shows_p01():

@@ -31,7 +31,7 @@ UI = {
     "zh": {"verdict": "结论", "derived": "衍生数据", "yes": "是", "no": "否", "types": "类型", "findings": "发现",
            "filing": "备案", "valid_until": "有效期至", "none": "无", "classification": "分类", "because": "依据",
            "personal": "个人信息", "primary": "一次衍生", "secondary": "二次衍生", "summary": "共 {n} 个数据集：{counts}",
-           "summary_one": "共 1 个数据集：{counts}", "summary_sources": "（另有 {n} 个来源数据集不在认定范围内）",
+           "summary_one": "共 1 个数据集：{counts}", "summary_sources": "（另有 {n} 个来源数据集不在认定范围内）", "summary_sources_one": "（另有 1 个来源数据集不在认定范围内）",
            "sources": "来源数据集（本身不在认定范围内）",
            "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
            "scenario": "场景", "technique": "技术", "granularity": "粒度", "grade": "脱敏等级", "level": "敏感等级",
@@ -39,7 +39,8 @@ UI = {
     "en": {"verdict": "verdict", "derived": "derived", "yes": "yes", "no": "no", "types": "types", "findings": "findings",
            "filing": "filing", "valid_until": "valid until", "none": "none", "classification": "classification", "because": "because",
            "personal": "personal information", "primary": "primary", "secondary": "secondary", "summary": "{n} datasets: {counts}",
-           "summary_one": "1 dataset: {counts}", "summary_sources": " (and {n} source dataset(s) not under certification)",
+           "summary_one": "1 dataset: {counts}", "summary_sources": " (and {n} source datasets not under certification)",
+           "summary_sources_one": " (and 1 source dataset not under certification)",
            "sources": "sources (not under certification themselves)",
            "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
            "scenario": "scenario", "technique": "technique", "granularity": "granularity", "grade": "grade", "level": "level",
@@ -212,7 +213,7 @@ def _print_results(results, lang: str, sources: set[str] = frozenset()) -> None:
     n = len(certified)
     summary = t["summary_one" if n == 1 else "summary"].format(n=n, counts=", ".join(f"{t[v]} {k}" for v, k in counts.items()))
     if source_only:
-        summary += t["summary_sources"].format(n=len(source_only))
+        summary += t["summary_sources_one" if len(source_only) == 1 else "summary_sources"].format(n=len(source_only))
     out.print(summary)
 
 

@@ -83,7 +83,7 @@ def test_the_language_switch_keeps_the_check_and_is_remembered(page):
     assert chip.text == "public health surveillance and decision-making"
     page.open("/ui/datasets")                                               # remembered on the next page
     assert page.driver.find_element(By.TAG_NAME, "h1").text == "Catalog of derived data"
-    page.shot("check-english")
+    page.shot("catalog-english")
 
 
 def test_browse_facets_and_open_a_dataset(page):
@@ -95,6 +95,7 @@ def test_browse_facets_and_open_a_dataset(page):
     facet.click()
     wait(page, ".facet[data-facet=scenario] a.on[data-code=AS-PH]")
     assert int(re.search(r"\d+", page.driver.find_element(By.ID, "total").text).group()) == count < total
+    assert page.driver.find_element(By.CSS_SELECTOR, "#total a").text == "清除筛选"
     assert {f.get_attribute("data-facet") for f in find(page, ".facet")} >= {"scenario", "technique", "level", "grade", "institution", "verdict"}
     page.shot("catalog")
     page.driver.find_element(By.CSS_SELECTOR, ".item a.title").click()
