@@ -30,7 +30,7 @@ from ..deps import Services, read_body, services
 from ..labels import DEPTH_LABELS, DIMENSION_LABELS, VERDICT_LABELS, code_label
 from ..problems import Problem
 from ..web import HERE, LANG_COOKIE, call_api, render, request_lang
-from ..web.i18n import LANGS, TEXT, pick
+from ..web.i18n import LANGS, PROBLEM_TITLES, TEXT, pick
 from ..web.provenance import provenance_graph
 from ..web.sparql_examples import examples as sparql_examples
 
@@ -123,7 +123,15 @@ def example_files() -> list[tuple[str, bool]]:
 
 
 async def _check_form(request: Request, svc: Services) -> tuple[str, str]:
-    body = await read_body(request, svc.settings.limits.max_body_bytes)
+    """The form's description and format.  Form encoding takes up to three bytes per byte of the
+    description, so the form may be three times the node's body limit; the API call then holds
+    the description itself to that limit (and names it)."""
+    limit = svc.settings.limits.max_body_bytes
+    try:
+        body = await read_body(request, 3 * limit + 4096)
+    except Problem as exc:
+        raise Problem(413, "input-too-large", f"the description exceeds {limit} bytes",
+                      hint="split the description into several files", limit=limit) from exc
     fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     fmt = fields.get("format", "turtle")
     return fields.get("description", ""), fmt if fmt in FORMATS else "turtle"
@@ -137,10 +145,21 @@ async def check_page(request: Request, example: str = "") -> Response:
                   chosen=example, formats=FORMAT_NAMES)
 
 
+def _problem_page(request: Request, exc: Problem) -> Response:
+    lang = request_lang(request)
+    error = {"status": exc.status, "detail": exc.detail, "hint": exc.hint or "", "code": exc.code,
+             "title": PROBLEM_TITLES[lang].get(exc.code, "")}
+    return render(request, "check.html", status=exc.status, description="", format="turtle",
+                  examples=example_files(), chosen="", formats=FORMAT_NAMES, error=error)
+
+
 @router.post("/ui/check")
 async def check(request: Request, svc: Services = Depends(services)) -> Response:
     lang = request_lang(request)
-    text, fmt = await _check_form(request, svc)
+    try:
+        text, fmt = await _check_form(request, svc)
+    except Problem as exc:
+        return _problem_page(request, exc)
     context = dict(description=text, format=fmt, examples=example_files(), chosen="", formats=FORMAT_NAMES)
     answer = await call_api(request, "POST", "/v1/certify", content=text.encode("utf-8"),
                             headers={"Content-Type": FORMATS[fmt], "Accept": "application/json"})
@@ -174,7 +193,10 @@ async def check_download(kind: str, request: Request, svc: Services = Depends(se
               "filing": ("/v1/certify", "text/turtle", "filing-records.ttl")}
     if kind not in routes:
         raise Problem(404, "not-found", f"no download {kind!r}", hint="json, turtle, report or filing")
-    text, fmt = await _check_form(request, svc)
+    try:
+        text, fmt = await _check_form(request, svc)
+    except Problem as exc:
+        return _problem_page(request, exc)
     path, accept, filename = routes[kind]
     answer = await call_api(request, "POST", path, content=text.encode("utf-8"),
                             headers={"Content-Type": FORMATS[fmt], "Accept": accept})
@@ -211,7 +233,7 @@ def error_view(answer, text: str, lang: str) -> dict:
     except ValueError:
         problem = {"detail": answer.text[:500]}
     view = {"status": answer.status_code, "detail": problem.get("detail", ""), "hint": problem.get("hint", ""),
-            "code": problem.get("code", "")}
+            "code": problem.get("code", ""), "title": PROBLEM_TITLES[lang].get(problem.get("code", ""), "")}
     m = ERROR_POSITION.match(view["detail"])
     if m:
         line, column = int(m.group(1)), int(m.group(2))

@@ -106,6 +106,8 @@ _PAIRS = {
     "filing_status": ("备案状态", "filing status"),
     "status_active": ("有效", "active"),
     "status_expired": ("已过期", "expired"),
+    "status_suspended": ("已暂停", "suspended"),
+    "status_revoked": ("已撤销", "revoked"),
     # sparql
     "sparql_title": ("SPARQL 查询（只读）", "SPARQL query (read-only)"),
     "sparql_intro": ("查询所有机构图的并集。可选择下方示例。", "Queries the union of the institutions' graphs. Pick an example below."),
@@ -126,4 +128,25 @@ _PAIRS = {
     "datasets": ("数据集", "datasets"),
 }
 
+#: what went wrong, by the API's problem `code`; the API's own detail follows it on the page
+PROBLEMS = {
+    "invalid-input": ("描述无法解析", "The description cannot be parsed"),
+    "unsupported-format": ("不支持的格式", "Unsupported format"),
+    "unsupported-media-type": ("不支持的格式", "Unsupported format"),
+    "input-too-large": ("描述超过本节点的大小上限", "The description exceeds this node's size limit"),
+    "no-dataset": ("描述中没有 dcat:Dataset", "The description has no dcat:Dataset"),
+    "unknown-code": ("未知代码", "Unknown code"),
+    "invalid-identifier": ("无效的数据集标识", "Invalid dataset identifier"),
+    "not-found": ("未找到", "Not found"),
+    "unauthorized": ("需要令牌", "A token is needed"),
+    "engine-unavailable": ("认定引擎不可用", "The certification engine is unavailable"),
+    "query-timeout": ("查询超时", "The query timed out"),
+    "invalid-query": ("SPARQL 查询有误", "The SPARQL query is not valid"),
+    "update-refused": ("只读：不接受更新", "Read-only: updates are refused"),
+    "service-not-allowed": ("SERVICE 目标不在允许列表中", "SERVICE endpoint not allowed"),
+    "missing-query": ("缺少查询", "No query given"),
+    "store-unavailable": ("目录存储不可用", "The catalog store is unavailable"),
+}
+
 TEXT = {lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGS)}
+PROBLEM_TITLES = {lang: {code: pair[i] for code, pair in PROBLEMS.items()} for i, lang in enumerate(LANGS)}

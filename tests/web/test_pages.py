@@ -39,12 +39,22 @@ def test_a_syntax_error_is_a_400_page_naming_line_and_column(client):
     r = client.post("/ui/check", content=form(bad), headers=FORM)
     assert r.status_code == 400 and "text/html" in r.headers["content-type"]
     assert 'data-error-line="3"' in r.text and "line 3, column" in r.text
+    assert "The description cannot be parsed" in r.text
     assert 'id="bad-line"' in r.text
 
 
-def test_a_body_past_the_limit_is_a_413_naming_the_limit(client):
-    r = client.post("/ui/check", content=form("#" * 250_000), headers=FORM)
-    assert r.status_code == 413 and r.json()["limit"] == 200_000
+def test_a_description_past_the_limit_is_a_413_page_naming_the_limit(client):
+    r = client.post("/ui/check", content=form("#" * 250_000), headers=FORM)    # the API's limit
+    assert r.status_code == 413 and "200000 bytes" in r.text and "exceeds this node&#39;s size limit" in r.text
+    r = client.post("/ui/check", content=form("#" * 700_000), headers=FORM)    # past the form's own bound
+    assert r.status_code == 413 and "200000 bytes" in r.text
+
+
+def test_form_encoding_does_not_count_against_the_limit(client):
+    text = E1.read_text(encoding="utf-8")
+    text += "\n# " + "衍" * ((150_000 - len(text.encode())) // 3)      # about 150 kB of text, 400 kB encoded
+    assert len(form(text)) > 200_000
+    assert client.post("/ui/check", content=form(text), headers=FORM).status_code == 200
 
 
 def test_the_filing_download_holds_the_filing_records_only(client):
