@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF
 
+from derivecert.classify import WORDS as EXPLANATION_WORDS
 from derivecert.wording import FAMILY, class_label, family, named_sources, prefixed, severity
 from derivecert.wording import code_label as word
 
@@ -280,7 +281,7 @@ def result_view(result: dict, lang: str, explanation: list | None = None) -> dic
         "candidates": [word(code, lang) for code in c.get("level_candidates") or []],
         "personal": c.get("personal_information"),
         "groups": groups, "filing": result.get("filing"), "source": result.get("source"),
-        "explanation": explanation or [],
+        "explanation": explanation or [], "words": EXPLANATION_WORDS.get(lang, {}),
         "extras": {k: json.dumps(v, ensure_ascii=False, indent=1) for k, v in result.items() if k not in KNOWN_RESULT_FIELDS},
     }
 
