@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import fastapi_offline
 from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF
 
@@ -182,6 +182,22 @@ async def check(request: Request, svc: Services = Depends(services)) -> Response
     views = [result_view(r, lang, explanations.get(r["dataset"])) for r in results]
     return render(request, "check.html", results=views, source_only=source_only, explain_max=EXPLAIN_MAX_DATASETS,
                   explained=bool(explanations), **context)
+
+
+#: datasets certified per second on one core (bench/run.py: about 100), for the progress estimate
+CHECK_DATASETS_PER_SECOND = 100
+
+
+@router.post("/ui/check/scan")
+async def check_scan(request: Request, svc: Services = Depends(services)) -> Response:
+    """Before a large check: how many datasets and triples the description holds (parsing only,
+    about 1% of a check), and an estimate of how long the check takes, for the progress bar."""
+    from derivecert.classify import datasets
+
+    text, fmt = await _check_form(request, svc)
+    graph, _ = await svc.run_engine(svc.engine.load, text.encode("utf-8"), media_type=FORMATS[fmt])
+    n = len(datasets(graph))
+    return JSONResponse({"datasets": n, "triples": len(graph), "estimate_s": round(1 + n / CHECK_DATASETS_PER_SECOND, 1)})
 
 
 @router.post("/ui/check/download/{kind}")

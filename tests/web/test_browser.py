@@ -144,3 +144,16 @@ def test_the_landing_page_leads_to_the_interface_and_the_catalogs(page):
     page.shot("home")
     rows[0].click()
     wait(page, ".facet[data-facet=institution] a.on")
+
+
+def test_a_large_description_is_scanned_first_then_checked(page):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "cdc-east"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.ttl")))
+    assert len(text.encode()) > 20000                                      # past the page's scan threshold
+    page.open("/ui/check")
+    page.driver.execute_script("document.getElementById('description').value = arguments[0]", text)
+    page.driver.find_element(By.ID, "check-button").click()
+    WebDriverWait(page.driver, 120).until(lambda d: len(find(page, "section.result")) == 8)
+    assert {r.find_element(By.CSS_SELECTOR, ".badge").get_attribute("data-verdict") for r in find(page, "section.result")} <= {"certified", "conditional"}

@@ -107,3 +107,11 @@ def test_fields_added_to_the_result_later_are_shown_as_they_come():
     assert view["chips"][0]["values"] == [{"code": "AS-DRUG", "label": "药物与器械研发"}]
     html = env.from_string('{% from "macros.html" import result_card %}{{ result_card(r, t) }}').render(r=view, t=TEXT["zh"])
     assert 'data-field="notices"' in html and "a notice" in html
+
+
+def test_the_scan_before_a_large_check_counts_datasets_and_triples(client):
+    r = client.post("/ui/check/scan", content=form(E1.read_text(encoding="utf-8")), headers=FORM)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["datasets"] == 2 and body["triples"] > 20 and body["estimate_s"] >= 1
+    assert client.post("/ui/check/scan", content=form("<a> <b> "), headers=FORM).status_code == 400

@@ -30,20 +30,43 @@
     editor.setSelectionRange(start + Math.max(0, column - 1), start + Math.max(column, lineText.length));
     editor.scrollTop = Math.max(0, (line - 3) * 19);
   }
-  // Progress: the check runs on the server (one reasoner call, one SHACL call for the file);
-  // show that it is running, for how long, and on how much.
+  // Progress: a check is one reasoner call and one SHACL call for the whole file.  For a large
+  // description the page first asks how many datasets it holds (parsing only) and shows the
+  // count and an estimate; then it submits the check and shows how long it has been running.
   var form = document.getElementById("check-form");
+  var SCAN_FROM_BYTES = 20000;
   if (form && editor) {
+    var submitting = false;
     form.addEventListener("submit", function (event) {
       if (event.submitter && event.submitter.getAttribute("formaction")) return;  // a download
+      if (submitting) return;
+      submitting = true;
       var box = document.getElementById("progress"), text = document.getElementById("progress-text");
-      var bytes = new Blob([editor.value]).size, started = Date.now();
+      var bar = box.querySelector("progress");
+      var bytes = new Blob([editor.value]).size, started = Date.now(), estimate = 0;
       text.textContent = text.dataset.template.replace("{n}", bytes.toLocaleString());
       box.hidden = false;
       document.getElementById("check-button").disabled = true;
       setInterval(function () {
-        document.getElementById("elapsed").textContent = Math.round((Date.now() - started) / 1000);
-      }, 500);
+        var elapsed = (Date.now() - started) / 1000;
+        document.getElementById("elapsed").textContent = Math.round(elapsed);
+        if (estimate) bar.value = Math.min(0.95, elapsed / estimate);
+      }, 250);
+      if (bytes < SCAN_FROM_BYTES) return;
+      event.preventDefault();
+      fetch("/ui/check/scan", {method: "POST", body: new URLSearchParams(new FormData(form))})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (scan) {
+          if (scan) {
+            estimate = scan.estimate_s;
+            bar.max = 1;
+            bar.value = 0;
+            text.textContent = text.dataset.scanTemplate.replace("{datasets}", scan.datasets.toLocaleString())
+              .replace("{triples}", scan.triples.toLocaleString()).replace("{estimate}", scan.estimate_s);
+          }
+        })
+        .catch(function () {})
+        .then(function () { form.submit(); });
     });
   }
   // The language switch keeps the work: pages built from a form are submitted again.
