@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+# The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
+BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test bench bench-quick serve certify-examples clean
+.PHONY: run test bench bench-quick serve certify-examples screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +28,17 @@ run: $(STAMP)
 certify-examples: $(STAMP)
 	$(BIN)/derivecert certify examples
 
-test: $(DEVSTAMP)
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-microhei \
+	  || echo "warning: could not install chromium: the browser tests will skip (outside CI)"
+
+test: $(DEVSTAMP) | $(BROWSER)
 	$(BIN)/python -m pytest -q
+
+# Regenerates the README's screenshots (docs/screenshots/*.png) from the browser tests.
+screenshots: $(DEVSTAMP) | $(BROWSER)
+	DERIVECERT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/test_browser.py
 
 bench: $(DEVSTAMP)
 	$(BIN)/python bench/run.py

@@ -26,7 +26,7 @@ from derivecert.store import CatalogStore, build_submission, open_store
 from . import deps, problems
 from .deps import Services
 from .openapi import finalise
-from .routers import catalog, compute, filings, health, pages, sparql, submit, vocab
+from .routers import catalog, compute, filings, health, pages, sparql, submit, vocab, web
 
 log = logging.getLogger("derivecert.api")
 
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
         openapi_tags=TAGS,
         lifespan=lifespan,
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        docs_url=None, redoc_url=None,  # served by routers/web.py from packaged assets (no CDN)
     )
     problems.install(app)
     if settings.access.cors_origins:
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
             expose_headers=["ETag", "Location"], max_age=600,
         )
-    modules = (pages, health, compute, submit, catalog, filings, vocab, sparql)
+    modules = (pages, web, health, compute, submit, catalog, filings, vocab, sparql)
     for module in modules:
         app.include_router(module.router)
     _finish_openapi(app, [route for module in modules for route in module.router.routes])

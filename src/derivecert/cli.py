@@ -36,15 +36,20 @@ UI = {
     "zh": {"verdict": "结论", "derived": "衍生数据", "yes": "是", "no": "否", "types": "类型", "findings": "发现",
            "filing": "备案", "valid_until": "有效期至", "none": "无", "classification": "分类", "because": "依据",
            "personal": "个人信息", "primary": "一次衍生", "secondary": "二次衍生", "summary": "共 {n} 个数据集：{counts}",
+           "summary_one": "共 1 个数据集：{counts}", "summary_sources": "（另有 {n} 个来源数据集不在认定范围内）", "summary_sources_one": "（另有 1 个来源数据集不在认定范围内）",
+           "sources": "来源数据集（本身不在认定范围内）",
            "certified": "通过认定", "conditional": "有条件通过", "rejected": "不予认定", "not-derived": "非衍生数据",
            "scenario": "场景", "technique": "技术", "granularity": "粒度", "grade": "脱敏等级", "level": "敏感等级",
-           "candidates": "候选", "special": "特殊类别", "modality": "形态", "category": "类别", "notices": "提示"},
+           "candidates": "候选", "level_is": "敏感等级 {level}", "special": "特殊类别", "modality": "形态", "category": "类别", "notices": "提示"},
     "en": {"verdict": "verdict", "derived": "derived", "yes": "yes", "no": "no", "types": "types", "findings": "findings",
            "filing": "filing", "valid_until": "valid until", "none": "none", "classification": "classification", "because": "because",
            "personal": "personal information", "primary": "primary", "secondary": "secondary", "summary": "{n} datasets: {counts}",
+           "summary_one": "1 dataset: {counts}", "summary_sources": " (and {n} source datasets not under certification)",
+           "summary_sources_one": " (and 1 source dataset not under certification)",
+           "sources": "sources (not under certification themselves)",
            "certified": "certified", "conditional": "conditional", "rejected": "rejected", "not-derived": "not derived",
            "scenario": "scenario", "technique": "technique", "granularity": "granularity", "grade": "grade", "level": "level",
-           "candidates": "candidates", "special": "special", "modality": "modality", "category": "category", "notices": "notices"},
+           "candidates": "candidates", "level_is": "{level}", "special": "special", "modality": "modality", "category": "category", "notices": "notices"},
 }
 STYLE = {"certified": "bold green", "conditional": "bold yellow", "rejected": "bold red", "not-derived": "bold blue"}
 
@@ -208,27 +213,40 @@ def certify(
     elif format is CertifyFormat.turtle:
         sys.stdout.write(run.result_graph.serialize(format="turtle"))
     else:
-        _print_results(run.results, lang.value)
+        sources = _source_iris(run, engine, files) if any(r.verdict == "not-derived" for r in run.results) else set()
+        _print_results(run.results, lang.value, sources)
     return 1 if run.any_rejected else 0
 
 
-def _print_results(results, lang: str) -> None:
+def _print_results(results, lang: str, sources: set[str] = frozenset()) -> None:
+    """The text report: labels from the ontology in `lang`, severities translated, paths as
+    prefixed names.  Datasets that are only named as sources of others (no source of their own,
+    so "not derived" with P-01) are not under certification: one line lists them."""
+    from .wording import class_label, code_label, prefixed, severity
+
     t = UI[lang]
     counts: dict[str, int] = {}
-    for r in results:
+    source_only = [r for r in results if str(r.dataset) in sources and r.verdict == "not-derived" and not r.classification.is_sourced]
+    certified = [r for r in results if r not in source_only]
+
+    def labels(codes):
+        return ", ".join(code_label(code, lang) for code in codes)
+
+    for r in certified:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
         c = r.classification.classification
         out.print(f"[bold]{escape(str(r.dataset))}[/]" + (f"  [dim]{escape(r.source)}[/]" if r.source else ""))
         depth = f" ({t[r.classification.derivation_depth]})" if r.classification.derivation_depth else ""
+        types = ", ".join(class_label(name, lang) for name in r.classification.types)
         out.print(f"  {t['verdict']}: [{STYLE[r.verdict]}]{t[r.verdict]}[/]   {t['derived']}: {t['yes'] if r.is_derived else t['no']}{depth}"
-                  + (f"   {t['types']}: {', '.join(r.classification.types)}" if r.classification.types else ""))
+                  + (f"   {t['types']}: {escape(types)}" if types else ""))
         parts = [(t["scenario"], c.scenario), (t["technique"], c.technique), (t["granularity"], [c.granularity] if c.granularity else []),
                  (t["modality"], c.modality), (t["category"], c.category), (t["special"], c.special),
                  (t["grade"], [c.deidentification_grade] if c.deidentification_grade else [])]
-        items = [f"{k} {', '.join(v)}" for k, v in parts if v]
+        items = [f"{k} {labels(v)}" for k, v in parts if v]
         if c.sensitivity_level:
-            cand = f" ({t['candidates']} {', '.join(c.level_candidates)})" if c.level_candidates else ""
-            items.append(f"{t['level']} {c.sensitivity_level}{cand}")
+            cand = f" ({t['candidates']} {labels(c.level_candidates)})" if c.level_candidates else ""
+            items.append(t["level_is"].format(level=code_label(c.sensitivity_level, lang)) + cand)
         if r.is_derived:
             items.append(f"{t['personal']}: {t['yes'] if c.personal_information else t['no']}")
         line = " · ".join(items)
@@ -238,9 +256,9 @@ def _print_results(results, lang: str) -> None:
             out.print(f"  {t['findings']}:")
             for f in r.findings:
                 mark = "[red]✗[/]" if f.severity == "Violation" else "[yellow]![/]"
-                where = f" [dim]{escape(f.path)}[/]" if f.path else ""
-                value = f" [dim]= {escape(f.value)}[/]" if f.value else ""
-                out.print(f"    {mark} [bold]{f.requirement}[/] {f.severity}{where}{value}")
+                where = f" [dim]{escape(prefixed(f.path))}[/]" if f.path else ""
+                value = f" [dim]= {escape(prefixed(f.value))}[/]" if f.value else ""
+                out.print(f"    {mark} [bold]{f.requirement}[/] {severity(f.severity, lang)}{where}{value}")
                 out.print(f"      {escape(f.message.get(lang) or f.message.get('en', ''))}")
         if r.notices:
             out.print(f"  {t['notices']}:")
@@ -249,7 +267,19 @@ def _print_results(results, lang: str) -> None:
         if r.filing:
             out.print(f"  {t['filing']}: [bold]{r.filing.number}[/]  {t['valid_until']} {r.filing.valid_until.isoformat()}  sha256 {r.filing.digest[:16]}…")
         out.print()
-    out.print(t["summary"].format(n=len(results), counts=", ".join(f"{t[v]} {n}" for v, n in counts.items())))
+    if source_only:
+        out.print(f"[dim]{t['sources']}: {escape(', '.join(str(r.dataset) for r in source_only))}[/]")
+    n = len(certified)
+    summary = t["summary_one" if n == 1 else "summary"].format(n=n, counts=", ".join(f"{t[v]} {k}" for v, k in counts.items()))
+    if source_only:
+        summary += t["summary_sources_one" if len(source_only) == 1 else "summary_sources"].format(n=len(source_only))
+    out.print(summary)
+
+
+def _source_iris(run, engine, files) -> set[str]:
+    from .wording import named_sources
+
+    return named_sources(run.description if run.description is not None else engine.load_files(files)[0])
 
 
 @command
