@@ -331,6 +331,18 @@ def test_no_service_variant_or_update_transport_reaches_another_host(server, lis
     assert_healthy(server)
 
 
+def test_the_server_stays_small_after_the_hostile_suite(server):
+    """Runs after every hostile request above (same module, file order): the server process that
+    received them all still answers, and its resident memory stays bounded, because each bad
+    request cost a worker process, never the server (its workers are separate processes)."""
+    assert_healthy(server)
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    rss_mb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+    peak_mb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    print(f"server after the hostile suite: RSS {rss_mb:.0f} MB, peak {peak_mb:.0f} MB")
+    assert peak_mb < 1024, f"the server itself grew to {peak_mb:.0f} MB: some hostile work ran in it"
+
+
 # -- the worker's own limits, on the ASGI app with tighter settings ---------------------------
 
 
