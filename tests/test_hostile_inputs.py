@@ -151,6 +151,41 @@ def test_callables_stay_in_the_parent_and_errors_cross_intact():
     assert (caught.value.where, caught.value.hint, caught.value.limit) == ("x.ttl:1:2", "fix it", "max_triples")
 
 
+def _sockets_held() -> int:
+    import stat
+
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            count += stat.S_ISSOCK(os.fstat(int(name)).st_mode)
+        except OSError:
+            pass
+    return count
+
+
+@needs_fork
+def test_a_worker_keeps_no_socket_of_the_server_but_its_pipe():
+    """A worker forked from the server must not hold the listening socket or clients' connections:
+    a connection the server closed would stay open in it, and the client's next request on it
+    would wait for ever (seen as a browser that loads no more pages from the node)."""
+    import socket
+
+    listening, (client, server_side) = socket.socket(), socket.socketpair()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    try:
+        assert _sockets_held() >= 3
+        assert sandbox.run_bounded(_sockets_held, bounds=sandbox.Bounds()) == 1  # its pipe to the parent
+        pool = sandbox.BoundedPool(_sockets_held, sandbox.Bounds())
+        try:
+            assert pool.run() == 1
+        finally:
+            pool.close()
+    finally:
+        for s in (listening, client, server_side):
+            s.close()
+
+
 @needs_fork
 def test_the_clique_digest_is_refused_as_too_ambiguous(engine):
     bounds = LimitSettings(canonicalise_timeout_s=1).certify_bounds()

@@ -14,7 +14,7 @@ import asyncio
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.federation import QueryAnalyser, check_services
@@ -66,19 +66,6 @@ async def _read_request(request: Request, svc: Services) -> tuple[str | None, li
             [v for k, v in params if k == "default-graph-uri"],
             [v for k, v in params if k == "named-graph-uri"],
             formats[-1] if formats else None)
-
-
-def _form_page() -> str:
-    from html import escape
-
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>DeriveCert SPARQL</title>
-<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
-textarea{{width:100%;height:16rem;font:13px monospace}}</style></head><body>
-<h1>SPARQL 1.1 endpoint <small>(read-only)</small></h1>
-<form method="post" action="/sparql"><textarea name="query">{escape(EXAMPLE_QUERY)}</textarea>
-<p><label>format <select name="format"><option>srj</option><option>srx</option><option>csv</option>
-<option>tsv</option><option>ttl</option><option>jsonld</option></select></label> <button>Run</button></p></form>
-<p><a href="/">home</a> · <a href="/docs">API docs</a></p></body></html>"""
 
 
 async def _acquire(slots: asyncio.Semaphore) -> None:
@@ -136,7 +123,8 @@ async def sparql(request: Request, svc: Services = Depends(services), _=Depends(
     query, default_graphs, named_graphs, format_name = await _read_request(request, svc)
     if query is None:
         if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
-            return HTMLResponse(_form_page())
+            # the web interface's SPARQL page offers the formats that fit each query form
+            return RedirectResponse("/ui/sparql", status_code=303)
         raise Problem(400, "missing-query", "no `query` parameter", hint="GET /sparql?query=SELECT...")
     info = await _analyse(svc, query)
     check_services(info, svc.settings.service_allow_list())
@@ -165,6 +153,7 @@ async def sparql(request: Request, svc: Services = Depends(services), _=Depends(
 _OPENAPI = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
+                  303: {"description": "a browser (Accept: text/html) with no query: see /ui/sparql, the SPARQL page"},
                   **problems(400, 403, 406, 413, 415, 422, 503)},
 }
 router.add_api_route(

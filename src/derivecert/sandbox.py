@@ -26,6 +26,7 @@ import faulthandler
 import multiprocessing
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -228,6 +229,7 @@ def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cov
 def _enter_child(conn, memory_mb) -> None:  # pragma: no cover - child process
     global _channel
     _channel = (os.getpid(), conn)  # processes the child forks in turn must not use the pipe
+    close_inherited_sockets(keep=conn.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is the parent's to report, as a limit, not as a dump
     if memory_mb:
@@ -265,6 +267,29 @@ def _pool_child(conn, fn, memory_mb) -> None:  # pragma: no cover - child proces
     finally:
         conn.close()
         os._exit(0)
+
+
+def close_inherited_sockets(keep: int) -> None:
+    """Close every socket a forked child inherited but `keep` (its pipe to the parent).
+
+    A child forked from the server holds copies of the listening socket, of clients' keep-alive
+    connections and of the other workers' pipes.  When the server closes a connection, the copy
+    keeps it open: the client sends its next request on it and waits for ever (a browser, six
+    connections later, loads no page from the node); and a pipe end held by an unrelated child
+    hides the death of a worker's parent from that worker.  Only sockets are closed: files and
+    plain pipes the work may use stay open."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: nothing to find them by
+        return
+    for fd in fds:
+        if fd == keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass  # the descriptor of the listing itself, already closed
 
 
 def limit_memory(memory_mb: int) -> None:

@@ -72,8 +72,8 @@ def test_bad_queries(client):
     is_problem(client.get("/sparql", params={"query": "SELECT WHERE {"}), 400, "invalid-query")
     is_problem(client.get("/sparql", headers={"Accept": "application/json"}), 400, "missing-query")
     is_problem(client.post("/sparql", content=b"x", headers={"Content-Type": "text/plain"}), 415)
-    r = client.get("/sparql", headers={"Accept": "text/html"})
-    assert r.status_code == 200 and "<form" in r.text
+    r = client.get("/sparql", headers={"Accept": "text/html"})  # a browser: the web interface's page
+    assert r.status_code == 200 and r.url.path == "/ui/sparql" and "<form" in r.text
 
 
 def test_result_limit(store, engine):
