@@ -193,7 +193,7 @@ def http_search_ms(store, queries: list[SearchQuery]) -> list[float]:
     """The same searches through the API (`GET /v1/datasets`: HTTP, validation, labels, JSON)."""
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from derivecert.api.app import create_app
     from derivecert.settings import Settings
 
     app = create_app(Settings(store={"kind": "memory"}), engine=False, store=store)
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     reps = 30 if args.quick else 200
     budget = 3.0 if args.quick else 60.0
 
-    from api.app import load_engine
+    from derivecert.api.app import load_engine
     from derivecert.settings import Settings
 
     report: dict = {"bench": "api", "quick": args.quick}

@@ -555,8 +555,15 @@ def serve(
     seed: Optional[Path] = typer.Option(None, help="Seed an empty store from this examples folder."),
 ) -> int:
     """Run the API (FastAPI) over the catalog store."""
-    from api.app import serve as run_server
+    from importlib.metadata import entry_points
 
+    # The service registers itself under this group (pyproject.toml): the CLI, part of the
+    # library, never imports the API it serves.
+    found = entry_points(group="derivecert.serve", name="api")
+    if not found:
+        raise ConfigurationError("the API service is not installed (no entry point derivecert.serve:api)",
+                                 hint="install the package with `pip install -e .` (or `make run`)")
+    run_server = next(iter(found)).load()
     run_server(host=host, port=port, store_path=store, config_path=config, seed_dir=seed)
     return 0
 

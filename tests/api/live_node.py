@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from api.app import create_app, load_engine
+from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
 from derivecert.store import build_submission, open_store
 from fakes import fake_run

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from derivecert.store import EmbeddedStore, RemoteStore, build_submission
 
 from .conftest import make_settings

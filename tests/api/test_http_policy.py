@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from derivecert.store import EmbeddedStore
 
 from .conftest import TOKENS, make_settings

@@ -174,7 +174,7 @@ def test_the_text_of_internal_queries_never_reaches_a_client(caplog):
     import httpx
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from derivecert.api.app import create_app
     from derivecert.store import RemoteStore
 
     from .conftest import make_settings

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from api.negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, choose
+from derivecert.api.negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, choose
 from derivecert.settings import Settings, hash_token, main
 
 RDF = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from derivecert.federation import QueryError, UpdateRefused, inspect_query
 
 from .conftest import make_settings

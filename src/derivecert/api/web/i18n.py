@@ -1,5 +1,5 @@
 """Every word of the web interface in zh and en.  Labels of codes, classes and requirements come
-from the ontology and the shapes (derivecert.wording, api.labels), never from this table."""
+from the ontology and the shapes (derivecert.wording, derivecert.api.labels), never from this table."""
 
 from __future__ import annotations
 

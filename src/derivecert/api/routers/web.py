@@ -110,7 +110,7 @@ FORMATS = {  # form value -> media type of the API's request body
     "ntriples": "application/n-triples", "trig": "application/trig",
 }
 FORMAT_NAMES = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "ntriples": "N-Triples", "trig": "TriG"}
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[4] / "examples"  # the checkout root (src/derivecert/api/routers)
 #: past this many datasets the check page leaves out the step-by-step explanations
 EXPLAIN_MAX_DATASETS = 20
 ERROR_POSITION = re.compile(r"^[^\n]*?:(\d+):(\d+):")
