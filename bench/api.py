@@ -10,7 +10,7 @@ results, filing records and catalog records: what N real submissions would store
 Figures, each beside its baseline, rdflib's in-memory SPARQL on the same quads:
 * ingest: end-to-end submissions/s (engine + atomic replace) and store-only replacements/s;
 * faceted search p50 / p95 (filters, multi-select facet counts, text), against the same search
-  written in SPARQL (`derivecert.store.sparql_search`) run by rdflib;
+  written in SPARQL (`derivecert.catalog.sparql_search`) run by rdflib;
 * two typical SPARQL queries p50 / p95 on Oxigraph (through the API's query worker processes)
   against rdflib.
 Targets: faceted search p50 <= 50 ms at 100,000 datasets; SPARQL >= 10x faster than rdflib.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pyoxigraph as ox  # noqa: E402
 
-from derivecert.store import (  # noqa: E402
+from derivecert.catalog import (  # noqa: E402
     GENID_BASE,
     EmbeddedStore,
     RecordSummary,

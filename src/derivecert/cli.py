@@ -374,7 +374,7 @@ def _local_settings(config: Optional[Path], store: Optional[Path]):
 
 def _local_store(settings):
     """The node's embedded store, opened here (the server must not be running on it)."""
-    from .store import EmbeddedStore
+    from .catalog import EmbeddedStore
 
     if settings.store.kind != "embedded":
         raise InputError(f"the settings name a {settings.store.kind} store, not a local one",
@@ -392,7 +392,7 @@ def _ledger_graph(store, number: str):
     import pyoxigraph as ox
     from rdflib import Graph
 
-    from .store import IDX
+    from .catalog import IDX
 
     triples = [t for t in store.filing_record(number) if not t.predicate.value.startswith(IDX)]
     if not triples:
@@ -555,15 +555,14 @@ def serve(
     seed: Optional[Path] = typer.Option(None, help="Seed an empty store from this examples folder."),
 ) -> int:
     """Run the API (FastAPI) over the catalog store."""
-    from importlib.metadata import entry_points
+    from importlib.metadata import EntryPoint, entry_points
 
-    # The service registers itself under this group (pyproject.toml): the CLI, part of the
-    # library, never imports the API it serves.
+    # The service registers itself under this group (pyproject.toml), so the CLI, part of the
+    # library, never imports the API; a checkout whose install predates the group (its metadata
+    # not regenerated) gets the packaged service by the same reference.
     found = entry_points(group="derivecert.serve", name="api")
-    if not found:
-        raise ConfigurationError("the API service is not installed (no entry point derivecert.serve:api)",
-                                 hint="install the package with `pip install -e .` (or `make run`)")
-    run_server = next(iter(found)).load()
+    entry = next(iter(found), None) or EntryPoint("api", "derivecert.api.app:serve", "derivecert.serve")
+    run_server = entry.load()
     run_server(host=host, port=port, store_path=store, config_path=config, seed_dir=seed)
     return 0
 

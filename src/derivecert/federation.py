@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import httpx
 
 from .errors import DeriveCertError, WorkTimeoutError
-from .store import (
+from .catalog import (
     DIMENSIONS,
     RecordSummary,
     SearchQuery,

@@ -35,9 +35,8 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
 from .errors import CanonicalisationLimitError, InputError
 from .parse import setting_name, to_oxigraph
 from .sandbox import phase
-from .vocab import DCERT
+from .vocab import DCERT, FILING_BASE
 
-FILING_BASE = "https://w3id.org/derivecert/filing/"
 DEFAULT_VALIDITY_YEARS = 2
 
 #: the life cycle of a filing (A7); `expired` is never stored, it is read from the validity
@@ -95,9 +94,10 @@ class Filing:
         }
 
 
-def new_filing_number(on: date | None = None) -> str:
-    """`DC-YYYYMMDD-XXXXXXXXXX`: date of issue and 40 random bits (the store checks uniqueness)."""
-    return f"DC-{(on or date.today()):%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
+def new_filing_number(on: date | None = None, prefix: str = "DC") -> str:
+    """`<prefix>-YYYYMMDD-XXXXXXXXXX`: date of issue and 40 random bits, the one format of filing
+    numbers (the catalog draws them from here and checks they are unused)."""
+    return f"{prefix}-{(on or date.today()):%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
 
 
 def add_years(day: date, years: int) -> date:

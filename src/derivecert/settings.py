@@ -116,7 +116,7 @@ class PeerConfig(BaseModel):
     ``kind = "derivecert"``: ``url`` is the node's base URL; search calls ``{url}/v1/datasets``
     and its SPARQL endpoint (``sparql``, default ``{url}/sparql``) is allow-listed for SERVICE.
     ``kind = "sparql"``: ``url`` is a SPARQL 1.1 endpoint holding a DeriveCert catalog
-    (catalog records as written by `derivecert.store`); search runs SPARQL against it.
+    (catalog records as written by `derivecert.catalog`); search runs SPARQL against it.
     """
 
     name: str

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.store import EmbeddedStore, RemoteStore
+from derivecert.catalog import EmbeddedStore, RemoteStore
 
 from .servers import OxigraphServer
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app
-from derivecert.store import build_submission, dataset_key
+from derivecert.catalog import build_submission, dataset_key
 
 from .conftest import READER_TOKEN, make_settings
 from .fakes import fake_run

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from derivecert.api.app import create_app
-from derivecert.store import EmbeddedStore
+from derivecert.catalog import EmbeddedStore
 
 from .conftest import TOKENS, make_settings
 

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from derivecert import __version__
 from derivecert.settings import Settings
-from derivecert.store import CatalogStore, build_submission, open_store
+from derivecert.catalog import CatalogStore, SubmissionRefused, file_submission, open_store
 
 from . import deps, problems
 from .deps import Services
@@ -180,9 +180,13 @@ def _finish_openapi(app: FastAPI, routes) -> None:
 # -- seeding and serving ----------------------------------------------------------------------
 
 
+#: why seeding skips a file, by the code of the refusal
+SEED_SKIPS = {"certification-rejected": "rejected", "nothing-to-file": "nothing to file"}
+
+
 def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print, signing_key=None) -> int:
-    """Certify `seed_dir/<institution>/*.ttl` one file at a time and store what is certifiable
-    (like a PUT each).  Returns the number of datasets filed."""
+    """Certify `seed_dir/<institution>/*.ttl` one file at a time and file what is certifiable
+    (`file_submission`, as a PUT each).  Returns the number of datasets filed."""
     filed = 0
     for inst_dir in sorted(p for p in Path(seed_dir).iterdir() if p.is_dir()):
         institution = inst_dir.name
@@ -195,21 +199,15 @@ def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Setti
             )
             if signing_key is not None:
                 run.sign_filings(signing_key)
-            results = [r.to_dict() for r in run.results]
-            verdicts = [r["verdict"] for r in results]
-            if "rejected" in verdicts:
-                echo(f"  skipped {path} (rejected)")
-                continue
-            submission = build_submission(institution, run.description, run.result_graph, results)
-            if not submission.records:
-                echo(f"  skipped {path} (nothing to file)")
-                continue
             try:
-                store.replace(submission)
+                outcome = file_submission(store, institution, run)
+            except SubmissionRefused as exc:
+                echo(f"  skipped {path} ({SEED_SKIPS.get(exc.code, exc.code)})")
+                continue
             except Exception as exc:
                 echo(f"  skipped {path}: {exc}")
                 continue
-            filed += len(submission.records)
+            filed += len(outcome.datasets)
     return filed
 
 

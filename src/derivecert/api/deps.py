@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from derivecert import sandbox
 from derivecert.settings import Principal, Settings
-from derivecert.store import CatalogStore
+from derivecert.catalog import CatalogStore
 
 from .problems import Problem
 from .rdfio import read_body  # noqa: F401  (the routers' body reader lives with the other RDF I/O)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from derivecert.store import DCERT, DIMENSIONS
+from derivecert.catalog import DIMENSIONS
+from derivecert.vocab import DCERT
 
 #: API slug -> local name of the `skos:ConceptScheme` in the ontology (docs/DESIGN.md)
 SCHEMES = {

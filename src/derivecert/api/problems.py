@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from derivecert.errors import DeriveCertError
-from derivecert.store import StoreError
+from derivecert.catalog import StoreError
 
 log = logging.getLogger("derivecert.api")
 
@@ -102,7 +102,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError):
-        return problem_response(request, exc.status, exc.code, str(exc), hint=exc.hint, **exc.extensions)
+        return problem_response(request, exc.status, exc.code, str(exc), title=exc.title, hint=exc.hint,
+                                **exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

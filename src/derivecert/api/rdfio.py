@@ -13,7 +13,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from derivecert.parse import to_oxigraph
-from derivecert.store import DCERT, GENID_BASE, IDX
+from derivecert.catalog import GENID_BASE, IDX
+from derivecert.vocab import DCERT
 from derivecert.vocab import PREFIXES as VOCAB_PREFIXES
 
 from .negotiation import MediaType

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from derivecert.federation import federated_search
 from derivecert.filing import status_on
-from derivecert.store import (
+from derivecert.catalog import (
     DIMENSIONS,
     RecordSummary,
     SearchQuery,

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from derivecert.filing import ACTIONS, read_filing
 from derivecert.signing import KEY_PATH
-from derivecert.store import FILING_IRI_BASE, IDX, filing_node
+from derivecert.catalog import IDX, filing_node
+from derivecert.vocab import FILING_BASE
 
 from ..deps import Services, certifier, read_body, reader, services
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
@@ -55,7 +56,7 @@ async def _filing_json(svc: Services, number: str) -> dict:
 def filing_json(triples: list[ox.Triple], number: str) -> dict:
     """The §6-style filing of a ledger entry, with its status today and where it is filed."""
     graph = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
-    body = read_filing(graph, URIRef(FILING_IRI_BASE + number)).to_dict()
+    body = read_filing(graph, URIRef(FILING_BASE + number)).to_dict()
     place = {t.predicate.value[len(IDX):]: t.object.value for t in triples if t.predicate.value.startswith(IDX)}
     body.update(id=place.get("key"), institution=place.get("institution"),
                 links={"dataset": f"/v1/datasets/{place['key']}" if place.get("key") else None,

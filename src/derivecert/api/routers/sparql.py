@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.federation import QueryAnalyser, check_services
-from derivecert.store import QueryTimeout
+from derivecert.catalog import QueryTimeout
 
 from ..deps import Services, read_body, reader, services
 from ..negotiation import CSV, HTML, JSON, JSONLD, NTRIPLES, RDFXML, SRJ, SRX, TSV, TURTLE, base_media_type, choose, negotiate

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.store import STORABLE_VERDICTS, ConflictError, build_submission, check_description, dataset_key
+from derivecert.catalog import file_submission
 
 from ..deps import Services, institution_writer, read_body, services
 from ..negotiation import base_media_type
@@ -62,49 +62,13 @@ async def submit(
         svc.engine.certify, body, media_type=media_type, filing_numbers=numbers,
         certifying_body=svc.settings.certifying_body,
     )
-    check_description(run.description)  # the node's own vocabulary: 400 before any verdict
     if svc.filing_key is not None and not dry_run:  # a draft is never signed
         run.sign_filings(svc.filing_key)
-    results = [r.to_dict() for r in run.results]
-    rejected = [r for r in results if r["verdict"] == "rejected"]
-    storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]
-    if rejected:
-        raise Problem(
-            422, "certification-rejected",
-            f"{len(rejected)} of {len(results)} dataset(s) rejected; nothing stored",
-            title="Certification rejected",
-            hint="fix the Violation findings and submit again",
-            results=results,
-            findings=[{"dataset": r["dataset"], **f} for r in rejected for f in r["findings"]],
-        )
-    if not storable:
-        raise Problem(
-            422, "nothing-to-file", "no dataset of the description is derived data to certify; nothing stored",
-            title="Nothing to file",
-            hint="a derived dataset names its sources (prov:wasDerivedFrom) and a derivation technique",
-            results=results,
-        )
-    blank = [r["dataset"] for r in storable if r["dataset"].startswith("_:")]
-    if blank:
-        raise Problem(422, "dataset-needs-iri", "a filed dataset needs an IRI, not a blank node",
-                      hint="give each dcat:Dataset an IRI", results=results)
-    for r in storable:
-        holder = await run_in_threadpool(store.holder_of, r["dataset"], institution)
-        if holder is not None:
-            raise ConflictError(r["dataset"], holder)
-    datasets = []
-    for r in storable:
-        key = dataset_key(r["dataset"])
-        datasets.append({
-            "id": key, "dataset": r["dataset"], "verdict": r["verdict"], "filing": r["filing"],
-            "replaced": (await run_in_threadpool(store.locate, key)) is not None,
-            "links": {"self": f"/v1/datasets/{key}"},
-        })
+    outcome = await run_in_threadpool(file_submission, store, institution, run, dry_run=dry_run)
+    results, datasets = outcome.results, outcome.datasets
     if dry_run:
         return JSONResponse({"stored": False, "dry_run": True, "institution": institution,
                              "results": results, "datasets": datasets}, status_code=200)
-    submission = build_submission(institution, run.description, run.result_graph, results)
-    await run_in_threadpool(store.replace, submission)
     return JSONResponse(
         {"stored": True, "institution": institution, "results": results, "datasets": datasets},
         status_code=201, headers={"Location": datasets[0]["links"]["self"]},

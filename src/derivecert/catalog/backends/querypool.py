@@ -58,8 +58,8 @@ DEFAULT_MEMORY_MB = 1024
 def _worker(path: str, conn, memory_mb: int | None) -> None:  # pragma: no cover - runs in the child process
     import pyoxigraph as ox
 
-    from .sandbox import limit_memory
-    from .store import _collect, dataset_options
+    from ...sandbox import limit_memory
+    from .base import collect, dataset_options
 
     # Opening the store allocates caches (RocksDB's) that the limit must not count: open it and
     # run a first query, then limit what queries may add.
@@ -82,7 +82,7 @@ def _worker(path: str, conn, memory_mb: int | None) -> None:  # pragma: no cover
                 store = ox.Store.read_only(path)
                 generation = gen
             kwargs = dataset_options(default_graphs, named_graphs)
-            outcome = _collect(store.query(query, **kwargs), form, limit, float("inf"))
+            outcome = collect(store.query(query, **kwargs), form, limit, float("inf"))
             conn.send(("ok", {
                 "form": outcome.form, "variables": outcome.variables,
                 "rows": [[_enc(t) for t in row] for row in outcome.rows],
@@ -213,7 +213,7 @@ class QueryPool:
 
 
 def decode_outcome(payload: dict):
-    from .store import QueryOutcome
+    from .base import QueryOutcome
 
     return QueryOutcome(
         form=payload["form"], variables=payload["variables"],
