@@ -123,7 +123,7 @@ def certify_examples(engine, store) -> tuple[list[Template], list[tuple[str, byt
         inputs.append((path.parent.name, data))
         taken: set[str] = set()
         run = engine.certify(data, media_type="text/turtle",
-                             filing_numbers=lambda: store.new_filing_number("DC", taken=taken))
+                             filing_numbers=lambda: store.new_filing_number("DC", taken=taken))  # noqa: B023 (called in this iteration)
         results = [r.to_dict() for r in run.results]
         sub = build_submission(path.parent.name, run.description, run.result_graph, results)
         if len(sub.records) != 1:
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             for inst, data in inputs[::2] if args.quick else inputs:
                 taken: set[str] = set()
                 run = engine.certify(data, media_type="text/turtle",
-                                     filing_numbers=lambda: store.new_filing_number("DC", taken=taken))
+                                     filing_numbers=lambda: store.new_filing_number("DC", taken=taken))  # noqa: B023 (called in this iteration)
                 results = [r.to_dict() for r in run.results]
                 if any(r["verdict"] == "rejected" for r in results):
                     continue

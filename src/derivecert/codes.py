@@ -40,7 +40,7 @@ class CodeBook:
             order = g.value(concept, DCERT.order)
             self.by_iri[concept] = Code(
                 iri=concept, notation=str(notation),
-                labels={l.language: str(l) for l in g.objects(concept, SKOS.prefLabel)},
+                labels={label.language: str(label) for label in g.objects(concept, SKOS.prefLabel)},
                 definitions={d.language: str(d) for d in g.objects(concept, SKOS.definition)},
                 scheme=scheme, order=int(order) if order is not None else 0,
                 rank=int(rank) if rank is not None else None,
@@ -76,7 +76,7 @@ class CodeBook:
         onto = ontology_graph()
         out = {}
         for scheme in set(onto.subjects(RDF.type, SKOS.ConceptScheme)):
-            out[scheme] = {l.language: str(l) for l in onto.objects(scheme, SKOS.prefLabel)}
+            out[scheme] = {label.language: str(label) for label in onto.objects(scheme, SKOS.prefLabel)}
         return out
 
 

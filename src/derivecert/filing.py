@@ -100,6 +100,12 @@ def new_filing_number(on: date | None = None, prefix: str = "DC") -> str:
     return f"{prefix}-{(on or date.today()):%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
 
 
+def draft_numbers():
+    """Filing numbers of a run that files nothing: DRAFT-1, DRAFT-2... (never stored)."""
+    counter = iter(range(1, 10**9))
+    return lambda: f"DRAFT-{next(counter)}"
+
+
 def add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)

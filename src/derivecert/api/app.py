@@ -20,8 +20,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from derivecert import __version__
-from derivecert.settings import Settings
 from derivecert.catalog import CatalogStore, SubmissionRefused, file_submission, open_store
+from derivecert.settings import Settings
 
 from . import deps, problems
 from .deps import Services
@@ -194,7 +194,7 @@ def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Setti
             taken: set[str] = set()
             run = engine.certify(
                 path.read_bytes(), media_type="text/turtle",
-                filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),
+                filing_numbers=lambda: store.new_filing_number(settings.filing_prefix, taken=taken),  # noqa: B023 (called in this iteration)
                 certifying_body=settings.certifying_body,
             )
             if signing_key is not None:

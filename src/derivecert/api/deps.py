@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+import pyoxigraph as ox
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from derivecert import sandbox
+from derivecert.catalog import CatalogStore, dataset_key, is_key
 from derivecert.settings import Principal, Settings
-from derivecert.catalog import CatalogStore
 
 from .problems import Problem
 from .rdfio import read_body  # noqa: F401  (the routers' body reader lives with the other RDF I/O)
@@ -145,3 +146,37 @@ def certifier(request: Request, svc: Services = Depends(services)) -> Principal:
                       hint="use a token listed in access.certifier_token_sha256")
     return principal
 
+
+
+# The routers' dependencies, shared through these annotations rather than through each other.
+ServicesDep = Annotated[Services, Depends(services)]
+Reader = Annotated[Principal | None, Depends(reader)]
+InstitutionWriter = Annotated[Principal, Depends(institution_writer)]
+Certifier = Annotated[Principal, Depends(certifier)]
+
+
+def key_of(ident: str) -> str:
+    """A dataset is named by its key (16 hex digits) or by its absolute IRI (percent-encoded in
+    the path); anything else is a 400 naming both formats."""
+    if is_key(ident.lower()):
+        return ident.lower()
+    try:
+        ox.NamedNode(ident)
+    except ValueError:
+        raise Problem(
+            400, "invalid-identifier",
+            f"{ident!r} is neither a dataset id nor an absolute IRI",
+            hint="name a dataset by its id (16 hexadecimal digits, as in the search results) or by its "
+                 "absolute IRI, percent-encoded in the path",
+        ) from None
+    return dataset_key(ident)
+
+
+def vocabulary_versions() -> tuple[str, str]:
+    """The versions of the ontology and the shapes this node certifies with."""
+    try:
+        from derivecert.resources import ontology_version, shapes_version
+
+        return ontology_version(), shapes_version()
+    except Exception:
+        return "unavailable", "unavailable"

@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from derivecert.errors import DeriveCertError
 from derivecert.catalog import StoreError
+from derivecert.errors import DeriveCertError
 
 log = logging.getLogger("derivecert.api")
 

@@ -12,8 +12,8 @@ import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import Response
 
-from derivecert.parse import to_oxigraph
 from derivecert.catalog import GENID_BASE, IDX
+from derivecert.parse import to_oxigraph
 from derivecert.vocab import DCERT
 from derivecert.vocab import PREFIXES as VOCAB_PREFIXES
 

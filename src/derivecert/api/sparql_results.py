@@ -37,7 +37,7 @@ def to_json(outcome) -> bytes:
         return json.dumps({"head": {}, "boolean": bool(outcome.boolean)}).encode()
     bindings = []
     for row in outcome.rows:
-        bindings.append({v: _json_term(t) for v, t in zip(outcome.variables, row) if t is not None})
+        bindings.append({v: _json_term(t) for v, t in zip(outcome.variables, row, strict=True) if t is not None})
     return json.dumps({"head": {"vars": outcome.variables}, "results": {"bindings": bindings}},
                       ensure_ascii=False).encode("utf-8")
 
@@ -70,7 +70,7 @@ def to_xml(outcome) -> bytes:
         for row in outcome.rows:
             out.append("<result>" + "".join(
                 f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                for v, t in zip(outcome.variables, row) if t is not None) + "</result>")
+                for v, t in zip(outcome.variables, row, strict=True) if t is not None) + "</result>")
         out.append("</results>")
     out.append("</sparql>")
     return "\n".join(out).encode("utf-8")

@@ -45,22 +45,8 @@ writes), `index` (the bitset search index), `search` (queries, and the same sear
 case) and `backends/` (`base`, `oxigraph`, `remote`, `querypool`, `registry`).
 """
 
-from .backends import (
-                    CatalogStore,
-                    EmbeddedStore,
-                    QueryOutcome,
-                    RemoteStore,
-                    open_store,
-                    register,
-)
-from .errors import (
-                    ConflictError,
-                    QueryRejected,
-                    QueryTimeout,
-                    ReservedTermError,
-                    StoreError,
-                    SubmissionRefused,
-)
+from .backends import CatalogStore, EmbeddedStore, QueryOutcome, RemoteStore, open_store, register
+from .errors import ConflictError, QueryRejected, QueryTimeout, ReservedTermError, StoreError, SubmissionRefused
 from .ledger import FILINGS_GRAPH, filing_node
 from .model import (
                     CATALOG,
@@ -93,14 +79,7 @@ from .model import (
 )
 from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
 from .service import FilingOutcome, file_submission
-from .sparql import (
-                    insert_data,
-                    sparql_iri,
-                    sparql_literal,
-                    sparql_term,
-                    update_text,
-                    values_clause,
-)
+from .sparql import insert_data, sparql_iri, sparql_literal, sparql_term, update_text, values_clause
 from .submission import Submission, build_submission, check_description, reserved_terms
 
 __all__ = [

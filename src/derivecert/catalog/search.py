@@ -7,15 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..vocab import DCERT
-from .model import (
-    CODE,
-    CODED,
-    DIMENSIONS,
-    PREFIXES,
-    RecordSummary,
-    code_of,
-    normalise_text,
-)
+from .model import CODE, CODED, DIMENSIONS, PREFIXES, RecordSummary, code_of, normalise_text
 from .sparql import sparql_iri, sparql_literal
 
 

@@ -167,11 +167,11 @@ def build_submission(
     out_edges: dict[Any, set] = {}
     in_edges: dict[Any, set] = {}
     desc_subjects, res_subjects = set(), set()
-    for s, p, o in desc_triples:
+    for s, _p, o in desc_triples:
         desc_subjects.add(s)
         out_edges.setdefault(s, set()).add(o)
         in_edges.setdefault(o, set()).add(s)
-    for s, p, o in res_triples:
+    for s, _p, o in res_triples:
         res_subjects.add(s)
         out_edges.setdefault(s, set()).add(o)
         in_edges.setdefault(o, set()).add(s)

@@ -7,25 +7,22 @@ import hashlib
 from datetime import date
 from typing import Any, Literal
 
-import pyoxigraph as ox
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.federation import federated_search
-from derivecert.filing import status_on
 from derivecert.catalog import (
     DIMENSIONS,
     RecordSummary,
     SearchQuery,
     codes_to_classification,
-    dataset_key,
     graph_iri,
     is_institution_id,
-    is_key,
 )
+from derivecert.federation import federated_search
+from derivecert.filing import status_on
 
-from ..deps import Services, reader, services
+from ..deps import Reader, Services, ServicesDep, key_of
 from ..labels import DIMENSION_LABELS, code_order, codebook_or_none, value_label
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from ..openapi import EXAMPLE_RESULT, problems
@@ -36,23 +33,6 @@ router = APIRouter(prefix="/v1", tags=["catalog"])
 
 RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
 VERDICT_ORDER = ["certified", "conditional", "rejected", "not-derived"]
-
-
-def key_of(ident: str) -> str:
-    """A dataset is named by its key (16 hex digits) or by its absolute IRI (percent-encoded in
-    the path); anything else is a 400 naming both formats."""
-    if is_key(ident.lower()):
-        return ident.lower()
-    try:
-        ox.NamedNode(ident)
-    except ValueError:
-        raise Problem(
-            400, "invalid-identifier",
-            f"{ident!r} is neither a dataset id nor an absolute IRI",
-            hint="name a dataset by its id (16 hexadecimal digits, as in the search results) or by its "
-                 "absolute IRI, percent-encoded in the path",
-        ) from None
-    return dataset_key(ident)
 
 
 def item_json(entry: RecordSummary, origin: str = "local", href: str | None = None) -> dict[str, Any]:
@@ -133,6 +113,8 @@ def _check_codes(dim: str, values: list[str]) -> None:
 )
 async def search(
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     scenario: list[str] = Query([], description="application scenario codes (AS-*), OR-ed"),
     technique: list[str] = Query([], description="generation technique codes (GT-*)"),
     level: list[str] = Query([], description="sensitivity levels (L1..L5)"),
@@ -149,8 +131,6 @@ async def search(
     limit: int = Query(20, ge=1, description="page size (capped by the node's search_page_max)"),
     sort: Literal["-modified", "modified", "title"] = Query("-modified"),
     federated: bool = Query(False, description="also search the configured peers and merge"),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     """Dimensions are AND-ed, values within one dimension OR-ed.  Each dimension's counts apply
     every filter but its own (multi-select facets), with zh/en labels."""
@@ -234,7 +214,7 @@ def _filing_status_today(store, filing: dict | None) -> str | None:
                304: {"description": "not modified: `If-None-Match` names the current ETag"},
                **problems(400, 404, 406)},
 )
-async def get_dataset(ident: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def get_dataset(ident: str, request: Request, svc: ServicesDep, _: Reader):
     """`ident` is the dataset's id (16 hex digits) or its IRI, percent-encoded."""
     media = negotiate(request, RDF_OR_JSON)
     record = await _record_or_404(svc, ident)
@@ -260,7 +240,7 @@ async def get_dataset(ident: str, request: Request, svc: Services = Depends(serv
 
 
 @router.get("/institutions", summary="Institutions of this node, with their dataset counts")
-async def institutions(svc: Services = Depends(services), _=Depends(reader)):
+async def institutions(svc: ServicesDep, _: Reader):
     counts = await run_in_threadpool(svc.store.institution_counts)
     out = []
     for inst in svc.settings.institutions:
@@ -282,7 +262,7 @@ async def institutions(svc: Services = Depends(services), _=Depends(reader)):
                                  "application/rdf+xml": {}}},
                **problems(404, 406)},
 )
-async def institution_graph(institution: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def institution_graph(institution: str, request: Request, svc: ServicesDep, _: Reader):
     media = negotiate(request, (TURTLE, NTRIPLES, JSONLD, RDFXML))
     unknown = Problem(404, "unknown-institution", f"no institution {institution!r} on this node",
                       hint="the institutions are listed at /v1/institutions")

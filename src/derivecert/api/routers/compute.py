@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..deps import Services, read_body, reader, services
+from derivecert.filing import draft_numbers
+
+from ..deps import Reader, Services, ServicesDep, read_body
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, base_media_type, negotiate
 from ..openapi import EXAMPLE_RESULT, problems, rdf_body
 from ..rdfio import from_rdflib, rdf_response
@@ -16,12 +18,6 @@ from ..rdfio import from_rdflib, rdf_response
 router = APIRouter(prefix="/v1", tags=["certification"])
 
 RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
-
-
-def draft_numbers():
-    """Filing numbers of a run that files nothing: DRAFT-1, DRAFT-2... (never stored)."""
-    counter = iter(range(1, 10**9))
-    return lambda: f"DRAFT-{next(counter)}"
 
 
 async def _body(request: Request, svc: Services) -> tuple[bytes, str | None]:
@@ -40,9 +36,9 @@ async def _body(request: Request, svc: Services) -> tuple[bytes, str | None]:
 )
 async def certify(
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     lang: Literal["zh", "en"] | None = Query(None, description="messages in one language only"),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     """Identify, classify and check the requirements of every dataset of the description.
 
@@ -72,7 +68,7 @@ async def certify(
         {k: EXAMPLE_RESULT[k] for k in ("dataset", "is_derived", "derivation_depth", "types", "classification")}]}}}},
                **problems(400, 413, 415, 422, 503)},
 )
-async def classify(request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def classify(request: Request, svc: ServicesDep, _: Reader):
     """Derived or not, derivation depth, types and the classification codes of every dataset."""
     negotiate(request, (JSON,))
     body, media_type = await _body(request, svc)
@@ -89,7 +85,7 @@ async def classify(request: Request, svc: Services = Depends(services), _=Depend
                                  "text/turtle": {}}},
                **problems(400, 413, 415, 422, 503)},
 )
-async def validate(request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def validate(request: Request, svc: ServicesDep, _: Reader):
     """The SHACL findings, each naming one requirement ID (P-, Q-, S-, R-)."""
     media = negotiate(request, RDF_OR_JSON)
     body, media_type = await _body(request, svc)

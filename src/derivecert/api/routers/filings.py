@@ -10,18 +10,18 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from rdflib import Graph, URIRef
 from starlette.concurrency import run_in_threadpool
 
+from derivecert.catalog import IDX, filing_node
 from derivecert.filing import ACTIONS, read_filing
 from derivecert.signing import KEY_PATH
-from derivecert.catalog import IDX, filing_node
 from derivecert.vocab import FILING_BASE
 
-from ..deps import Services, certifier, read_body, reader, services
+from ..deps import Certifier, Reader, Services, ServicesDep, read_body
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from ..openapi import problems
 from ..problems import Problem
@@ -72,7 +72,7 @@ def filing_json(triples: list[ox.Triple], number: str) -> dict:
                                  "application/ld+json": {}, "application/n-triples": {}, "application/rdf+xml": {}}},
                **problems(404, 406)},
 )
-async def get_filing(number: str, request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def get_filing(number: str, request: Request, svc: ServicesDep, _: Reader):
     """Status is `valid`, `expired` (past `valid_until`), `superseded` (a later filing of the same
     dataset, `superseded_by`), `suspended` or `revoked` (by the certifying body, with
     `status_reason` and `status_changed`). In RDF, the record exactly as signed plus its life cycle:
@@ -103,7 +103,7 @@ class StatusChange(BaseModel):
         "status_changed": "2026-03-01T09:30:00Z"}}}},
                **problems(400, 401, 403, 404, 409, 413)},
 )
-async def change_status(number: str, request: Request, svc: Services = Depends(services), _=Depends(certifier)):
+async def change_status(number: str, request: Request, svc: ServicesDep, _: Certifier):
     """`suspend` a valid filing; `reinstate` a suspended one; `revoke` a valid, suspended or
     superseded one (revocation is final). The reason is kept with the date of the change."""
     change = _status_change(await read_body(request, svc.settings.limits.max_body_bytes),
@@ -155,7 +155,7 @@ def _first_error(exc: Exception) -> str:
         "kid": "g2JN5CKMi_BY4qprpOfB_xLUPbmrH9sv0s6UnxFIioA", "alg": "EdDSA", "use": "sig"}},
         "application/x-pem-file": {}}}, **problems(404)},
 )
-async def filing_key(request: Request, format: Literal["jwk", "pem"] | None = None, svc: Services = Depends(services)):
+async def filing_key(request: Request, svc: ServicesDep, format: Literal["jwk", "pem"] | None = None):
     """Verifies the `signature` of this node's filing records; `kid` is its RFC 7638 thumbprint,
     the `key_id` every signature names. Public by design, whatever the read access of the node."""
     if svc.filing_key is None:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from derivecert import __version__
 
-from ..deps import Services, services
+from ..deps import ServicesDep, vocabulary_versions
 from ..problems import Problem
 
 router = APIRouter(tags=["service"])
-
-
-def _versions() -> tuple[str, str]:
-    try:
-        from derivecert.resources import ontology_version, shapes_version
-
-        return ontology_version(), shapes_version()
-    except Exception:
-        return "unavailable", "unavailable"
 
 
 @router.get(
@@ -29,13 +20,13 @@ def _versions() -> tuple[str, str]:
         "status": "ok", "version": "0.1.0", "ontology_version": "0.1.0", "shapes_version": "0.1.0",
         "store": "embedded", "datasets": 42, "engine": "ready"}}}}},
 )
-async def healthz(svc: Services = Depends(services)) -> dict:
+async def healthz(svc: ServicesDep) -> dict:
     """Ready when the store answers; says which ontology and shapes versions certify here."""
     try:
         count = await run_in_threadpool(svc.store.count)
     except Exception as exc:
         raise Problem(503, "store-unavailable", f"the store does not answer: {exc}") from None
-    ontology, shapes = _versions()
+    ontology, shapes = vocabulary_versions()
     return {
         "status": "ok",
         "version": __version__,

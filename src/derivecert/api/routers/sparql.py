@@ -13,15 +13,29 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.federation import QueryAnalyser, check_services
 from derivecert.catalog import QueryTimeout
+from derivecert.federation import QueryAnalyser, check_services
 
-from ..deps import Services, read_body, reader, services
-from ..negotiation import CSV, HTML, JSON, JSONLD, NTRIPLES, RDFXML, SRJ, SRX, TSV, TURTLE, base_media_type, choose, negotiate
+from ..deps import Reader, Services, ServicesDep, read_body
+from ..negotiation import (
+    CSV,
+    HTML,
+    JSON,
+    JSONLD,
+    NTRIPLES,
+    RDFXML,
+    SRJ,
+    SRX,
+    TSV,
+    TURTLE,
+    base_media_type,
+    choose,
+    negotiate,
+)
 from ..openapi import problems
 from ..problems import Problem
 from ..rdfio import serialise
@@ -130,7 +144,7 @@ async def _execute(svc: Services, query: str, form: str, default_graphs, named_g
                       hint="narrow the query or add a LIMIT") from None
 
 
-async def sparql(request: Request, svc: Services = Depends(services), _=Depends(reader)):
+async def sparql(request: Request, svc: ServicesDep, _: Reader):
     """SELECT and ASK answer in SPARQL JSON / XML / CSV / TSV; CONSTRUCT and DESCRIBE in Turtle,
     N-Triples, JSON-LD or RDF/XML.  `SERVICE` only to the allow-listed peers."""
     query, default_graphs, named_graphs, format_name = await _read_request(request, svc)

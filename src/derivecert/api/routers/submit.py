@@ -3,18 +3,17 @@ with their result and filing record, atomically, replacing earlier versions (DOM
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import file_submission
+from derivecert.filing import draft_numbers
 
-from ..deps import Services, institution_writer, read_body, services
+from ..deps import InstitutionWriter, ServicesDep, key_of, read_body
 from ..negotiation import base_media_type
 from ..openapi import EXAMPLE_RESULT, problems, rdf_body
 from ..problems import Problem
-from .catalog import key_of
-from .compute import draft_numbers
 
 router = APIRouter(prefix="/v1/institutions", tags=["filing"])
 
@@ -38,9 +37,9 @@ router = APIRouter(prefix="/v1/institutions", tags=["filing"])
 async def submit(
     institution: str,
     request: Request,
+    svc: ServicesDep,
+    _principal: InstitutionWriter,
     dry_run: bool = Query(False, description="certify and answer, store nothing"),
-    svc: Services = Depends(services),
-    _principal=Depends(institution_writer),
 ):
     """Certified / conditional: stored with the filing, `201`.  Any dataset rejected, or nothing
     derived: `422` with the results, nothing stored.  A dataset already filed by this institution
@@ -82,8 +81,8 @@ async def submit(
     openapi_extra={"security": [{"bearer": []}]},
     responses={204: {"description": "withdrawn"}, **problems(400, 401, 403, 404)},
 )
-async def withdraw(institution: str, ident: str, svc: Services = Depends(services),
-                   _principal=Depends(institution_writer)):
+async def withdraw(institution: str, ident: str, svc: ServicesDep,
+                   _principal: InstitutionWriter):
     """Removes the description, result, filing record and catalog record of the dataset."""
     key = key_of(ident)
     if not await run_in_threadpool(svc.store.delete, key, institution):

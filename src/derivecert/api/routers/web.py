@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
 import fastapi_offline
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from rdflib import Graph, Literal, URIRef
@@ -28,7 +28,7 @@ from derivecert.vocab import DCERT
 from derivecert.wording import FAMILY, class_label, family, named_sources, prefixed, severity
 from derivecert.wording import code_label as word
 
-from ..deps import Services, read_body, services
+from ..deps import Services, ServicesDep, read_body
 from ..labels import DEPTH_LABELS, DIMENSION_LABELS, VERDICT_LABELS, code_label
 from ..problems import Problem
 from ..web import HERE, LANG_COOKIE, call_api, render, request_lang
@@ -156,7 +156,7 @@ def _problem_page(request: Request, exc: Problem) -> Response:
 
 
 @router.post("/ui/check")
-async def check(request: Request, svc: Services = Depends(services)) -> Response:
+async def check(request: Request, svc: ServicesDep) -> Response:
     lang = request_lang(request)
     try:
         text, fmt = await _check_form(request, svc)
@@ -190,7 +190,7 @@ CHECK_DATASETS_PER_SECOND = 100
 
 
 @router.post("/ui/check/scan")
-async def check_scan(request: Request, svc: Services = Depends(services)) -> Response:
+async def check_scan(request: Request, svc: ServicesDep) -> Response:
     """Before a large check: how many datasets and triples the description holds (parsing only,
     about 1% of a check), and an estimate of how long the check takes, for the progress bar."""
     from derivecert.classify import datasets
@@ -202,7 +202,7 @@ async def check_scan(request: Request, svc: Services = Depends(services)) -> Res
 
 
 @router.post("/ui/check/download/{kind}")
-async def check_download(kind: str, request: Request, svc: Services = Depends(services)) -> Response:
+async def check_download(kind: str, request: Request, svc: ServicesDep) -> Response:
     """The check's results as files: JSON, Turtle (results and filings), the SHACL report, the
     filing records alone."""
     routes = {"json": ("/v1/certify", "application/json", "results.json"),
@@ -337,7 +337,7 @@ PAGE = 20
 
 
 @router.get("/ui/datasets")
-async def catalog(request: Request, svc: Services = Depends(services)) -> Response:
+async def catalog(request: Request, svc: ServicesDep) -> Response:
     lang = request_lang(request)
     selected = [(k, v) for k, v in request.query_params.multi_items() if k in FACETS and v]
     text = request.query_params.get("q", "")
@@ -439,7 +439,7 @@ GRAPH_DOWNLOADS = [("ttl", "Turtle"), ("nt", "N-Triples"), ("jsonld", "JSON-LD")
 
 
 @router.api_route("/ui/sparql", methods=["GET", "POST"])
-async def sparql_page(request: Request, svc: Services = Depends(services)) -> Response:
+async def sparql_page(request: Request, svc: ServicesDep) -> Response:
     lang = request_lang(request)
     examples = sparql_examples(svc.settings)
     query = request.query_params.get("query")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
-from derivecert.wording import code_label
 from derivecert.vocab import DCERT
+from derivecert.wording import code_label
 
 #: a description with more sources than this is drawn cut (the page says so)
 MAX_NODES = 24

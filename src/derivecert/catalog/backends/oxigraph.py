@@ -11,14 +11,7 @@ import pyoxigraph as ox
 
 from ..errors import QueryRejected, QueryTimeout
 from ..model import IDX, RecordSummary
-from .base import (
-    CatalogStore,
-    collect,
-    dataset_options,
-    json_object,
-    rows_of,
-    valid_summary,
-)
+from .base import CatalogStore, collect, dataset_options, json_object, rows_of, valid_summary
 from .querypool import DEFAULT_MEMORY_MB, QueryPool, decode_outcome
 from .registry import register
 
