@@ -43,16 +43,21 @@ class Services:
         if self.query_analyser is not None:
             self.query_analyser.close()
 
-    async def run_engine(self, fn, *args, **kwargs):
-        """Run an engine call on untrusted input in a bounded worker process (memory, time and
-        the digest's budget from `settings.limits`), at most `certify_concurrency` at a time, so
-        a hostile description costs a worker, never this process (derivecert.sandbox)."""
+    def require_engine(self) -> Any:
+        """The certification engine, or a 503 naming why this node has none."""
         if self.engine is None:
             raise Problem(
                 503, "engine-unavailable",
                 f"the certification engine is not available: {self.engine_error or 'not loaded'}",
                 hint="check the server log; the ontology and shapes must load",
             )
+        return self.engine
+
+    async def run_engine(self, fn, *args, **kwargs):
+        """Run an engine call (`require_engine()`'s method) on untrusted input in a bounded worker
+        process (memory, time and the digest's budget from `settings.limits`), at most
+        `certify_concurrency` at a time, so a hostile description costs a worker, never this
+        process (derivecert.sandbox)."""
         limits = self.settings.limits
         if not sandbox.available():  # no fork on this platform: in-process, one at a time
             def call():

@@ -40,9 +40,15 @@ class FacetIndex:
         i = self.by_key.get(key)
         return self.entries[i] if i is not None else None
 
+    def _live(self, i: int) -> RecordSummary:
+        """The entry at a live ordinal (one of `by_key`'s, or a bit of `live`)."""
+        entry = self.entries[i]
+        assert entry is not None, f"ordinal {i} is not live"
+        return entry
+
     def lookalikes(self, dataset: str) -> list[RecordSummary]:
         """Records whose dataset IRI is `dataset` or a look-alike of it (`iri_lookalike_form`)."""
-        return [self.get(k) for k in sorted(self.by_form.get(iri_lookalike_form(dataset), ()))]
+        return [self._live(self.by_key[k]) for k in sorted(self.by_form.get(iri_lookalike_form(dataset), ()))]
 
     def find_filing(self, number: str) -> RecordSummary | None:
         for entry in self.entries:
@@ -111,7 +117,7 @@ class FacetIndex:
         i = self.by_key.pop(key, None)
         if i is None:
             return False
-        entry = self.entries[i]
+        entry = self._live(i)
         self.entries[i] = None
         form = iri_lookalike_form(entry.dataset)
         self.by_form[form].discard(key)
@@ -195,13 +201,14 @@ class FacetIndex:
                 counts.setdefault(v, 0)
             facets[dim] = {v: n for v, n in counts.items() if n or v in query.filters.get(dim, [])}
         total = hits.bit_count()
-        items = [self.entries[i] for i in self._page(hits, query)]
+        items = [self._live(i) for i in self._page(hits, query)]
         return SearchResult(total=total, items=items, facets=facets)
 
     def _page(self, hits: int, query: SearchQuery) -> list[int]:
         want = query.offset + query.limit
         if query.sort == "-modified" and want <= 4096:
-            out, m = [], hits
+            out: list[int] = []
+            m = hits
             while m and len(out) < want:
                 i = m.bit_length() - 1
                 out.append(i)
@@ -210,7 +217,7 @@ class FacetIndex:
         s = bin(hits)[:1:-1]  # bit i at position i
         ordinals = [i for i, c in enumerate(s) if c == "1"]
         if query.sort == "title":
-            ordinals.sort(key=lambda i: (_title_key(self.entries[i]), self.entries[i].key))
+            ordinals.sort(key=lambda i: (_title_key(self._live(i)), self._live(i).key))
         elif query.sort == "-modified":
             ordinals.reverse()
         return ordinals[query.offset:want]

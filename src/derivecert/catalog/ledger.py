@@ -8,7 +8,9 @@ withdrawing a dataset never touches: a filing stays verifiable after its dataset
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -97,7 +99,17 @@ U_SET_STATUS = (
 
 
 class FilingLedger:
-    """The ledger's reads and the certifying body's status changes (needs `select`, `update`)."""
+    """The ledger's reads and the certifying body's status changes, over the backend's `select`
+    and `update` (`CatalogStore`) under its lock."""
+
+    _lock: threading.RLock
+
+    def select(self, query: str, bindings: dict[str, Any] | None = None, *,
+               timeout: float | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def update(self, update: str) -> None:
+        raise NotImplementedError
 
     def ensure_ledger(self) -> None:
         """Copy into the ledger the current filings of a catalog stored before the ledger existed;
@@ -125,11 +137,11 @@ class FilingLedger:
         """Set a filing's status, with the reason and the time, if its stored status is one of
         `allowed` (checked again inside the update). Returns the status it had (None: unknown)."""
         with self._lock:
-            current = self.filing_status(number)
-            if current is None or current not in set(allowed):
+            current, node = self.filing_status(number), filing_node(number)
+            if current is None or node is None or current not in set(allowed):
                 return current
             self.update(U_SET_STATUS.format(
-                filing=sparql_term(filing_node(number)), status=sparql_term(_status_node(status)),
+                filing=sparql_term(node), status=sparql_term(_status_node(status)),
                 changed=sparql_term(lit(when, XSD + "dateTime")), reason=sparql_term(ox.Literal(reason)),
                 current=sparql_term(_status_node(current))))
             return current

@@ -14,8 +14,9 @@ import pyoxigraph as ox
 from .model import PREFIXES
 
 
-def sparql_term(term: ox.NamedNode | ox.Literal) -> str:
-    """A term in SPARQL syntax, safe to place in any query or update text.
+def sparql_term(term: ox.NamedNode | ox.Literal | ox.BlankNode | ox.Triple) -> str:
+    """A term in SPARQL syntax, safe to place in any query or update text (any other kind of term
+    is a TypeError).
 
     Only Oxigraph terms are accepted, and their N-Triples form is valid SPARQL: `NamedNode`
     refuses anything that is not an absolute IRI by RFC 3987 (no space or control character, none

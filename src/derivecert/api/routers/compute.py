@@ -47,7 +47,7 @@ async def certify(
     media = negotiate(request, RDF_OR_JSON)
     body, media_type = await _body(request, svc)
     run = await svc.run_engine(
-        svc.engine.certify, body, media_type=media_type, filing_numbers=draft_numbers(),
+        svc.require_engine().certify, body, media_type=media_type, filing_numbers=draft_numbers(),
         certifying_body=svc.settings.certifying_body,
     )
     if media is not JSON:
@@ -72,7 +72,7 @@ async def classify(request: Request, svc: ServicesDep, _: Reader):
     """Derived or not, derivation depth, types and the classification codes of every dataset."""
     negotiate(request, (JSON,))
     body, media_type = await _body(request, svc)
-    results = await svc.run_engine(svc.engine.classify, body, media_type=media_type)
+    results = await svc.run_engine(svc.require_engine().classify, body, media_type=media_type)
     return {"results": results}
 
 
@@ -89,7 +89,7 @@ async def validate(request: Request, svc: ServicesDep, _: Reader):
     """The SHACL findings, each naming one requirement ID (P-, Q-, S-, R-)."""
     media = negotiate(request, RDF_OR_JSON)
     body, media_type = await _body(request, svc)
-    report, findings = await svc.run_engine(svc.engine.validate, body, media_type=media_type)
+    report, findings = await svc.run_engine(svc.require_engine().validate, body, media_type=media_type)
     if media is not JSON:
         return rdf_response(from_rdflib(report), media)
     return {"conforms": not findings,

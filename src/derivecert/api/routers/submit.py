@@ -58,7 +58,7 @@ async def submit(
             return store.new_filing_number(prefix, taken=taken)
 
     run = await svc.run_engine(
-        svc.engine.certify, body, media_type=media_type, filing_numbers=numbers,
+        svc.require_engine().certify, body, media_type=media_type, filing_numbers=numbers,
         certifying_body=svc.settings.certifying_body,
     )
     if svc.filing_key is not None and not dry_run:  # a draft is never signed

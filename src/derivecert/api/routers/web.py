@@ -170,7 +170,7 @@ async def check(request: Request, svc: ServicesDep) -> Response:
                       error=error_view(answer, text, lang), **context)
     results = answer.json()["results"]
     data = text.encode("utf-8")
-    graph, _ = await svc.run_engine(svc.engine.load, data, media_type=FORMATS[fmt])
+    graph, _ = await svc.run_engine(svc.require_engine().load, data, media_type=FORMATS[fmt])
     sources = named_sources(graph)
     source_only = [r["dataset"] for r in results
                    if r["dataset"] in sources and r["verdict"] == "not-derived"  # no source of its own: P-01
@@ -178,7 +178,7 @@ async def check(request: Request, svc: ServicesDep) -> Response:
     results = [r for r in results if r["dataset"] not in source_only]
     explanations = {}
     if len(results) <= EXPLAIN_MAX_DATASETS:
-        items = await svc.run_engine(svc.engine.classify, data, media_type=FORMATS[fmt], explain_lang=lang)
+        items = await svc.run_engine(svc.require_engine().classify, data, media_type=FORMATS[fmt], explain_lang=lang)
         explanations = {i["dataset"]: i.get("explanation", []) for i in items}
     views = [result_view(r, lang, explanations.get(r["dataset"])) for r in results]
     return render(request, "check.html", results=views, source_only=source_only, explain_max=EXPLAIN_MAX_DATASETS,
@@ -196,7 +196,7 @@ async def check_scan(request: Request, svc: ServicesDep) -> Response:
     from derivecert.classify import datasets
 
     text, fmt = await _check_form(request, svc)
-    graph, _ = await svc.run_engine(svc.engine.load, text.encode("utf-8"), media_type=FORMATS[fmt])
+    graph, _ = await svc.run_engine(svc.require_engine().load, text.encode("utf-8"), media_type=FORMATS[fmt])
     n = len(datasets(graph))
     return JSONResponse({"datasets": n, "triples": len(graph), "estimate_s": round(1 + n / CHECK_DATASETS_PER_SECOND, 1)})
 

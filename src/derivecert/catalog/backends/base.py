@@ -364,7 +364,7 @@ class CatalogStore(FilingLedger, ABC):
         """The stored record: institution, §6 result, summary, dates."""
         bindings = self._owner_bindings(key)
         rows = self.select(Q_RECORD, bindings) if bindings else []
-        if not rows:
+        if not rows or bindings is None:
             return None
         row = rows[0]
         return {

@@ -58,10 +58,11 @@ class EmbeddedStore(CatalogStore):
     def _summaries(self) -> list[RecordSummary]:
         """Two index scans instead of a SPARQL join: the catalog's summaries and texts."""
         texts = {(q.graph_name, q.subject): q.object.value
-                 for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "text"), None, None)}
+                 for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "text"), None, None)
+                 if isinstance(q.object, ox.Literal)}
         out = []
         for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None):
-            summary = json_object(q.object.value)
+            summary = json_object(q.object.value) if isinstance(q.object, ox.Literal) else None
             if summary is not None and valid_summary(q.graph_name, q.subject, summary):
                 out.append(RecordSummary.from_json(summary, text=texts.get((q.graph_name, q.subject), "")))
         return out

@@ -78,7 +78,7 @@ def _worker(path: str, conn, memory_mb: int | None) -> None:  # pragma: no cover
         query, form, limit, default_graphs, named_graphs, gen = msg
         try:
             if gen != generation:
-                store = None  # the old view goes before the new one comes (one reservation at a time)
+                store = None  # type: ignore[assignment]  # the old view goes before the new one comes (one reservation at a time)
                 store = ox.Store.read_only(path)
                 generation = gen
             kwargs = dataset_options(default_graphs, named_graphs)
