@@ -17,6 +17,7 @@ import sys
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from collections.abc import Set as AbstractSet
 from typing import Optional
 
 import functools
@@ -218,7 +219,7 @@ def certify(
     return 1 if run.any_rejected else 0
 
 
-def _print_results(results, lang: str, sources: set[str] = frozenset()) -> None:
+def _print_results(results, lang: str, sources: AbstractSet[str] = frozenset()) -> None:
     """The text report: labels from the ontology in `lang`, severities translated, paths as
     prefixed names.  Datasets that are only named as sources of others (no source of their own,
     so "not derived" with P-01) are not under certification: one line lists them."""
@@ -468,12 +469,12 @@ def verify(
     if not described:
         line = t["absent"]
     else:
-        line = f"sha256 {digest[:16]}… " + (t["matches"] if digest == f.digest else t["differs"].format(filed=f.digest[:16] + "…"))
+        line = f"sha256 {str(digest)[:16]}… " + (t["matches"] if digest == f.digest else t["differs"].format(filed=f.digest[:16] + "…"))
     out.print(f"  {yes if digest == f.digest else no} {t['description']}: {escape(line)}")
     if public is None:
         sig = t["no_key"]
     else:
-        sig = f"Ed25519, {t['key']} {public.key_id}" if signed else why
+        sig = f"Ed25519, {t['key']} {public.key_id}" if signed else str(why)
     out.print(f"  {yes if signed else no} {t['signature']}: {escape(sig)}")
     detail = f"{t['until']} {f.valid_until.isoformat()}"
     if state.reason:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from .resources import code_lists, ontology_graph
@@ -74,9 +74,10 @@ class CodeBook:
     def schemes(self) -> dict[URIRef, dict]:
         """Every concept scheme with its zh/en labels."""
         onto = ontology_graph()
-        out = {}
+        out: dict[URIRef, dict] = {}
         for scheme in set(onto.subjects(RDF.type, SKOS.ConceptScheme)):
-            out[scheme] = {label.language: str(label) for label in onto.objects(scheme, SKOS.prefLabel)}
+            out[URIRef(str(scheme))] = {label.language: str(label) for label in onto.objects(scheme, SKOS.prefLabel)
+                           if isinstance(label, Literal)}
         return out
 
 

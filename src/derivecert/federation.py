@@ -307,7 +307,9 @@ def search_params(query: SearchQuery, *, offset: int, limit: int) -> list[tuple[
 
 
 async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float, token: str | None):
-    hits, total, facets = [], 0, {}
+    hits: list[Hit] = []
+    total = 0
+    facets: dict[str, dict[str, int]] = {}
     page_max = 100
     offset = 0
     headers = {"Accept": "application/json"}

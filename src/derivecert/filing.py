@@ -164,7 +164,7 @@ def canonical_digest(graph: Graph, where: str | None = None) -> str:
         return bnodes.setdefault(node, ox.BlankNode())
 
     for s, p, o in graph:
-        dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(p), to_oxigraph(o, blank), ox.DefaultGraph()))
+        dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(str(p)), to_oxigraph(o, blank), ox.DefaultGraph()))
     too_ambiguous = CanonicalisationLimitError(
         "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
         f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
@@ -348,12 +348,13 @@ def read_filing(graph: Graph, iri: URIRef) -> FilingState:
     conditions = []
     for node in sorted(graph.objects(iri, DCERT.condition), key=_condition_order):
         conditions.append({"requirement": str(graph.value(node, DCERT.requirement)),
-                           "message": {m.language or "en": str(m) for m in graph.objects(node, SH.resultMessage)}})
+                           "message": {m.language or "en": str(m) for m in graph.objects(node, SH.resultMessage)
+                                       if isinstance(m, Literal)}})
     signature = None
-    node = graph.value(iri, DCERT.signature)
-    if node is not None:
-        signature = Signature(key_id=str(one(DCERT.signingKey, node)), value=str(one(DCERT.signatureValue, node)),
-                              algorithm=str(one(DCERT.signatureAlgorithm, node)))
+    signed = graph.value(iri, DCERT.signature)
+    if signed is not None:
+        signature = Signature(key_id=str(one(DCERT.signingKey, signed)), value=str(one(DCERT.signatureValue, signed)),
+                              algorithm=str(one(DCERT.signatureAlgorithm, signed)))
     verdict = onto.value(one(DCERT.verdict), SKOS.notation)
     level, grade = codes(DCERT.certifiedLevel), codes(DCERT.certifiedGrade)
     filing = Filing(
@@ -369,7 +370,7 @@ def read_filing(graph: Graph, iri: URIRef) -> FilingState:
     changed = graph.value(iri, DCERT.statusChanged)
     reason = graph.value(iri, DCERT.statusReason)
     return FilingState(
-        filing=filing, stored_status=STATUS_OF.get(graph.value(iri, DCERT.filingStatus), "valid"),
+        filing=filing, stored_status=STATUS_OF.get(URIRef(str(graph.value(iri, DCERT.filingStatus))), "valid"),
         reason=str(reason) if reason is not None else None, changed=str(changed) if changed is not None else None,
         replaced_by=str(replaced)[len(FILING_BASE):] if replaced is not None else None,
     )

@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         print(hash_token(args[1]))
         return 0
     if args and args[0] == "show":
-        settings = Settings(config_file=args[1]) if len(args) > 1 else Settings()
+        settings = Settings(config_file=Path(args[1])) if len(args) > 1 else Settings()
         print(settings.model_dump_json(indent=2))
         return 0
     print(main.__doc__, file=sys.stderr)

@@ -155,7 +155,7 @@ def _route_facts(routes) -> dict[tuple[str, str], dict[str, bool]]:
             continue
         auth = any(call in (deps.reader, deps.institution_writer) for call in calls(route.dependant))
         backend = bool(BACKEND_TAGS & set(route.tags or ()))
-        for method in route.methods:
+        for method in route.methods or ():
             facts[(method.lower(), route.path_format)] = {"auth": auth, "backend": backend}
     return facts
 
@@ -174,7 +174,7 @@ def _finish_openapi(app: FastAPI, routes) -> None:
         app.openapi_schema = finalise(schema, _route_facts(routes))
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 # -- seeding and serving ----------------------------------------------------------------------

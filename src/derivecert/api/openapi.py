@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 EXAMPLE_TURTLE = """@prefix dcert: <https://w3id.org/derivecert#> .
 @prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .
@@ -39,7 +41,7 @@ def rdf_body(description: str = "An RDF description (Turtle, JSON-LD, RDF/XML or
     }
 
 
-EXAMPLE_RESULT = {
+EXAMPLE_RESULT: dict[str, Any] = {
     "dataset": "https://cdc.example.org/ili-weekly",
     "is_derived": True,
     "derivation_depth": "primary",

@@ -4,6 +4,8 @@ negotiated format with the public vocabulary's prefixes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import codecs
 import zlib
 from collections.abc import Iterable
@@ -51,13 +53,13 @@ def deskolemise(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
 def serialise(triples: Iterable[ox.Triple], media: MediaType) -> bytes:
     if media.rdf is None:
         raise ValueError(f"{media.media_type} is not an RDF format")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if media.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML, ox.RdfFormat.JSON_LD):
         kwargs["prefixes"] = PREFIXES
     try:
-        return ox.serialize(list(triples), format=media.rdf, **kwargs)
+        return ox.serialize(list(triples), format=media.rdf, **kwargs) or b""
     except TypeError:  # a pyoxigraph without `prefixes`
-        return ox.serialize(list(triples), format=media.rdf)
+        return ox.serialize(list(triples), format=media.rdf) or b""
 
 
 def rdf_response(triples: Iterable[ox.Triple], media: MediaType, headers: dict | None = None) -> Response:

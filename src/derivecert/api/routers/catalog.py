@@ -76,7 +76,7 @@ def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings)
 
 
 def _split(values: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     for v in values:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out

@@ -57,7 +57,8 @@ def filing_json(triples: list[ox.Triple], number: str) -> dict:
     """The §6-style filing of a ledger entry, with its status today and where it is filed."""
     graph = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
     body = read_filing(graph, URIRef(FILING_BASE + number)).to_dict()
-    place = {t.predicate.value[len(IDX):]: t.object.value for t in triples if t.predicate.value.startswith(IDX)}
+    place = {t.predicate.value[len(IDX):]: t.object.value for t in triples
+             if t.predicate.value.startswith(IDX) and isinstance(t.object, ox.Literal)}
     body.update(id=place.get("key"), institution=place.get("institution"),
                 links={"dataset": f"/v1/datasets/{place['key']}" if place.get("key") else None,
                        "superseded_by": f"/v1/filings/{body['superseded_by']}" if body["superseded_by"] else None,

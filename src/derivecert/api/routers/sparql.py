@@ -10,6 +10,8 @@ or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and resul
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncio
 from urllib.parse import parse_qsl
 
@@ -95,12 +97,15 @@ textarea{{width:100%;height:16rem;font:13px monospace}}</style></head><body>
 <p><a href="/">home</a> · <a href="/docs">API docs</a></p></body></html>"""
 
 
-async def _acquire(slots: asyncio.Semaphore) -> None:
+async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
+    """One of the SPARQL slots (made in the lifespan), or a 503 after a short wait."""
+    assert slots is not None, "made in the lifespan"
     try:
         await asyncio.wait_for(slots.acquire(), timeout=5.0)
     except asyncio.TimeoutError:
         raise Problem(503, "busy", "all SPARQL slots are busy; try again shortly",
                       headers={"Retry-After": "2"}) from None
+    return slots
 
 
 async def _analyse(svc: Services, query: str):
@@ -112,17 +117,16 @@ async def _analyse(svc: Services, query: str):
     info = analyser.cache.get(query)
     if info is not None:
         return info
-    await _acquire(svc.sparql_slots)
+    slots = await _acquire(svc.sparql_slots)
     try:
         return await run_in_threadpool(analyser.analyse, query)
     finally:
-        svc.sparql_slots.release()
+        slots.release()
 
 
 async def _execute(svc: Services, query: str, form: str, default_graphs, named_graphs):
     limits = svc.settings.limits
-    slots = svc.sparql_slots
-    await _acquire(slots)
+    slots = await _acquire(svc.sparql_slots)
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(
         None,
@@ -176,7 +180,7 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
     return Response(body, media_type=media_type, headers=headers)
 
 
-_OPENAPI = {
+_OPENAPI: dict[str, Any] = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
                   **problems(400, 403, 406, 413, 415, 422, 503)},

@@ -64,7 +64,7 @@ async def vocabulary(scheme: str, request: Request):
                       hint="one of: " + ", ".join(SCHEMES))
     media = negotiate(request, (JSON, *RDF_FORMATS))
     book = _book()
-    iri = URIRef(scheme_iri(slug))
+    iri = URIRef(scheme_iri(slug) or "")
     codes = book.scheme_codes(iri)
     from derivecert.resources import ontology_graph
 

@@ -9,6 +9,8 @@ or the query parameters of those calls, where the API's own checks and limits ap
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import re
 from functools import lru_cache
@@ -162,7 +164,7 @@ async def check(request: Request, svc: ServicesDep) -> Response:
         text, fmt = await _check_form(request, svc)
     except Problem as exc:
         return _problem_page(request, exc)
-    context = dict(description=text, format=fmt, examples=example_files(), chosen="", formats=FORMAT_NAMES)
+    context: dict[str, Any] = dict(description=text, format=fmt, examples=example_files(), chosen="", formats=FORMAT_NAMES)
     answer = await call_api(request, "POST", "/v1/certify", content=text.encode("utf-8"),
                             headers={"Content-Type": FORMATS[fmt], "Accept": "application/json"})
     if answer.status_code != 200:
@@ -487,6 +489,6 @@ def filing_status_label(status: str, lang: str) -> str:
     onto = ontology_graph()
     for concept in onto.subjects(SKOS.notation, Literal(status)):
         if (concept, SKOS.inScheme, DCERT.FilingStatusScheme) in onto:
-            labels = {o.language: str(o) for o in onto.objects(concept, SKOS.prefLabel)}
+            labels = {o.language: str(o) for o in onto.objects(concept, SKOS.prefLabel) if isinstance(o, Literal)}
             return labels.get(lang) or labels.get("en") or status
     return status

@@ -35,7 +35,7 @@ def request_lang(request: Request) -> str:
             return candidate
     accept = request.headers.get("accept-language", "").lower()
     positions = {lang: accept.find(lang) for lang in LANGS if lang in accept}
-    return min(positions, key=positions.get) if positions else "zh"
+    return min(positions, key=positions.__getitem__) if positions else "zh"
 
 
 def render(request: Request, template: str, status: int = 200, **context):

@@ -4,7 +4,9 @@ generated it) one column further right for each step back."""
 
 from __future__ import annotations
 
-from rdflib import Graph, URIRef
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
 from derivecert.vocab import DCERT
@@ -24,7 +26,9 @@ def sources_of(graph: Graph, node) -> list:
 
 def provenance_graph(graph: Graph, dataset: URIRef, lang: str) -> dict:
     """Nodes (iri, title, level, column, row, x, y) and edges (from, to) breadth first."""
-    nodes, edges, index = [], [], {}
+    nodes: list[dict[str, Any]] = []
+    edges: list[tuple[Any, Any]] = []
+    index: dict[Any, int] = {}
     frontier, column = [dataset], 0
     while frontier and len(nodes) < MAX_NODES:
         next_frontier = []
@@ -32,7 +36,7 @@ def provenance_graph(graph: Graph, dataset: URIRef, lang: str) -> dict:
             if node in index or len(nodes) >= MAX_NODES:
                 continue
             index[node] = len(nodes)
-            titles = {t.language or "": str(t) for t in graph.objects(node, DCTERMS.title)}
+            titles = {t.language or "": str(t) for t in graph.objects(node, DCTERMS.title) if isinstance(t, Literal)}
             level = graph.value(node, DCERT.sensitivityLevel)
             nodes.append({"iri": str(node), "title": titles.get(lang) or titles.get("") or next(iter(titles.values()), str(node)),
                           "level": code_label(str(level).rsplit("#", 1)[-1], lang) if level is not None else "",
