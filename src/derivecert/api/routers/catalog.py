@@ -152,7 +152,7 @@ async def search(
         local = await run_in_threadpool(svc.store.search, local_q)
         fed = await federated_search(
             local, query, svc.settings.peers, timeout=svc.settings.limits.federation_timeout_s,
-            tokens={p.name: p.token for p in svc.settings.peers if p.token},
+            tokens={p.name: p.token.get_secret_value() for p in svc.settings.peers if p.token},
         )
         body.update(
             total=fed.total,

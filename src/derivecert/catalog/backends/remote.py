@@ -148,6 +148,6 @@ class RemoteStore(CatalogStore):
 @register("remote")
 def open_remote(settings: Any) -> RemoteStore:
     cfg = settings.store
-    auth = (cfg.username, cfg.password or "") if cfg.username else None
+    auth = (cfg.username, cfg.password.get_secret_value() if cfg.password else "") if cfg.username else None
     return RemoteStore(cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
                        index_check_interval_s=cfg.index_check_interval_s)
