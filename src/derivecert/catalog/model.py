@@ -39,19 +39,37 @@ PREFIX foaf: <{FOAF}>
 PREFIX xsd: <{XSD}>
 """
 
+#: the facet dimensions, once: name -> (vocabulary slug or None for literal values, §6
+#: classification key or None, single-valued in §6)
+DIMENSION_TABLE: dict[str, tuple[str | None, str | None, bool]] = {
+    "scenario": ("application-scenario", "scenario", False),
+    "technique": ("generation-technique", "technique", False),
+    "level": ("sensitivity-level", "sensitivity_level", True),
+    "grade": ("deidentification-grade", "deidentification_grade", True),
+    "granularity": ("subject-granularity", "granularity", True),
+    "category": ("health-data-category", "category", False),
+    "modality": ("data-modality", "modality", False),
+    "special": ("special-category", "special", False),
+    "depth": (None, None, False),
+    "verdict": (None, None, False),
+    "institution": (None, None, False),  # filled from the submission, not the result
+}
+
+
+def _reader(name: str, key: str | None) -> Callable[[dict], list[str]]:
+    """How a dimension's values are read from a §6 result dict."""
+    if key is not None:
+        return lambda r: _cls(r, key)
+    if name == "depth":
+        return lambda r: [r["derivation_depth"]] if r.get("derivation_depth") else []
+    if name == "verdict":
+        return lambda r: [r["verdict"]]
+    return lambda r: []
+
+
 #: facet dimensions: name -> (vocabulary slug or None for literal values, reader of a §6 dict)
 DIMENSIONS: dict[str, tuple[str | None, Callable[[dict], list[str]]]] = {
-    "scenario": ("application-scenario", lambda r: _cls(r, "scenario")),
-    "technique": ("generation-technique", lambda r: _cls(r, "technique")),
-    "level": ("sensitivity-level", lambda r: _cls(r, "sensitivity_level")),
-    "grade": ("deidentification-grade", lambda r: _cls(r, "deidentification_grade")),
-    "granularity": ("subject-granularity", lambda r: _cls(r, "granularity")),
-    "category": ("health-data-category", lambda r: _cls(r, "category")),
-    "modality": ("data-modality", lambda r: _cls(r, "modality")),
-    "special": ("special-category", lambda r: _cls(r, "special")),
-    "depth": (None, lambda r: [r["derivation_depth"]] if r.get("derivation_depth") else []),
-    "verdict": (None, lambda r: [r["verdict"]]),
-    "institution": (None, lambda r: []),  # filled from the submission, not the result
+    name: (slug, _reader(name, key)) for name, (slug, key, _) in DIMENSION_TABLE.items()
 }
 CODED = {name for name, (slug, _) in DIMENSIONS.items() if slug}
 
@@ -59,12 +77,10 @@ STORABLE_VERDICTS = ("certified", "conditional")
 #: what search results and the index keep of a filing (the whole record: /v1/filings/{number})
 SUMMARY_FILING = ("number", "issued", "valid_until", "certifying_body", "sha256")
 
-#: facet dimension -> (§6 classification key, single-valued in §6)
-SECTION6 = {
-    "scenario": ("scenario", False), "technique": ("technique", False),
-    "granularity": ("granularity", True), "modality": ("modality", False),
-    "category": ("category", False), "special": ("special", False),
-    "grade": ("deidentification_grade", True), "level": ("sensitivity_level", True),
+#: facet dimension -> (§6 classification key, single-valued in §6), in the order of §6's classification
+SECTION6: dict[str, tuple[str, bool]] = {
+    name: (key, single) for name in ("scenario", "technique", "granularity", "modality", "category", "special", "grade", "level")
+    for _, key, single in [DIMENSION_TABLE[name]] if key is not None
 }
 
 

@@ -11,14 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from derivecert.catalog import (
-    DIMENSIONS,
-    RecordSummary,
-    SearchQuery,
-    codes_to_classification,
-    graph_iri,
-    is_institution_id,
-)
+from derivecert.catalog import DIMENSIONS, SearchQuery, graph_iri, is_institution_id
+from derivecert.catalog.items import item_json
 from derivecert.federation import federated_search
 from derivecert.filing import status_on
 
@@ -33,23 +27,6 @@ router = APIRouter(prefix="/v1", tags=["catalog"])
 
 RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
 VERDICT_ORDER = ["certified", "conditional", "rejected", "not-derived"]
-
-
-def item_json(entry: RecordSummary, origin: str = "local", href: str | None = None) -> dict[str, Any]:
-    return {
-        "id": entry.key,
-        "dataset": entry.dataset,
-        "institution": entry.institution,
-        "title": entry.title,
-        "verdict": entry.verdict,
-        "derivation_depth": entry.depth,
-        "classification": codes_to_classification(entry.codes),
-        "filing": entry.filing,
-        "issued": entry.issued,
-        "modified": entry.modified,
-        "origin": origin,
-        "links": {"self": href or f"/v1/datasets/{entry.key}"},
-    }
 
 
 def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings) -> dict[str, Any]:
