@@ -33,7 +33,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
 
 from .errors import CanonicalisationLimitError, InputError
-from .parse import setting_name, to_oxigraph
+from .parse import oxigraph_triples, setting_name, to_oxigraph
 from .sandbox import phase
 from .vocab import DCERT, FILING_BASE
 
@@ -158,13 +158,8 @@ def canonical_digest(graph: Graph, where: str | None = None) -> str:
     """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
     named if the digest is refused)."""
     dataset = ox.Dataset()
-    bnodes: dict = {}
-
-    def blank(node):
-        return bnodes.setdefault(node, ox.BlankNode())
-
-    for s, p, o in graph:
-        dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(str(p)), to_oxigraph(o, blank), ox.DefaultGraph()))
+    for t in oxigraph_triples(graph):
+        dataset.add(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
     too_ambiguous = CanonicalisationLimitError(
         "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
         f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",

@@ -1,21 +1,19 @@
 """RDF in and out of the API: request bodies (size-limited, decompressed, transcoded to UTF-8),
-rdflib -> pyoxigraph terms, skolem IRIs back to blank nodes, and serialisation in the
+skolem IRIs back to blank nodes, and serialisation in the
 negotiated format with the public vocabulary's prefixes."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import codecs
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
 import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import Response
 
 from derivecert.catalog import GENID_BASE, IDX
-from derivecert.parse import to_oxigraph
 from derivecert.vocab import DCERT
 from derivecert.vocab import PREFIXES as VOCAB_PREFIXES
 
@@ -27,15 +25,6 @@ PREFIXES.update({
     "dcert": DCERT, "idx": IDX, "foaf": "http://xmlns.com/foaf/0.1/",
     "vcard": "http://www.w3.org/2006/vcard/ns#", "healthdcatap": "http://healthdataportal.eu/ns/health#",
 })
-
-
-def from_rdflib(graph) -> list[ox.Triple]:
-    bnodes: dict = {}
-
-    def term(t):
-        return to_oxigraph(t, lambda node: bnodes.setdefault(node, ox.BlankNode()))
-
-    return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
 
 
 def deskolemise(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

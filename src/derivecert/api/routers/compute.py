@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from derivecert.filing import draft_numbers
+from derivecert.parse import oxigraph_triples
 
 from ..deps import Reader, Services, ServicesDep, read_body
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, base_media_type, negotiate
 from ..openapi import EXAMPLE_RESULT, problems, rdf_body
-from ..rdfio import from_rdflib, rdf_response
+from ..rdfio import rdf_response
 
 router = APIRouter(prefix="/v1", tags=["certification"])
 
@@ -51,7 +52,7 @@ async def certify(
         certifying_body=svc.settings.certifying_body,
     )
     if media is not JSON:
-        return rdf_response(from_rdflib(run.result_graph), media)
+        return rdf_response(oxigraph_triples(run.result_graph), media)
     return JSONResponse({
         "results": [r.to_dict(lang) if lang else r.to_dict() for r in run.results],
         "stored": False,
@@ -91,6 +92,6 @@ async def validate(request: Request, svc: ServicesDep, _: Reader):
     body, media_type = await _body(request, svc)
     report, findings = await svc.run_engine(svc.require_engine().validate, body, media_type=media_type)
     if media is not JSON:
-        return rdf_response(from_rdflib(report), media)
+        return rdf_response(oxigraph_triples(report), media)
     return {"conforms": not findings,
             "findings": findings}

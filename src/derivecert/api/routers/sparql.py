@@ -10,9 +10,8 @@ or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and resul
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncio
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request

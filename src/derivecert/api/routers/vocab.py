@@ -9,11 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from derivecert.parse import oxigraph_triples
+
 from ..labels import SCHEMES, codebook_or_none, scheme_iri
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, MediaType, negotiate
 from ..openapi import problems
 from ..problems import Problem
-from ..rdfio import from_rdflib, rdf_response, serialise
+from ..rdfio import rdf_response, serialise
 
 router = APIRouter(tags=["vocabulary"])
 
@@ -76,7 +78,7 @@ async def vocabulary(scheme: str, request: Request):
         for node in [iri, *(c.iri for c in codes)]:
             for p, o in onto.predicate_objects(node):
                 g.add((node, p, o))
-        return rdf_response(from_rdflib(g), media)
+        return rdf_response(oxigraph_triples(g), media)
     return {
         "slug": slug, "iri": str(iri), "label": book.schemes().get(iri, {}),
         "concepts": [
@@ -93,7 +95,7 @@ def _serialised(which: str, media: MediaType) -> bytes:
     from derivecert import resources
 
     graph = resources.ontology_graph() if which == "ontology" else resources.shapes_source_graph()
-    return serialise(from_rdflib(graph), media)
+    return serialise(oxigraph_triples(graph), media)
 
 
 async def _artefact(which: str, request: Request) -> Response:

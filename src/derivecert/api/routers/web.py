@@ -9,12 +9,11 @@ or the query parameters of those calls, where the API's own checks and limits ap
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import fastapi_offline
