@@ -7,6 +7,9 @@ DeriveCert can explain: syntax, format, size, a limit passed, missing file, bad 
 The work on the descriptions runs in a bounded worker process (derivecert.sandbox) with the
 limits of the settings (`limits.*`, from `DERIVECERT_LIMITS__*` or `DERIVECERT_CONFIG_FILE`), as
 in the API, except the wall-clock limit: a batch of thousands of files may legitimately run long.
+
+Over 400 lines because each command's report (certify, explain, verify, filing) is written
+here, in both languages, with the exit codes above.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ its institutions filed, and a user can ask one node about all of them.
 * `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
   the hits (each marked with its origin) and the facet counts, and turns a peer's failure into an
   error entry of a partial answer.
+
+Over 400 lines because the SERVICE allow-list and the federated search share one query analysis
+(bounded, cached); split them when a second kind of peer arrives.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Every page is rendered from the node's own JSON API (`call_api`, in-process): th
 from `POST /v1/certify` and `/v1/classify`, the catalog from `GET /v1/datasets`, a dataset from
 `GET /v1/datasets/{id}`, the SPARQL page from `/sparql`.  Form input only ever becomes the body
 or the query parameters of those calls, where the API's own checks and limits apply.
+
+Over 400 lines because each page turns the API's JSON into its view here; the pages share
+those view helpers (result, facets, explanations).
 """
 
 from __future__ import annotations
