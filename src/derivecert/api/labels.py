@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rdflib import URIRef
+
 from derivecert.catalog import DIMENSIONS
 from derivecert.vocab import DCERT
+from derivecert.wording import class_label
 
 #: API slug -> local name of the `skos:ConceptScheme` in the ontology (docs/DESIGN.md)
 SCHEMES = {
@@ -27,23 +30,36 @@ VERDICT_LABELS = {
     "rejected": {"zh": "不予认定", "en": "rejected"},
     "not-derived": {"zh": "非衍生数据", "en": "not derived data"},
 }
-DEPTH_LABELS = {
-    "primary": {"zh": "一次衍生数据", "en": "primary derived data"},
-    "secondary": {"zh": "二次衍生数据", "en": "secondary derived data"},
-}
-DIMENSION_LABELS = {
-    "scenario": {"zh": "应用场景", "en": "application scenario"},
-    "technique": {"zh": "生成技术", "en": "generation technique"},
-    "level": {"zh": "敏感等级", "en": "sensitivity level"},
-    "grade": {"zh": "脱敏等级", "en": "de-identification grade"},
-    "granularity": {"zh": "数据粒度", "en": "subject granularity"},
-    "category": {"zh": "数据类别", "en": "content category"},
-    "modality": {"zh": "数据形态", "en": "data modality"},
-    "special": {"zh": "特殊类别", "en": "special category"},
+#: labels of what the ontology has no term for: the derivation depth and the institution, two
+#: facets of the catalog (every other dimension is labelled by its code list, `dimension_labels`)
+OWN_DIMENSION_LABELS = {
     "depth": {"zh": "衍生层级", "en": "derivation depth"},
-    "verdict": {"zh": "认定结论", "en": "verdict"},
     "institution": {"zh": "机构", "en": "institution"},
 }
+#: derivation depth -> the ontology class whose `rdfs:label` names it
+DEPTH_CLASSES = {"primary": "PrimaryDerivedData", "secondary": "SecondaryDerivedData"}
+#: the code list of the verdict dimension
+VERDICT_SCHEME = "VerdictScheme"
+
+
+@lru_cache(maxsize=1)
+def dimension_labels() -> dict[str, dict[str, str]]:
+    """Each facet dimension's zh/en label: its code list's `skos:prefLabel` in the ontology (the
+    dimension's name when the ontology did not load)."""
+    book = codebook_or_none()
+    schemes = book.schemes() if book else {}
+    out = {}
+    for dim, (slug, _) in DIMENSIONS.items():
+        local = SCHEMES.get(slug or "") or (VERDICT_SCHEME if dim == "verdict" else None)
+        labels = schemes.get(URIRef(DCERT + local)) if local else None
+        out[dim] = labels or OWN_DIMENSION_LABELS.get(dim) or {"zh": dim, "en": dim}
+    return out
+
+
+def depth_label(depth: str) -> dict[str, str]:
+    """The zh/en label of a derivation depth, from its class in the ontology."""
+    cls = DEPTH_CLASSES.get(depth)
+    return {lang: class_label(cls, lang) for lang in ("zh", "en")} if cls else {"zh": depth, "en": depth}
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +90,7 @@ def value_label(dim: str, value: str, settings=None) -> dict[str, str]:
     if dim == "verdict":
         return VERDICT_LABELS.get(value, {"zh": value, "en": value})
     if dim == "depth":
-        return DEPTH_LABELS.get(value, {"zh": value, "en": value})
+        return depth_label(value)
     if dim == "institution":
         inst = settings.institution(value) if settings else None
         if inst and inst.name:

@@ -17,7 +17,7 @@ from derivecert.federation import federated_search
 from derivecert.filing import status_on
 
 from ..deps import Reader, Services, ServicesDep, key_of
-from ..labels import DIMENSION_LABELS, code_order, codebook_or_none, value_label
+from ..labels import code_order, codebook_or_none, dimension_labels, value_label
 from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from ..openapi import EXAMPLE_RESULT, problems
 from ..problems import Problem
@@ -43,7 +43,7 @@ def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings)
         else:
             order = sorted(counts, key=code_order)
         out[dim] = {
-            "label": DIMENSION_LABELS[dim],
+            "label": dimension_labels()[dim],
             "values": [
                 {"code": v, "label": value_label(dim, v, settings), "count": counts[v], "selected": v in selected}
                 for v in order

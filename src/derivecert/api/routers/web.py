@@ -33,7 +33,7 @@ from derivecert.wording import FAMILY, class_label, family, named_sources, prefi
 from derivecert.wording import code_label as word
 
 from ..deps import Services, ServicesDep, read_body
-from ..labels import DEPTH_LABELS, DIMENSION_LABELS, VERDICT_LABELS, code_label
+from ..labels import DEPTH_CLASSES, VERDICT_LABELS, code_label, depth_label, dimension_labels
 from ..problems import Problem
 from ..web import HERE, LANG_COOKIE, call_api, render, request_lang
 from ..web.i18n import LANGS, PROBLEM_TITLES, TEXT, pick
@@ -283,7 +283,7 @@ def result_view(result: dict, lang: str, explanation: list | None = None) -> dic
         value = c.get(key)
         codes = value if isinstance(value, list) else [value] if value else []
         if codes:
-            chips.append({"dim": dim, "label": pick(DIMENSION_LABELS[dim], lang),
+            chips.append({"dim": dim, "label": pick(dimension_labels()[dim], lang),
                           "values": [{"code": code, "label": pick(code_label(code), lang)} for code in codes]})
     findings = result.get("findings") or []
     groups = []
@@ -296,7 +296,7 @@ def result_view(result: dict, lang: str, explanation: list | None = None) -> dic
         "dataset": result.get("dataset", ""), "verdict": verdict,
         "verdict_label": pick(VERDICT_LABELS.get(verdict, verdict), lang),
         "why": verdict_reason(result, lang), "is_derived": result.get("is_derived"),
-        "depth": pick(DEPTH_LABELS.get(result.get("derivation_depth") or "", ""), lang),
+        "depth": pick(depth_label(result["derivation_depth"]), lang) if result.get("derivation_depth") in DEPTH_CLASSES else "",
         "types": [{"name": name, "label": class_label(name, lang)} for name in result.get("types") or []],
         "chips": chips,
         "candidates": [word(code, lang) for code in c.get("level_candidates") or []],
