@@ -400,7 +400,7 @@ def _ledger_graph(store, number: str):
 
     triples = [t for t in store.filing_record(number) if not t.predicate.value.startswith(IDX)]
     if not triples:
-        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-0A7C332A5D)")
     return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
 
 
@@ -521,7 +521,7 @@ def _change_status(number: str, action: str, reason: str, store: Optional[Path],
     finally:
         local.close()
     if before is None:
-        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-0A7C332A5D)")
     if before not in allowed:
         raise InputError(f"filing {number} is {before}: it cannot be {status}",
                          hint=f"{action} applies to a filing that is {' or '.join(sorted(allowed))}")

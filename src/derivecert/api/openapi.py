@@ -56,7 +56,7 @@ EXAMPLE_RESULT: dict[str, Any] = {
     "findings": [{"requirement": "Q-01", "severity": "Warning", "focus": "https://cdc.example.org/ili-weekly",
                   "path": "http://www.w3.org/ns/dqv#hasQualityMeasurement",
                   "message": {"zh": "缺少部分质量度量", "en": "some quality measurements are missing"}}],
-    "filing": {"number": "DC-20260105-7K3F9Q2M", "valid_until": "2028-01-05"},
+    "filing": {"number": "DC-20260105-0A7C332A5D", "valid_until": "2028-01-05"},
 }
 
 PROBLEM = {

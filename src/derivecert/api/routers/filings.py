@@ -31,7 +31,7 @@ router = APIRouter(tags=["filing"])
 
 RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
 EXAMPLE_FILING = {
-    "number": "DC-20260105-7K3F9Q2M", "status": "valid", "issued": "2026-01-05", "valid_until": "2028-01-05",
+    "number": "DC-20260105-0A7C332A5D", "status": "valid", "issued": "2026-01-05", "valid_until": "2028-01-05",
     "dataset": "https://cdc.example.org/ili-weekly", "verdict": "conditional", "scenarios": ["AS-PH"],
     "level": "L1", "grade": "D4", "conditions": [{"requirement": "P-07", "message": {"zh": "…", "en": "…"}}],
     "sha256": "26d361213787f684…", "certifying_body": "DeriveCert", "signature": {
@@ -43,7 +43,7 @@ EXAMPLE_FILING = {
 
 def _not_found(number: str) -> Problem:
     return Problem(404, "not-found", f"no filing {number} on this node",
-                   hint="filing numbers look like DC-20260105-7K3F9Q2M; a filing stays findable after its dataset is filed again")
+                   hint="filing numbers look like DC-20260105-0A7C332A5D; a filing stays findable after its dataset is filed again")
 
 
 async def _filing_json(svc: Services, number: str) -> dict:

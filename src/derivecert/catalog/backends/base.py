@@ -11,7 +11,6 @@ index's rebuild belong together with the constant query texts they run.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 import uuid
@@ -43,8 +42,6 @@ from ..model import (
 from ..search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
 from ..sparql import insert_data, sparql_iri, sparql_literal, update_text
 from ..submission import Submission
-
-log = logging.getLogger("derivecert.store")
 
 
 @dataclass
