@@ -7,18 +7,19 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test bench bench-quick serve certify-examples screenshots clean
+.PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Installs at the tested versions of constraints.txt.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e .
 	touch $@
 
-$(DEVSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(DEVSTAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP) $@
 
 # The main job: the API on 127.0.0.1:8000 over the embedded Oxigraph store, seeded with examples/.
@@ -35,6 +36,20 @@ $(BROWSER):
 
 test: $(DEVSTAMP) | $(BROWSER)
 	$(BIN)/python -m pytest -q
+
+# Everything but the slow tests (HermiT, Schemathesis, durability, browser: marker `slow`).
+test-fast: $(DEVSTAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# ruff (pyflakes, pycodestyle, bugbear) and mypy, as configured in pyproject.toml.
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Record the versions installed in .venv as the tested ones.
+constraints: $(DEVSTAMP)
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^derivecert'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Regenerates the README's screenshots (docs/screenshots/*.png) from the browser tests.
 screenshots: $(DEVSTAMP) | $(BROWSER)

@@ -37,8 +37,8 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from api import deps
-    from api.app import create_app, load_engine
+    from derivecert.api import deps
+    from derivecert.api.app import create_app, load_engine
     from derivecert.settings import Settings
 
     settings = Settings(store={"kind": "memory"})

@@ -36,3 +36,13 @@ def engine():
     from derivecert.engine import Engine
 
     return Engine()
+
+
+#: markers of tests that take seconds each or need outside programs; `-m "not slow"` skips them all
+SLOW_MARKERS = {"hermit", "schemathesis", "durability", "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_MARKERS & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.slow)

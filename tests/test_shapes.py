@@ -39,7 +39,7 @@ INVALID = sorted((DATA / "invalid").glob("*.ttl"))
 OVERLAPS = sorted((DATA / "overlaps").glob("*.ttl"))
 #: The date fixtures are validated on (authorizations expire relative to it, P-04).
 ON = dt.date(2026, 11, 28)
-SPEC_CANDIDATES = [HERE.parent.parent / "shared" / "spec", Path("/work/shared/spec")]
+SPEC_CANDIDATES = [HERE.resolve().parents[1] / "shared" / "spec"]  # ../shared beside the checkout
 ID = re.compile(r"^[PQSR]-\d\d$")
 
 

@@ -22,7 +22,7 @@ E1_DERIVED = "https://hospital-x.example.org/pathology-structured"
 def node(tmp_path_factory, engine):
     """A local node that filed E1: its store folder, its key (beside the store), the filing number,
     the record as Turtle and the public key as PEM."""
-    from derivecert.store import EmbeddedStore, build_submission
+    from derivecert.catalog import EmbeddedStore, build_submission
 
     root = tmp_path_factory.mktemp("node")
     key, _ = FilingKey.load_or_create(root / "filing-key.pem")

@@ -1,7 +1,7 @@
 """Verdicts, results and their RDF (DOMAIN.md §5-§6).
 
 A result is built from the dataset's classification (classify.py) and the SHACL findings whose
-focus is the dataset or one of its own blank nodes (validate.py).
+focus is the dataset or one of its own blank nodes (shacl.py).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ DeriveCert can explain: syntax, format, size, a limit passed, missing file, bad 
 The work on the descriptions runs in a bounded worker process (derivecert.sandbox) with the
 limits of the settings (`limits.*`, from `DERIVECERT_LIMITS__*` or `DERIVECERT_CONFIG_FILE`), as
 in the API, except the wall-clock limit: a batch of thousands of files may legitimately run long.
+
+Over 400 lines because each command's report (certify, explain, verify, filing) is written
+here, in both languages, with the exit codes above.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from collections.abc import Set as AbstractSet
 from typing import Optional
 
 import functools
@@ -218,7 +222,7 @@ def certify(
     return 1 if run.any_rejected else 0
 
 
-def _print_results(results, lang: str, sources: set[str] = frozenset()) -> None:
+def _print_results(results, lang: str, sources: AbstractSet[str] = frozenset()) -> None:
     """The text report: labels from the ontology in `lang`, severities translated, paths as
     prefixed names.  Datasets that are only named as sources of others (no source of their own,
     so "not derived" with P-01) are not under certification: one line lists them."""
@@ -374,7 +378,7 @@ def _local_settings(config: Optional[Path], store: Optional[Path]):
 
 def _local_store(settings):
     """The node's embedded store, opened here (the server must not be running on it)."""
-    from .store import EmbeddedStore
+    from .catalog import EmbeddedStore
 
     if settings.store.kind != "embedded":
         raise InputError(f"the settings name a {settings.store.kind} store, not a local one",
@@ -392,11 +396,11 @@ def _ledger_graph(store, number: str):
     import pyoxigraph as ox
     from rdflib import Graph
 
-    from .store import IDX
+    from .catalog import IDX
 
     triples = [t for t in store.filing_record(number) if not t.predicate.value.startswith(IDX)]
     if not triples:
-        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-0A7C332A5D)")
     return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
 
 
@@ -468,12 +472,12 @@ def verify(
     if not described:
         line = t["absent"]
     else:
-        line = f"sha256 {digest[:16]}… " + (t["matches"] if digest == f.digest else t["differs"].format(filed=f.digest[:16] + "…"))
+        line = f"sha256 {str(digest)[:16]}… " + (t["matches"] if digest == f.digest else t["differs"].format(filed=f.digest[:16] + "…"))
     out.print(f"  {yes if digest == f.digest else no} {t['description']}: {escape(line)}")
     if public is None:
         sig = t["no_key"]
     else:
-        sig = f"Ed25519, {t['key']} {public.key_id}" if signed else why
+        sig = f"Ed25519, {t['key']} {public.key_id}" if signed else str(why)
     out.print(f"  {yes if signed else no} {t['signature']}: {escape(sig)}")
     detail = f"{t['until']} {f.valid_until.isoformat()}"
     if state.reason:
@@ -517,7 +521,7 @@ def _change_status(number: str, action: str, reason: str, store: Optional[Path],
     finally:
         local.close()
     if before is None:
-        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-7K3F9Q2M)")
+        raise InputError(f"no filing {number} in the store", hint="check the number (e.g. DC-20260105-0A7C332A5D)")
     if before not in allowed:
         raise InputError(f"filing {number} is {before}: it cannot be {status}",
                          hint=f"{action} applies to a filing that is {' or '.join(sorted(allowed))}")
@@ -555,8 +559,14 @@ def serve(
     seed: Optional[Path] = typer.Option(None, help="Seed an empty store from this examples folder."),
 ) -> int:
     """Run the API (FastAPI) over the catalog store."""
-    from api.app import serve as run_server
+    from importlib.metadata import EntryPoint, entry_points
 
+    # The service registers itself under this group (pyproject.toml), so the CLI, part of the
+    # library, never imports the API; a checkout whose install predates the group (its metadata
+    # not regenerated) gets the packaged service by the same reference.
+    found = entry_points(group="derivecert.serve", name="api")
+    entry = next(iter(found), None) or EntryPoint("api", "derivecert.api.app:serve", "derivecert.serve")
+    run_server = entry.load()
     run_server(host=host, port=port, store_path=store, config_path=config, seed_dir=seed)
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from .resources import code_lists, ontology_graph
@@ -40,7 +40,7 @@ class CodeBook:
             order = g.value(concept, DCERT.order)
             self.by_iri[concept] = Code(
                 iri=concept, notation=str(notation),
-                labels={l.language: str(l) for l in g.objects(concept, SKOS.prefLabel)},
+                labels={label.language: str(label) for label in g.objects(concept, SKOS.prefLabel)},
                 definitions={d.language: str(d) for d in g.objects(concept, SKOS.definition)},
                 scheme=scheme, order=int(order) if order is not None else 0,
                 rank=int(rank) if rank is not None else None,
@@ -74,9 +74,10 @@ class CodeBook:
     def schemes(self) -> dict[URIRef, dict]:
         """Every concept scheme with its zh/en labels."""
         onto = ontology_graph()
-        out = {}
+        out: dict[URIRef, dict] = {}
         for scheme in set(onto.subjects(RDF.type, SKOS.ConceptScheme)):
-            out[scheme] = {l.language: str(l) for l in onto.objects(scheme, SKOS.prefLabel)}
+            out[URIRef(str(scheme))] = {label.language: str(label) for label in onto.objects(scheme, SKOS.prefLabel)
+                           if isinstance(label, Literal)}
         return out
 
 

@@ -16,6 +16,9 @@ its institutions filed, and a user can ask one node about all of them.
 * `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
   the hits (each marked with its origin) and the facet counts, and turns a peer's failure into an
   error entry of a partial answer.
+
+Over 400 lines because the SERVICE allow-list and the federated search share one query analysis
+(bounded, cached); split them when a second kind of peer arrives.
 """
 
 from __future__ import annotations
@@ -32,16 +35,9 @@ from urllib.parse import urlencode
 
 import httpx
 
+from .catalog import DIMENSIONS, RecordSummary, SearchQuery, SearchResult, parse_sparql_search, sparql_search
+from .catalog.items import facet_counts_from_json, item_from_json
 from .errors import DeriveCertError, WorkTimeoutError
-from .store import (
-    DIMENSIONS,
-    RecordSummary,
-    SearchQuery,
-    SearchResult,
-    classification_to_codes,
-    parse_sparql_search,
-    sparql_search,
-)
 
 
 class QueryError(DeriveCertError):
@@ -307,7 +303,9 @@ def search_params(query: SearchQuery, *, offset: int, limit: int) -> list[tuple[
 
 
 async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float, token: str | None):
-    hits, total, facets = [], 0, {}
+    hits: list[Hit] = []
+    total = 0
+    facets: dict[str, dict[str, int]] = {}
     page_max = 100
     offset = 0
     headers = {"Accept": "application/json"}
@@ -322,19 +320,9 @@ async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, 
         body = resp.json()
         total = int(body.get("total", 0))
         if not facets:
-            facets = {
-                dim: {f["code"]: int(f["count"]) for f in (group.get("values", []) if isinstance(group, dict) else group)}
-                for dim, group in (body.get("facets") or {}).items()
-            }
+            facets = facet_counts_from_json(body.get("facets") or {})
         for item in body.get("items", []):
-            entry = RecordSummary(
-                key=item.get("id", ""), dataset=item.get("dataset", ""),
-                institution=item.get("institution", ""), verdict=item.get("verdict", ""),
-                modified=item.get("modified", ""), issued=item.get("issued", ""),
-                title=item.get("title") or {}, codes=classification_to_codes(item.get("classification") or {}),
-                filing=item.get("filing"), depth=item.get("derivation_depth"),
-            )
-            href = (item.get("links") or {}).get("self")
+            entry, href = item_from_json(item)
             if href and href.startswith("/"):
                 href = peer.url + href
             hits.append(Hit(entry=entry, origin=peer.name, href=href))

@@ -33,11 +33,10 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
 
 from .errors import CanonicalisationLimitError, InputError
-from .parse import setting_name, to_oxigraph
+from .parse import oxigraph_triples, setting_name, to_oxigraph
 from .sandbox import phase
-from .vocab import DCERT
+from .vocab import DCERT, FILING_BASE
 
-FILING_BASE = "https://w3id.org/derivecert/filing/"
 DEFAULT_VALIDITY_YEARS = 2
 
 #: the life cycle of a filing (A7); `expired` is never stored, it is read from the validity
@@ -95,9 +94,16 @@ class Filing:
         }
 
 
-def new_filing_number(on: date | None = None) -> str:
-    """`DC-YYYYMMDD-XXXXXXXXXX`: date of issue and 40 random bits (the store checks uniqueness)."""
-    return f"DC-{(on or date.today()):%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
+def new_filing_number(on: date | None = None, prefix: str = "DC") -> str:
+    """`<prefix>-YYYYMMDD-XXXXXXXXXX`: date of issue and 40 random bits, the one format of filing
+    numbers (the catalog draws them from here and checks they are unused)."""
+    return f"{prefix}-{(on or date.today()):%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def draft_numbers():
+    """Filing numbers of a run that files nothing: DRAFT-1, DRAFT-2... (never stored)."""
+    counter = iter(range(1, 10**9))
+    return lambda: f"DRAFT-{next(counter)}"
 
 
 def add_years(day: date, years: int) -> date:
@@ -152,13 +158,8 @@ def canonical_digest(graph: Graph, where: str | None = None) -> str:
     """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
     named if the digest is refused)."""
     dataset = ox.Dataset()
-    bnodes: dict = {}
-
-    def blank(node):
-        return bnodes.setdefault(node, ox.BlankNode())
-
-    for s, p, o in graph:
-        dataset.add(ox.Quad(to_oxigraph(s, blank), ox.NamedNode(p), to_oxigraph(o, blank), ox.DefaultGraph()))
+    for t in oxigraph_triples(graph):
+        dataset.add(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
     too_ambiguous = CanonicalisationLimitError(
         "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
         f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
@@ -342,12 +343,13 @@ def read_filing(graph: Graph, iri: URIRef) -> FilingState:
     conditions = []
     for node in sorted(graph.objects(iri, DCERT.condition), key=_condition_order):
         conditions.append({"requirement": str(graph.value(node, DCERT.requirement)),
-                           "message": {m.language or "en": str(m) for m in graph.objects(node, SH.resultMessage)}})
+                           "message": {m.language or "en": str(m) for m in graph.objects(node, SH.resultMessage)
+                                       if isinstance(m, Literal)}})
     signature = None
-    node = graph.value(iri, DCERT.signature)
-    if node is not None:
-        signature = Signature(key_id=str(one(DCERT.signingKey, node)), value=str(one(DCERT.signatureValue, node)),
-                              algorithm=str(one(DCERT.signatureAlgorithm, node)))
+    signed = graph.value(iri, DCERT.signature)
+    if signed is not None:
+        signature = Signature(key_id=str(one(DCERT.signingKey, signed)), value=str(one(DCERT.signatureValue, signed)),
+                              algorithm=str(one(DCERT.signatureAlgorithm, signed)))
     verdict = onto.value(one(DCERT.verdict), SKOS.notation)
     level, grade = codes(DCERT.certifiedLevel), codes(DCERT.certifiedGrade)
     filing = Filing(
@@ -363,7 +365,7 @@ def read_filing(graph: Graph, iri: URIRef) -> FilingState:
     changed = graph.value(iri, DCERT.statusChanged)
     reason = graph.value(iri, DCERT.statusReason)
     return FilingState(
-        filing=filing, stored_status=STATUS_OF.get(graph.value(iri, DCERT.filingStatus), "valid"),
+        filing=filing, stored_status=STATUS_OF.get(URIRef(str(graph.value(iri, DCERT.filingStatus))), "valid"),
         reason=str(reason) if reason is not None else None, changed=str(changed) if changed is not None else None,
         replaced_by=str(replaced)[len(FILING_BASE):] if replaced is not None else None,
     )

@@ -143,6 +143,17 @@ def to_oxigraph(term, blank):
     raise ValueError(f"unsupported RDF term {term!r}")
 
 
+def oxigraph_triples(graph) -> list[ox.Triple]:
+    """An rdflib graph's triples as Oxigraph triples, each blank node one fresh Oxigraph blank node
+    (the one blank-node mapping outside the store, which skolemises: catalog.submission)."""
+    bnodes: dict = {}
+
+    def term(t):
+        return to_oxigraph(t, lambda node: bnodes.setdefault(node, ox.BlankNode()))
+
+    return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
+
+
 def parse_description(
     data: bytes | str,
     *,

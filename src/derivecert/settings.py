@@ -38,6 +38,8 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
     name = "east"
     url = "https://east.example.org"       # another DeriveCert node
     kind = "derivecert"
+
+Over 400 lines because every setting is declared here once, with its bound and its doc.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,6 +66,13 @@ from .parse import InputLimits
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Table(BaseModel):
+    """A table of the settings file: a key it does not know is an error naming it, not silently
+    dropped (a `service_allow` under `[store]` would otherwise do nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def hash_token(token: str) -> str:
@@ -84,7 +93,7 @@ def _normalise_digests(values: list[str]) -> list[str]:
     return out
 
 
-class InstitutionConfig(BaseModel):
+class InstitutionConfig(Table):
     """An institution that files descriptions: its slug, names and write tokens (hashed)."""
 
     id: str
@@ -110,13 +119,13 @@ class InstitutionConfig(BaseModel):
         return _normalise_digests(value)
 
 
-class PeerConfig(BaseModel):
+class PeerConfig(Table):
     """Another node the federation reaches: a DeriveCert node or a plain SPARQL endpoint.
 
     ``kind = "derivecert"``: ``url`` is the node's base URL; search calls ``{url}/v1/datasets``
     and its SPARQL endpoint (``sparql``, default ``{url}/sparql``) is allow-listed for SERVICE.
     ``kind = "sparql"``: ``url`` is a SPARQL 1.1 endpoint holding a DeriveCert catalog
-    (catalog records as written by `derivecert.store`); search runs SPARQL against it.
+    (catalog records as written by `derivecert.catalog`); search runs SPARQL against it.
     """
 
     name: str
@@ -125,7 +134,7 @@ class PeerConfig(BaseModel):
     sparql: str | None = None
     timeout_s: float | None = None
     #: bearer token sent to a DeriveCert peer whose reads are closed (outbound credential)
-    token: str | None = None
+    token: SecretStr | None = None
 
     @field_validator("name")
     @classmethod
@@ -148,7 +157,7 @@ class PeerConfig(BaseModel):
         return self.url if self.kind == "sparql" else f"{self.url}/sparql"
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(Table):
     """Where the catalog lives: embedded Oxigraph on disk, in memory, or a remote SPARQL server."""
 
     kind: Literal["embedded", "memory", "remote"] = "embedded"
@@ -157,7 +166,7 @@ class StoreSettings(BaseModel):
     update_url: str | None = None
     gsp_url: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: SecretStr | None = None
     timeout_s: float = 30.0
     #: run users' SPARQL on an embedded store in worker processes that the time limit can stop
     query_processes: bool = True
@@ -172,7 +181,7 @@ class StoreSettings(BaseModel):
         return self
 
 
-class AccessSettings(BaseModel):
+class AccessSettings(Table):
     """Reads are open by default; `reads_open = false` asks for a token on catalog reads.
     The certifying body's tokens (`certifier_token_sha256`) may suspend, reinstate and revoke filings."""
 
@@ -198,7 +207,7 @@ class AccessSettings(BaseModel):
         return value
 
 
-class SigningSettings(BaseModel):
+class SigningSettings(Table):
     """The certifying body's Ed25519 filing key: a PEM file (relative paths from the settings
     file's folder; by default `filing-key.pem` beside the embedded store's folder, else in `var/`),
     made with mode 0600 by the first `serve` when absent, optionally encrypted."""
@@ -210,7 +219,7 @@ class SigningSettings(BaseModel):
         return self.passphrase.get_secret_value().encode("utf-8") if self.passphrase else None
 
 
-class LimitSettings(BaseModel):
+class LimitSettings(Table):
     """Limits on untrusted work; README "Limits on untrusted work" explains each.  Every
     refusal names the setting that made it (`limits.<name>`, `DERIVECERT_LIMITS__<NAME>`)."""
 
@@ -385,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         print(hash_token(args[1]))
         return 0
     if args and args[0] == "show":
-        settings = Settings(config_file=args[1]) if len(args) > 1 else Settings()
+        settings = Settings(config_file=Path(args[1])) if len(args) > 1 else Settings()
         print(settings.model_dump_json(indent=2))
         return 0
     print(main.__doc__, file=sys.stderr)

@@ -3,7 +3,11 @@
 from rdflib import Namespace
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
 
-DCERT = Namespace("https://w3id.org/derivecert#")
+#: the node's and the ontology's IRI space; everything under BASE + "/" is written by DeriveCert only
+BASE = "https://w3id.org/derivecert"
+DCERT = Namespace(BASE + "#")
+#: filing record IRIs: FILING_BASE + the filing number (engine, store and verify share them)
+FILING_BASE = BASE + "/filing/"
 DPV = Namespace("https://w3id.org/dpv#")
 PD = Namespace("https://w3id.org/dpv/pd#")
 LEGACY_PD = Namespace("https://w3id.org/dpv/dpv-pd#")

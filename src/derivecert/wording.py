@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS
 
 from .vocab import DCERT, PREFIXES
@@ -51,7 +51,7 @@ def _class_labels() -> dict[str, dict[str, str]]:
 
     labels: dict[str, dict[str, str]] = {}
     for cls, label in ontology_graph().subject_objects(RDFS.label):
-        if isinstance(cls, URIRef) and str(cls).startswith(str(DCERT)) and label.language:
+        if isinstance(cls, URIRef) and str(cls).startswith(str(DCERT)) and isinstance(label, Literal) and label.language:
             labels.setdefault(str(cls)[len(DCERT):], {})[label.language] = str(label)
     return labels
 
@@ -89,7 +89,7 @@ def _shape_descriptions() -> dict[str, dict[str, str]]:
 
     out: dict[str, dict[str, str]] = {}
     for shape, text in shapes_source_graph().subject_objects(SH.description):
-        if text.language:
+        if isinstance(text, Literal) and text.language:
             out.setdefault(str(shape), {})[text.language] = str(text)
     return out
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app, load_engine
+from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.store import EmbeddedStore, RemoteStore
+from derivecert.catalog import EmbeddedStore, RemoteStore
 
 from .servers import OxigraphServer
 

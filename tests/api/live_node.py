@@ -11,9 +11,9 @@ from pathlib import Path
 
 import uvicorn
 
-from api.app import create_app, load_engine
+from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.store import build_submission, open_store
+from derivecert.catalog import build_submission, open_store
 from fakes import fake_run
 
 TOKENS = {"hospital-a": "token-of-hospital-a", "hospital-b": "token-of-hospital-b", "cdc-east": "token-of-cdc"}  # = conftest.TOKENS

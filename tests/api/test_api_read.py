@@ -7,8 +7,8 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from derivecert.store import build_submission, dataset_key
+from derivecert.api.app import create_app
+from derivecert.catalog import build_submission, dataset_key
 
 from .conftest import READER_TOKEN, make_settings
 from .fakes import fake_run
@@ -105,7 +105,7 @@ def test_search_errors_are_problems(client):
 
 
 def test_unknown_codes_are_refused_when_the_ontology_loads(client):
-    from api.labels import codebook_or_none
+    from derivecert.api.labels import codebook_or_none
 
     if codebook_or_none() is None or not codebook_or_none().by_notation:
         pytest.skip("ontology not loadable")
@@ -166,7 +166,7 @@ def test_institutions_and_graph_export(client, store):
 
 
 def test_vocabularies_ontology_shapes(client):
-    from api.labels import codebook_or_none
+    from derivecert.api.labels import codebook_or_none
 
     if codebook_or_none() is None or not codebook_or_none().by_notation:
         pytest.skip("ontology not loadable")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from derivecert.store import dataset_key
+from derivecert.catalog import dataset_key
 
 from .conftest import auth
 from .test_api_read import is_problem

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from derivecert import store as store_mod
-from derivecert.store import EmbeddedStore, RemoteStore, SearchQuery, build_submission, dataset_key, graph_iri
+from derivecert import catalog as store_mod
+from derivecert.catalog import EmbeddedStore, RemoteStore, SearchQuery, build_submission, dataset_key, graph_iri
 
 from .fakes import fake_run
 

@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from derivecert.store import EmbeddedStore, RemoteStore, build_submission
+from derivecert.api.app import create_app
+from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
 
 from .conftest import make_settings
 from .fakes import fake_run

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from derivecert.filing import FILING_BASE, check_signature, read_filing
 from derivecert.parse import parse_description
 from derivecert.settings import hash_token

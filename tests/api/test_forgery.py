@@ -9,8 +9,8 @@ import json
 import pyoxigraph as ox
 import pytest
 
-from derivecert import store as store_mod
-from derivecert.store import (
+from derivecert import catalog as store_mod
+from derivecert.catalog import (
     ConflictError,
     ReservedTermError,
     build_submission,
@@ -96,7 +96,7 @@ def plant_record(store, graph_institution: str, dataset: str, claimed_institutio
                "modified": issued, "issued": issued, "title": {"en": "forged"}, "codes": {},
                "filing": {"number": "DC-20260101-FORGED03", "valid_until": "2099-01-01"}, "depth": "primary"}
     rec = ox.NamedNode(record_iri(key))
-    store.update(store_mod._update_text([store_mod._insert_data(graph_iri(graph_institution), [
+    store.update(store_mod.update_text([store_mod.insert_data(graph_iri(graph_institution), [
         ox.Triple(rec, ox.NamedNode(store_mod.RDF_TYPE), ox.NamedNode(store_mod.DCAT + "CatalogRecord")),
         ox.Triple(rec, ox.NamedNode(IDX + "summary"), ox.Literal(json.dumps(summary), datatype=ox.NamedNode(store_mod.RDF_JSON))),
         ox.Triple(rec, ox.NamedNode(IDX + "part"), ox.NamedNode(dataset)),

@@ -350,7 +350,7 @@ def _app_client(**limits):
     """The app with its own engine: the input limits are the engine's, set when it loads."""
     from fastapi.testclient import TestClient
 
-    from api.app import create_app, load_engine
+    from derivecert.api.app import create_app, load_engine
 
     from .conftest import make_settings
 

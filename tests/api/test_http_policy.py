@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from api.app import create_app
-from derivecert.store import EmbeddedStore
+from derivecert.api.app import create_app
+from derivecert.catalog import EmbeddedStore
 
 from .conftest import TOKENS, make_settings
 
@@ -81,3 +81,12 @@ def test_a_client_that_disconnects_is_logged_without_a_traceback(caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert any("client disconnected" in r.getMessage() for r in caplog.records)
     assert sent[0]["status"] == 400
+
+
+@pytest.mark.parametrize("path", ["/v1/certify", "/v1/classify", "/v1/validate"])
+def test_a_node_without_engine_answers_503_naming_it(path):
+    """A read-only mirror (no engine) refuses certification with a 503 problem, not a 500."""
+    with client_for() as client:
+        r = client.post(path, content=b"<a:b> <c:d> <e:f> .", headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 503
+    assert r.json()["code"] == "engine-unavailable"

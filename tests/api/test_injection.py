@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derivecert import store as store_mod
-from derivecert.store import dataset_key, sparql_term, values_clause
+from derivecert import catalog as store_mod
+from derivecert.catalog import dataset_key, sparql_term, values_clause
 
 from .test_api_read import DS_DM, fill, is_problem
 
@@ -174,8 +174,8 @@ def test_the_text_of_internal_queries_never_reaches_a_client(caplog):
     import httpx
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from derivecert.store import RemoteStore
+    from derivecert.api.app import create_app
+    from derivecert.catalog import RemoteStore
 
     from .conftest import make_settings
 
@@ -196,7 +196,7 @@ def test_the_text_of_internal_queries_never_reaches_a_client(caplog):
 def test_search_in_sparql_keeps_any_filter_value_a_term(codes, institutions, text):
     """The faceted search written in SPARQL (sent to plain-SPARQL peers) with arbitrary filter
     values and words: each text is one valid query that matches nothing in an empty store."""
-    from derivecert.store import SearchQuery, sparql_search
+    from derivecert.catalog import SearchQuery, sparql_search
 
     query = SearchQuery(filters={"scenario": codes, "institution": institutions}, text=text)
     for name, sparql in sparql_search(query).items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derivecert.store import EmbeddedStore, SearchQuery, build_submission
+from derivecert.catalog import EmbeddedStore, SearchQuery, build_submission
 
 from .fakes import fake_run
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("need_engine")
 
 def test_serve_seeds_the_demo_catalog_and_answers(tmp_path):
     port = free_port()
-    code = "import sys; from api.app import serve; serve(sys.argv[1], int(sys.argv[2]), *sys.argv[3:])"
+    code = "import sys; from derivecert.api.app import serve; serve(sys.argv[1], int(sys.argv[2]), *sys.argv[3:])"
     args = ["127.0.0.1", str(port), str(tmp_path / "store"), str(ROOT / "examples" / "derivecert.toml"),
             str(ROOT / "examples")]
     proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT,

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from api.negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, choose
+from derivecert.api.negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, choose
 from derivecert.settings import Settings, hash_token, main
 
 RDF = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
@@ -86,3 +86,25 @@ def test_hash_token_command(capsys):
 ])
 def test_accept_parser(accept, expected):
     assert choose(accept, RDF) is expected
+
+
+def test_a_key_unknown_to_a_table_is_refused_naming_it(tmp_path):
+    """`service_allow` belongs at the top level: under [store] it is an error, not dropped."""
+    config = tmp_path / "node.toml"
+    config.write_text('[store]\nkind = "memory"\nservice_allow = ["https://x.example.org/sparql"]\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="service_allow"):
+        Settings(config_file=config)
+    with pytest.raises(ValidationError, match="token_sha"):
+        Settings(institutions=[{"id": "a", "token_sha": []}])
+
+
+def test_settings_show_never_prints_passwords_or_tokens(tmp_path, capsys):
+    config = tmp_path / "node.toml"
+    config.write_text(
+        '[store]\nkind = "remote"\nquery_url = "http://127.0.0.1:1/q"\nupdate_url = "http://127.0.0.1:1/u"\n'
+        'username = "node"\npassword = "store-secret"\n'
+        '[[peers]]\nname = "west"\nurl = "http://127.0.0.1:2"\ntoken = "peer-secret"\n', encoding="utf-8")
+    assert main(["show", str(config)]) == 0
+    shown = capsys.readouterr().out
+    assert "store-secret" not in shown and "peer-secret" not in shown
+    assert Settings(config_file=config).store.password.get_secret_value() == "store-secret"

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from derivecert.federation import QueryError, UpdateRefused, inspect_query
 
 from .conftest import make_settings
@@ -89,7 +89,7 @@ def test_result_limit(store, engine):
 
 def test_time_limit_stops_the_query(tmp_path, engine):
     """The worker process running a runaway query is killed at the limit."""
-    from derivecert.store import EmbeddedStore
+    from derivecert.catalog import EmbeddedStore
 
     store = EmbeddedStore(tmp_path / "slow", query_processes=1)
     store.load("https://w3id.org/derivecert/graph/x", [

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from derivecert import store as store_mod
-from derivecert.store import (
+from derivecert import catalog as store_mod
+from derivecert.catalog.backends import base as store_base
+from derivecert.catalog import (
     GENID_BASE,
     ConflictError,
     EmbeddedStore,
@@ -125,11 +126,11 @@ def test_rejected_and_not_derived_results_are_not_records(store):
 def test_replacement_is_atomic(store, monkeypatch):
     submit(store, "hospital-a", DS1, title="Kept title")
     dead = f"http://127.0.0.1:{free_port()}/nothing.ttl"
-    original = store_mod._generation_ops
-    monkeypatch.setattr(store_mod, "_generation_ops", lambda gen: original(gen) + [f"LOAD <{dead}>"])
+    original = store_base._generation_ops
+    monkeypatch.setattr(store_base, "_generation_ops", lambda gen: original(gen) + [f"LOAD <{dead}>"])
     with pytest.raises(Exception):
         submit(store, "hospital-a", DS1, title="Lost title")
-    monkeypatch.setattr(store_mod, "_generation_ops", original)
+    monkeypatch.setattr(store_base, "_generation_ops", original)
     assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
     assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
 

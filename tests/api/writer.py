@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from derivecert.store import EmbeddedStore, RemoteStore, build_submission
+from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
 from fakes import fake_run
 
 

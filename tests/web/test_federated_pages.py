@@ -9,10 +9,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from api.conftest import make_settings
 from api.test_federation import UvicornNode, file_fake
-from derivecert.store import EmbeddedStore
+from derivecert.catalog import EmbeddedStore
 
 
 @pytest.fixture(scope="module")

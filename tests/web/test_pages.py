@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from api.app import create_app
+from derivecert.api.app import create_app
 from api.conftest import make_settings
-from api.routers.web import result_view
-from api.web import env
-from api.web.i18n import TEXT
+from derivecert.api.routers.web import result_view
+from derivecert.api.web import env
+from derivecert.api.web.i18n import TEXT
 from conftest import spec_examples
 from derivecert.vocab import DCERT
 

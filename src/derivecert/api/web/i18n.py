@@ -1,0 +1,150 @@
+"""Every word of the web interface in zh and en.  Labels of codes, classes and requirements come
+from the ontology and the shapes (derivecert.wording, derivecert.api.labels), never from this table."""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+
+def pick(value, lang: str) -> str:
+    """A `{"zh": ..., "en": ...}` value in `lang` (falling back to the other); other values as text."""
+    if isinstance(value, dict):
+        return value.get(lang) or next((v for v in value.values() if v), "")
+    return "" if value is None else str(value)
+
+
+_PAIRS = {
+    "title": ("医疗健康领域衍生数据认定", "Certification of derived data in the medical and health domain"),
+    "nav_home": ("首页", "Home"),
+    "nav_check": ("认定检查", "Check"),
+    "nav_catalog": ("目录", "Catalog"),
+    "nav_sparql": ("SPARQL 查询", "SPARQL"),
+    "nav_docs": ("API 文档", "API docs"),
+    "switch_lang": ("English", "中文"),
+    # check
+    "check_title": ("检查数据集描述", "Check a dataset description"),
+    "check_intro": ("粘贴或上传描述（Turtle、JSON-LD、RDF/XML、N-Triples、TriG），或从示例开始，然后点击“检查”。不会保存任何内容。",
+                    "Paste or upload a description (Turtle, JSON-LD, RDF/XML, N-Triples, TriG), or start from an example, then press Check. Nothing is stored."),
+    "format": ("格式", "Format"),
+    "upload": ("上传文件", "Upload a file"),
+    "example": ("示例", "Example"),
+    "example_pick": ("— 选择示例 —", "— pick an example —"),
+    "example_load": ("载入", "Load"),
+    "rejected_example": ("（不予认定）", "(rejected)"),
+    "registry_hook": ("从登记记录开始：此节点尚未提供登记模板。", "Start from a registry record: this node offers no registry template yet."),
+    "check": ("检查", "Check"),
+    "checking": ("正在检查……", "Checking…"),
+    "checking_size": ("正在推理与校验 {n} 字节……", "Reasoning and validating {n} bytes…"),
+    "checking_scan": ("已解析 {datasets} 个数据集、{triples} 个三元组；正在推理与校验（预计约 {estimate} 秒）……",
+                      "Parsed {datasets} datasets, {triples} triples; reasoning and validating (about {estimate} s)…"),
+    "elapsed": ("已用时间", "elapsed"),
+    "error": ("无法检查", "Cannot check"),
+    "error_at": ("第 {line} 行第 {column} 列", "line {line}, column {column}"),
+    "hint": ("修改建议", "How to fix"),
+    "results": ("结果", "Results"),
+    "n_datasets": ("共 {n} 个数据集", "{n} dataset(s)"),
+    "derived": ("衍生数据", "derived data"),
+    "not_derived_note": ("不是衍生数据", "not derived data"),
+    "types": ("推断类型", "inferred types"),
+    "classification": ("分类", "Classification"),
+    "findings": ("发现的问题", "Findings"),
+    "no_findings": ("满足全部要求。", "Meets every requirement."),
+    "requirement": ("要求", "requirement"),
+    "severity": ("严重程度", "severity"),
+    "node": ("节点", "node"),
+    "property": ("属性", "property"),
+    "value": ("值", "value"),
+    "fix": ("修改建议", "fix"),
+    "explanation": ("说明", "Explanation"),
+    "why_verdict": ("为何得出此结论", "Why this verdict"),
+    "why_class": ("为何得出此分类", "Why this classification"),
+    "explain_skipped": ("数据集超过 {n} 个，未生成逐项推理说明。", "More than {n} datasets: no step-by-step explanation."),
+    "verdict_certified": ("没有任何违规或警告，予以认定。", "No Violation and no Warning: certified."),
+    "verdict_conditional": ("只有警告（{reqs}），有条件通过：补齐后可完全通过。", "Warnings only ({reqs}): certified with conditions; fix them to be certified."),
+    "verdict_rejected": ("存在违规（{reqs}），不予认定。", "Violations ({reqs}): rejected."),
+    "verdict_not_derived_nosource": ("未声明任何来源数据集，因此不是衍生数据（P-01）。", "No source dataset is named, so it is not derived data (P-01)."),
+    "verdict_not_derived_copy": ("仅为复制（GT-COPY），不是衍生数据。", "A copy only (GT-COPY): not derived data."),
+    "source_only": ("来源数据集（本身不在认定范围内）", "Sources (not under certification themselves)"),
+    "downloads": ("下载", "Downloads"),
+    "dl_json": ("结果 JSON", "results (JSON)"),
+    "dl_turtle": ("结果与备案 Turtle", "results and filings (Turtle)"),
+    "dl_report": ("SHACL 校验报告", "SHACL report"),
+    "dl_filing": ("备案记录", "filing records"),
+    "filing": ("备案", "Filing"),
+    "filing_number": ("备案号", "number"),
+    "valid_until": ("有效期至", "valid until"),
+    "draft_note": ("检查不做备案：DRAFT 编号仅为占位。", "A check files nothing: DRAFT numbers are placeholders."),
+    "status": ("状态", "status"),
+    "more": ("其他字段", "Other fields"),
+    "source_file": ("来源文件", "source"),
+    "personal": ("个人信息", "personal information"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "level_candidates": ("候选等级", "level candidates"),
+    # catalog
+    "catalog_title": ("衍生数据目录", "Catalog of derived data"),
+    "search": ("搜索", "Search"),
+    "search_placeholder": ("标题、说明或关键词，如 流感", "title, description or keyword, e.g. influenza"),
+    "federated": ("同时检索对等节点", "also search peer nodes"),
+    "found": ("找到 {n} 个数据集", "{n} dataset(s) found"),
+    "clear_filters": ("清除筛选", "clear filters"),
+    "prev": ("上一页", "previous"),
+    "next": ("下一页", "next"),
+    "nothing_found": ("没有符合条件的数据集。", "No dataset matches."),
+    "institution": ("机构", "institution"),
+    "verdict": ("结论", "verdict"),
+    "peer": ("对等节点", "peer"),
+    "peers_errors": ("部分对等节点未响应", "some peers did not answer"),
+    # dataset
+    "description": ("描述", "Description"),
+    "result": ("认定结果", "Result"),
+    "provenance": ("来源链", "Provenance"),
+    "provenance_none": ("描述中没有来源。", "The description names no source."),
+    "in_catalog": ("已在目录中", "in the catalog"),
+    "rdf_formats": ("RDF 格式", "RDF"),
+    "issued": ("发布", "issued"),
+    "modified": ("修改", "modified"),
+    "identifier": ("标识符", "identifier"),
+    "filing_status": ("备案状态", "filing status"),
+    # sparql
+    "sparql_title": ("SPARQL 查询（只读）", "SPARQL query (read-only)"),
+    "sparql_intro": ("查询所有机构图的并集。可选择下方示例。", "Queries the union of the institutions' graphs. Pick an example below."),
+    "examples": ("示例查询", "Example queries"),
+    "run": ("运行", "Run"),
+    "rows": ("{n} 行", "{n} row(s)"),
+    "truncated": ("结果已按节点的上限截断", "result cut at the node's limit"),
+    "download_as": ("下载为", "Download as"),
+    "query_form": ("查询类型", "query form"),
+    "ask_true": ("是（true）", "true"),
+    "ask_false": ("否（false）", "false"),
+    "graph_result": ("图结果（Turtle）", "graph result (Turtle)"),
+    # home
+    "home_intro": ("本节点依据《医疗健康领域衍生数据认定标准》认定衍生数据，并提供已备案数据集的目录。",
+                   "This node certifies derived data under the group standard 《医疗健康领域衍生数据认定标准》 and serves a catalog of the filed datasets."),
+    "catalogs": ("各机构目录", "Catalogs"),
+    "endpoints": ("接口", "Endpoints"),
+    "datasets": ("数据集", "datasets"),
+}
+
+#: what went wrong, by the API's problem `code`; the API's own detail follows it on the page
+PROBLEMS = {
+    "invalid-input": ("描述无法解析", "The description cannot be parsed"),
+    "unsupported-format": ("不支持的格式", "Unsupported format"),
+    "unsupported-media-type": ("不支持的格式", "Unsupported format"),
+    "input-too-large": ("描述超过本节点的大小上限", "The description exceeds this node's size limit"),
+    "no-dataset": ("描述中没有 dcat:Dataset", "The description has no dcat:Dataset"),
+    "unknown-code": ("未知代码", "Unknown code"),
+    "invalid-identifier": ("无效的数据集标识", "Invalid dataset identifier"),
+    "not-found": ("未找到", "Not found"),
+    "unauthorized": ("需要令牌", "A token is needed"),
+    "engine-unavailable": ("认定引擎不可用", "The certification engine is unavailable"),
+    "query-timeout": ("查询超时", "The query timed out"),
+    "invalid-query": ("SPARQL 查询有误", "The SPARQL query is not valid"),
+    "update-refused": ("只读：不接受更新", "Read-only: updates are refused"),
+    "service-not-allowed": ("SERVICE 目标不在允许列表中", "SERVICE endpoint not allowed"),
+    "missing-query": ("缺少查询", "No query given"),
+    "store-unavailable": ("目录存储不可用", "The catalog store is unavailable"),
+}
+
+TEXT = {lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGS)}
+PROBLEM_TITLES = {lang: {code: pair[i] for code, pair in PROBLEMS.items()} for i, lang in enumerate(LANGS)}

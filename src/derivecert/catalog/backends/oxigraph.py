@@ -1,0 +1,138 @@
+"""The embedded backend: Oxigraph in this process, on disk or in memory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ..errors import QueryRejected, QueryTimeout
+from ..model import IDX, RecordSummary
+from .base import CatalogStore, collect, dataset_options, json_object, rows_of, valid_summary
+from .querypool import DEFAULT_MEMORY_MB, QueryPool, decode_outcome
+from .registry import register
+
+log = logging.getLogger("derivecert.catalog")
+
+class EmbeddedStore(CatalogStore):
+    """Oxigraph in this process: on disk (`path`) or in memory (`path=None`)."""
+
+    def __init__(self, path: str | Path | None = None, *, query_processes: int = 2, query_memory_mb: int | None = None):
+        """`query_processes` > 0 runs users' SPARQL (`run_query`) of an on-disk store in that
+        many worker processes, so that the time limit stops runaway queries (querypool)."""
+        super().__init__()
+        self.path = Path(path) if path else None
+        self._writes = 0
+        self.query_pool = None
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.kind = "embedded"
+            self.ox = ox.Store(str(self.path))
+            if query_processes > 0:
+                self.query_pool = QueryPool(str(self.path), query_processes, query_memory_mb or DEFAULT_MEMORY_MB)
+        else:
+            self.kind = "memory"
+            self.ox = ox.Store()
+
+    def _query(self, query: str, bindings: dict[str, Any] | None):
+        """One of the store's own queries, its variables bound without any text."""
+        substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
+        return self.ox.query(query, substitutions=substitutions or None)
+
+    def select(self, query, bindings=None, *, timeout=None):
+        return rows_of(self._query(query, bindings))
+
+    def ask(self, query, bindings=None):
+        return bool(self._query(query, bindings))
+
+    def construct(self, query, bindings=None):
+        return list(self._query(query, bindings))
+
+    def update(self, update: str) -> None:
+        self.ox.update(update)
+        self._writes += 1
+
+    def _summaries(self) -> list[RecordSummary]:
+        """Two index scans instead of a SPARQL join: the catalog's summaries and texts."""
+        texts = {(q.graph_name, q.subject): q.object.value
+                 for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "text"), None, None)
+                 if isinstance(q.object, ox.Literal)}
+        out = []
+        for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None):
+            summary = json_object(q.object.value) if isinstance(q.object, ox.Literal) else None
+            if summary is not None and valid_summary(q.graph_name, q.subject, summary):
+                out.append(RecordSummary.from_json(summary, text=texts.get((q.graph_name, q.subject), "")))
+        return out
+
+    def load(self, graph: str, triples: list[ox.Triple]) -> None:
+        g = ox.NamedNode(graph)
+        self.ox.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
+        self._writes += 1
+
+    def export(self, graph: str) -> list[ox.Triple]:
+        return [q.triple for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+    def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
+        if self.query_pool is not None:
+            try:
+                status, payload = self.query_pool.run(
+                    query, form, limit, timeout, default_graphs, named_graphs, self._writes)
+            except TimeoutError as exc:
+                raise QueryTimeout("no query worker became free in time") from exc
+            except RuntimeError as exc:  # workers cannot start here (e.g. an unguarded __main__)
+                log.warning(
+                    "SPARQL worker processes unavailable (%s): queries run in-process, without a hard time limit", exc)
+                self.query_pool.close()
+                self.query_pool = None
+                return self.run_query(query, form, limit=limit, timeout=timeout,
+                                      default_graphs=default_graphs, named_graphs=named_graphs)
+            if status == "timeout":
+                raise QueryTimeout("the query ran past the time limit")
+            if status == "rejected":
+                raise QueryRejected(payload)
+            return decode_outcome(payload)
+        deadline = time.monotonic() + timeout
+        kwargs = dataset_options(default_graphs, named_graphs)
+        try:
+            results = self.ox.query(query, **kwargs)
+            return collect(results, form, limit, deadline)
+        except SyntaxError as exc:
+            raise QueryRejected(str(exc)) from exc
+        except OSError as exc:  # SERVICE failures, I/O
+            raise QueryRejected(str(exc)) from exc
+        except RuntimeError as exc:
+            raise QueryRejected(str(exc)) from exc
+
+    def warm(self) -> None:
+        super().warm()
+        if self.query_pool is not None:
+            self.query_pool.warm()
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self.ox.flush()
+
+    def close(self) -> None:
+        if self.query_pool is not None:
+            self.query_pool.close()
+        if self.path is not None:
+            try:
+                self.ox.flush()
+            except Exception:  # pragma: no cover - best effort at shutdown
+                pass
+        del self.ox
+
+
+@register("memory")
+def open_memory(settings: Any) -> EmbeddedStore:
+    return EmbeddedStore(None)
+
+
+@register("embedded")
+def open_embedded(settings: Any) -> EmbeddedStore:
+    workers = settings.limits.sparql_concurrency if settings.store.query_processes else 0
+    return EmbeddedStore(settings.store.path, query_processes=workers,
+                         query_memory_mb=settings.limits.sparql_memory_mb)

@@ -1,0 +1,98 @@
+"""Faceted search: the query and result types, and the same search in SPARQL for peers that are
+plain SPARQL endpoints holding a DeriveCert catalog (tested to agree with `FacetIndex`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..vocab import DCERT
+from .model import CODE, CODED, DIMENSIONS, PREFIXES, RecordSummary, code_of, normalise_text
+from .sparql import sparql_iri, sparql_literal
+
+
+@dataclass
+class SearchQuery:
+    """Faceted search: AND across dimensions, OR within one; `text` words must all occur."""
+
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    text: str = ""
+    offset: int = 0
+    limit: int = 20
+    sort: str = "-modified"  # -modified | modified | title
+
+    def words(self) -> list[str]:
+        return [w for w in normalise_text(self.text).split(" ") if w]
+
+
+@dataclass
+class SearchResult:
+    total: int
+    items: list[RecordSummary]
+    facets: dict[str, dict[str, int]]
+
+
+def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
+    lines = [
+        "?rec a dcat:CatalogRecord ; idx:key ?key ; dct:modified ?mod ; idx:summary ?summary .",
+    ]
+    for dim, values in sorted(query.filters.items()):
+        if dim == skip or not values or dim not in DIMENSIONS:
+            continue
+        if dim in CODED:
+            terms = ", ".join(sparql_iri(DCERT + v) for v in values if CODE.fullmatch(v))
+            terms = terms or sparql_iri(DCERT + "__none__")
+        else:
+            terms = ", ".join(sparql_literal(v) for v in values)
+        lines.append(f"FILTER EXISTS {{ ?rec idx:{dim} ?f_{dim} . FILTER(?f_{dim} IN ({terms})) }}")
+    words = query.words()
+    if words:
+        lines.append("?rec idx:text ?text .")
+        lines.append("FILTER(" + " && ".join(f"CONTAINS(?text, {sparql_literal(w)})" for w in words) + ")")
+    return "\n  ".join(lines)
+
+
+def sparql_search(query: SearchQuery) -> dict[str, str]:
+    """The faceted search as three SPARQL SELECT queries: page, total and facet counts."""
+    where = _sparql_where(query)
+    order = {"-modified": "DESC(?mod) DESC(?key)", "modified": "?mod ?key", "title": "?key"}[
+        query.sort if query.sort in ("-modified", "modified") else "-modified"
+    ]
+    page = (
+        f"{PREFIXES}SELECT ?summary ?text WHERE {{ GRAPH ?g {{\n  {where}\n  "
+        f"OPTIONAL {{ ?rec idx:text ?text }} }} }}\nORDER BY {order}\n"
+        f"LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+    )
+    total = f"{PREFIXES}SELECT (COUNT(?rec) AS ?n) WHERE {{ GRAPH ?g {{\n  {where} }} }}"
+    unions = []
+    for dim in DIMENSIONS:
+        unions.append(
+            f"{{ GRAPH ?g {{ {_sparql_where(query, skip=dim)}\n  ?rec idx:{dim} ?value . }} "
+            f"BIND({sparql_literal(dim)} AS ?dim) }}"
+        )
+    facets = (
+        f"{PREFIXES}SELECT ?dim ?value (COUNT(?rec) AS ?n) WHERE {{\n"
+        + "\nUNION\n".join(unions)
+        + "\n} GROUP BY ?dim ?value"
+    )
+    return {"page": page, "total": total, "facets": facets}
+
+
+def parse_sparql_search(
+    query: SearchQuery, page_rows: list[dict], total_rows: list[dict], facet_rows: list[dict]
+) -> SearchResult:
+    """Assemble a `SearchResult` from SPARQL JSON bindings (``{"var": {"value": ...}}``)."""
+    items = [
+        RecordSummary.from_json(json.loads(row["summary"]["value"]), text=row.get("text", {}).get("value", ""))
+        for row in page_rows
+    ]
+    total = int(total_rows[0]["n"]["value"]) if total_rows else 0
+    facets: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
+    for row in facet_rows:
+        dim = row["dim"]["value"]
+        if dim in facets:
+            facets[dim][code_of(row["value"]["value"])] = int(row["n"]["value"])
+    for dim, values in query.filters.items():
+        for v in values:
+            facets.setdefault(dim, {}).setdefault(v, 0)
+    return SearchResult(total=total, items=items, facets=facets)

@@ -1,0 +1,255 @@
+"""A submission: what one accepted certification run writes to an institution's graph, and the
+refusal of a description that uses the node's reserved vocabulary (issue 8)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyoxigraph as ox
+
+from ..vocab import BASE, DCERT
+from .errors import ReservedTermError
+from .model import (
+    CODED,
+    DCAT,
+    DCT,
+    DIMENSIONS,
+    FOAF,
+    GENID_BASE,
+    IDX,
+    RDF_JSON,
+    RDF_TYPE,
+    STORABLE_VERDICTS,
+    SUMMARY_FILING,
+    XSD,
+    RecordSummary,
+    dataset_key,
+    lit,
+    normalise_text,
+    now_utc,
+    record_iri,
+)
+
+
+@dataclass
+class Submission:
+    """What one accepted submission writes: quads for the institution graph and its records."""
+
+    institution: str
+    quads: list[ox.Triple]          # triples of the institution graph (description, results)
+    records: list[RecordSummary]
+    parts: dict[str, set[str]]      # record key -> subjects (IRIs) it owns
+    results: dict[str, dict]        # record key -> §6 result dict
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.records]
+
+    def record_triples(self, key: str) -> list[ox.Triple]:
+        rec = next(r for r in self.records if r.key == key)
+        return _record_triples(rec, self.results[key], self.parts[key])
+
+    def all_triples(self) -> list[ox.Triple]:
+        out = list(self.quads)
+        for rec in self.records:
+            out.extend(self.record_triples(rec.key))
+        return out
+
+
+def _record_triples(rec: RecordSummary, result: dict, parts: set[str]) -> list[ox.Triple]:
+    r = ox.NamedNode(record_iri(rec.key))
+    nn = ox.NamedNode
+    t: list[ox.Triple] = [
+        ox.Triple(r, nn(RDF_TYPE), nn(DCAT + "CatalogRecord")),
+        ox.Triple(r, nn(FOAF + "primaryTopic"), nn(rec.dataset)),
+        ox.Triple(r, nn(DCT + "issued"), lit(rec.issued, XSD + "dateTime")),
+        ox.Triple(r, nn(DCT + "modified"), lit(rec.modified, XSD + "dateTime")),
+        ox.Triple(r, nn(IDX + "key"), lit(rec.key)),
+        ox.Triple(r, nn(IDX + "institution"), lit(rec.institution)),
+        ox.Triple(r, nn(IDX + "verdict"), lit(rec.verdict)),
+        ox.Triple(r, nn(IDX + "text"), lit(rec.text)),
+        ox.Triple(r, nn(IDX + "summary"), lit(json.dumps(rec.to_json(), ensure_ascii=False), RDF_JSON)),
+        ox.Triple(r, nn(IDX + "result"), lit(json.dumps(result, ensure_ascii=False), RDF_JSON)),
+    ]
+    for lang, title in rec.title.items():
+        t.append(ox.Triple(r, nn(DCT + "title"), ox.Literal(title, language=lang) if lang != "und" else ox.Literal(title)))
+    if rec.depth:
+        t.append(ox.Triple(r, nn(IDX + "depth"), lit(rec.depth)))
+    for dim in CODED:
+        for code in rec.codes.get(dim, []):
+            t.append(ox.Triple(r, nn(IDX + dim), nn(DCERT + code)))
+    if rec.filing and rec.filing.get("number"):
+        t.append(ox.Triple(r, nn(IDX + "filingNumber"), lit(str(rec.filing["number"]))))
+        if rec.filing.get("valid_until"):
+            t.append(ox.Triple(r, nn(IDX + "validUntil"), lit(str(rec.filing["valid_until"]), XSD + "date")))
+    for s in sorted(parts):
+        t.append(ox.Triple(r, nn(IDX + "part"), nn(s)))
+    return t
+
+
+#: classes whose instances only the engine writes: results, findings, filings and their parts
+ENGINE_OUTPUT_CLASSES = ("CertificationResult", "Finding", "FilingRecord", "CertificationActivity", "CertifyingBody")
+
+
+@functools.lru_cache(maxsize=1)
+def reserved_vocabulary() -> frozenset[str]:
+    """The engine's output vocabulary, read from the ontology: the classes above and every
+    property whose `rdfs:domain` is one of them (`dcert:verdict`, `dcert:filingNumber`, ...)."""
+    from rdflib import URIRef
+    from rdflib.namespace import RDFS
+
+    from ..resources import ontology_graph
+
+    graph = ontology_graph()
+    classes = {URIRef(DCERT + name) for name in ENGINE_OUTPUT_CLASSES}
+    props = {p for c in classes for p in graph.subjects(RDFS.domain, c)}
+    return frozenset(str(t) for t in classes | props)
+
+
+def reserved_terms(description) -> list[str]:
+    """The IRIs of a description (rdflib graph) that only this node may write: anything in its
+    own IRI space ``https://w3id.org/derivecert/...`` (graphs, catalog records, index terms,
+    results, filing records, skolem IRIs) and the engine's output vocabulary."""
+    from rdflib import Literal, URIRef
+
+    vocabulary = reserved_vocabulary()
+    found: set[str] = set()
+    for triple in description:
+        for term in triple:
+            if isinstance(term, Literal):
+                term = term.datatype
+            if isinstance(term, URIRef) and (term.startswith(BASE + "/") or str(term) in vocabulary):
+                found.add(str(term))
+    return sorted(found)
+
+
+def check_description(description) -> None:
+    """Refuse a description that uses reserved terms (`ReservedTermError`, naming them)."""
+    terms = reserved_terms(description)
+    if terms:
+        raise ReservedTermError(terms)
+
+
+def build_submission(
+    institution: str,
+    description,
+    result_graph,
+    results: list[dict],
+    *,
+    now: datetime | None = None,
+) -> Submission:
+    """Turn an engine run (rdflib graphs + §6 dicts) into what the store writes.
+
+    Only certified and conditional results become records.  Each record owns the subjects
+    reachable from its dataset, and those that reach it (its result and filing nodes), without
+    passing through another record's dataset; description subjects reached by no record (a
+    catalog node, a free-standing agent) are shared by all the submission's records.  Result
+    graph nodes of datasets that are not stored (sources, not derived) are dropped.
+    """
+    from rdflib import BNode, URIRef
+
+    from ..parse import to_oxigraph
+
+    check_description(description)
+    when = (now or now_utc()).isoformat().replace("+00:00", "Z")
+    stored = [r for r in results if r.get("verdict") in STORABLE_VERDICTS]
+    stored.sort(key=lambda r: dataset_key(r["dataset"]))
+    datasets = {URIRef(r["dataset"]) for r in stored}
+
+    desc_triples = list(description)
+    res_triples = list(result_graph) if result_graph is not None else []
+    out_edges: dict[Any, set] = {}
+    in_edges: dict[Any, set] = {}
+    desc_subjects, res_subjects = set(), set()
+    for s, _p, o in desc_triples:
+        desc_subjects.add(s)
+        out_edges.setdefault(s, set()).add(o)
+        in_edges.setdefault(o, set()).add(s)
+    for s, _p, o in res_triples:
+        res_subjects.add(s)
+        out_edges.setdefault(s, set()).add(o)
+        in_edges.setdefault(o, set()).add(s)
+    subjects = desc_subjects | res_subjects
+
+    def walk(starts: Iterable, edges: dict, stop: set) -> set:
+        seen: set = set()
+        todo = [n for n in starts if n not in stop]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt in edges.get(node, ()):
+                if nxt in subjects and nxt not in seen and nxt not in stop:
+                    todo.append(nxt)
+        return seen
+
+    parts_nodes: dict[Any, set] = {}
+    for ds in datasets:
+        others = datasets - {ds}
+        fwd = walk(out_edges.get(ds, ()), out_edges, others | {ds})
+        bwd = walk(in_edges.get(ds, ()), in_edges, others | {ds})
+        bwd_fwd = walk(bwd, out_edges, others | {ds})
+        parts_nodes[ds] = {ds} | fwd | bwd | bwd_fwd
+    owned = set().union(*parts_nodes.values()) if parts_nodes else set()
+    orphans = {s for s in desc_subjects if s not in owned}
+    for ds in datasets:
+        parts_nodes[ds] |= orphans
+
+    genids: dict[Any, ox.NamedNode] = {}
+
+    def genid(node) -> ox.NamedNode:
+        if node not in genids:
+            genids[node] = ox.NamedNode(GENID_BASE + uuid.uuid4().hex)
+        return genids[node]
+
+    def term(node) -> Any:
+        return to_oxigraph(node, genid)
+
+    keep_res = owned
+    quads: list[ox.Triple] = []
+    seen_t: set = set()
+    for s, p, o in desc_triples + [t for t in res_triples if t[0] in keep_res]:
+        if (s, p, o) in seen_t:
+            continue
+        seen_t.add((s, p, o))
+        quads.append(ox.Triple(term(s), term(p), term(o)))
+
+    records, parts, by_key = [], {}, {}
+    for result in stored:
+        ds = URIRef(result["dataset"])
+        key = dataset_key(result["dataset"])
+        part_iris = {term(n).value for n in parts_nodes[ds] if isinstance(n, (URIRef, BNode))}
+        title, text = _title_and_text(description, ds)
+        codes = {dim: reader(result) for dim, (slug, reader) in DIMENSIONS.items() if slug}
+        filing = result.get("filing")
+        records.append(
+            RecordSummary(
+                key=key, dataset=result["dataset"], institution=institution,
+                verdict=result["verdict"], modified=when, issued=when, title=title,
+                codes=codes, filing={k: filing[k] for k in SUMMARY_FILING if k in filing} if filing else None,
+                depth=result.get("derivation_depth"), text=text,
+            )
+        )
+        parts[key] = part_iris
+        by_key[key] = result
+    return Submission(institution=institution, quads=quads, records=records, parts=parts, results=by_key)
+
+
+def _title_and_text(graph, node) -> tuple[dict[str, str], str]:
+    from rdflib.namespace import DCAT as RDCAT
+    from rdflib.namespace import DCTERMS
+
+    title: dict[str, str] = {}
+    for value in graph.objects(node, DCTERMS.title):
+        title.setdefault(getattr(value, "language", None) or "und", str(value))
+    words = [str(node)]
+    for pred in (DCTERMS.title, DCTERMS.description, DCTERMS.identifier, RDCAT.keyword):
+        words.extend(str(v) for v in graph.objects(node, pred))
+    return title, normalise_text(" ".join(words))
