@@ -104,10 +104,8 @@ class Engine:
     def load_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
         graph, origin = Graph(), {}
         for path in collect_files(paths):
-            before = set(graph.subjects(RDF.type, DCAT.Dataset))
-            parse_file(path, max_bytes=self.max_bytes, into=graph, limits=self.limits)
-            for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
-                origin[ds] = str(path)
+            for ds in parse_file(path, max_bytes=self.max_bytes, into=graph, limits=self.limits).datasets:
+                origin.setdefault(ds, str(path))  # a dataset typed again later stays with its first file
             if progress:
                 progress(1)
         return graph, origin
@@ -294,10 +292,9 @@ def _load_documents(documents, max_bytes: int, limits: InputLimits,
     """One graph of several descriptions (blank nodes kept apart), and each dataset's file."""
     graph, origin = Graph(), {}
     for name, data in documents:
-        before = set(graph.subjects(RDF.type, DCAT.Dataset))
-        parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits)
-        for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
-            origin[ds] = name
+        # the datasets come from the parser: rescanning the growing graph per document was quadratic
+        for ds in parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits).datasets:
+            origin.setdefault(ds, name)  # a dataset typed again later stays with its first document
         if progress:
             progress(1)
     return graph, origin
