@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 import pytest
+from conftest import DATA, SPEC_EXAMPLES
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF
 
@@ -23,8 +24,6 @@ from derivecert.errors import DeriveCertError
 from derivecert.parse import InputLimits, parse_file
 from derivecert.reason import RLReasoner, annotation_properties, rl_schema
 from derivecert.resources import ontology_graph
-
-from conftest import DATA, SPEC_EXAMPLES
 
 VOCABULARIES = ("https://w3id.org/", "http://www.w3.org/", "http://purl.org/", "http://xmlns.com/",
                 "http://healthdataportal.eu/", "http://publications.europa.eu/", "http://data.europa.eu/")
@@ -49,7 +48,7 @@ def generated_batch(copies: int = 2) -> Graph:
     for path in sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl")):
         source = Graph().parse(path, format="turtle")
         for i in range(copies):
-            def rename(term):
+            def rename(term, i=i):
                 return URIRef(f"{term}-c{i}") if isinstance(term, URIRef) and not str(term).startswith(VOCABULARIES) else term
             graph.addN((rename(s), p, rename(o), graph) for s, p, o in source)
     return graph

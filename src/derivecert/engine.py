@@ -211,7 +211,7 @@ class Engine:
                 # a fresh process per part: what one part allocated is returned to the system
                 with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
                     done = pool.imap(_certify_bin, parts)
-                    for part, (part_results, triples) in zip(parts, done):
+                    for part, (part_results, triples) in zip(parts, done, strict=True):
                         results.extend(part_results)
                         result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
                         if progress:
