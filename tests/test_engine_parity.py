@@ -3,7 +3,6 @@ the reference path concludes, on the whole fixture corpus and on a generated bat
 
 - reasoning: `reasonable` given only the ontology's axioms (`derivecert.reason.rl_schema`) against
   `reasonable` given the whole ontology, labels and definitions included;
-- SHACL-SPARQL: each constraint evaluated once over the batch against once per focus node;
 - batches: the datasets of each document are noted while parsing, and each is charged to the first
   document that types it, as the former rescan of the batch graph did.
 """
@@ -142,21 +141,3 @@ def test_descriptions_that_share_a_subject_stay_in_one_part():
     parts = _pack(_independent_groups(iris), [10, 10, 10], parts=3, workers=1)
     assert sorted(parts) == [[0, 1], [2]]
 
-
-@pytest.mark.parametrize("batch", [corpus, generated_batch], ids=["fixture-corpus", "generated-batch"])
-def test_sparql_constraints_once_per_batch_report_what_once_per_focus_reports(batch, monkeypatch):
-    from derivecert.shacl import pyshacl_adapter, validate
-
-    materialised = defaults.materialise(RLReasoner(), batch())
-    on = date(2026, 11, 28)
-
-    def findings():
-        return [(f.focus, f.requirement, f.severity, f.path, f.shape, f.value, tuple(sorted(f.message.items())))
-                for f in validate(materialised, on=on).findings]
-
-    batched = findings()
-    monkeypatch.setattr(pyshacl_adapter._DataGraph, "sparql_per_focus", True)
-    per_focus = findings()
-    sparql = {"P-04", "S-02", "S-10"}
-    assert {f[1] for f in per_focus} & sparql  # the SPARQL constraints reported something
-    assert batched == per_focus

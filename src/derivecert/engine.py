@@ -32,9 +32,9 @@ from .shacl import Finding, validate
 from .vocab import DCERT, bind_prefixes
 
 # Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
-# costs of a reasoner and a pySHACL call are spread thin, small enough that a part's graphs stay
-# near 150 MB.
-DEFAULT_BATCH_SIZE = 1000
+# costs of a reasoner and a pySHACL call are spread thin (≈ 30 ms a part), small enough that a
+# worker stays under 500 MB.
+DEFAULT_BATCH_SIZE = 500
 
 
 @dataclass
@@ -208,8 +208,9 @@ class Engine:
         bind_prefixes(result_graph)
         try:
             if parallel:
-                # a fresh process per part: what one part allocated is returned to the system
-                with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+                # the workers are forked once, before the results accumulate here, and each
+                # certifies part after part: its memory is bounded by one part
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
                     done = pool.imap(_certify_bin, parts)
                     for part, (part_results, triples) in zip(parts, done, strict=True):
                         results.extend(part_results)

@@ -68,17 +68,10 @@ class _DataGraph(Graph):
     read: the triples of the materialised graph with the predicates they name (rdf:type only with
     the classes they name), the code-list concepts with their facts (dcert:rank,
     dcert:minimumGrade, skos:broader, skos:notation ...) and the context node with the validation
-    date. Blank nodes, and IRIs Oxigraph refuses, are mirrored as URNs and mapped back in the
-    results.
-
-    A query bound to the focus node only (`$this`, as all three constraints are) runs once for the
-    whole batch, `$this` left free, and each focus node is answered with its rows (the constraints
-    bind `$this` in their outer pattern, so the rows of a focus node are those of the bound query:
-    the parity tests compare both ways). `sparql_per_focus = True` keeps the reference way: each
-    query with the focus node written into its text.
+    date. Each query runs there with the focus node written into its text, so that the optimiser
+    starts from it. Blank nodes, and IRIs Oxigraph refuses, are mirrored as URNs and mapped back in
+    the results.
     """
-
-    sparql_per_focus = False
 
     def __init__(self, materialised: Graph, sparql_terms: frozenset, extra_quads: list):
         super().__init__(store=materialised.store, identifier=materialised.identifier)
@@ -88,7 +81,6 @@ class _DataGraph(Graph):
         self._to_ox: dict = {}
         self._from_ox: dict = {}
         self._lock = threading.Lock()
-        self._by_focus: dict = {}  # query text -> (variables, {focus: rows})
 
     # -- rdflib <-> Oxigraph terms -------------------------------------------------------------
     def _ox(self, term):
@@ -164,12 +156,6 @@ class _DataGraph(Graph):
         with self._lock:
             if self._mirror is None:
                 self._mirror = self._build_mirror()
-            if not self.sparql_per_focus and set(initBindings or {}) == {"this"}:
-                variables, by_focus = self._batch_query(query_object)
-                out = Result("SELECT")
-                out.vars = variables
-                out.bindings = list(by_focus.get(initBindings["this"], ()))
-                return out
             parts = _query_template(query_object, tuple(sorted(initBindings or {})))
             nodes = {name: str(self._ox(term)) for name, term in (initBindings or {}).items()}
             text = "".join(part if isinstance(part, str) else nodes[part[0]] for part in parts)
@@ -187,29 +173,6 @@ class _DataGraph(Graph):
         out.vars = variables
         out.bindings = bindings
         return out
-
-
-    def _batch_query(self, text: str) -> tuple[list, dict]:
-        """The query's rows for every `$this` at once (run on the first focus node that asks)."""
-        from rdflib.term import Variable
-
-        found = self._by_focus.get(text)
-        if found is None:
-            solutions = self._mirror.query(text)
-            variables = [Variable(v.value) for v in solutions.variables if v.value != "this"]
-            by_focus: dict = {}
-            for solution in solutions:
-                if solution["this"] is None:
-                    continue  # no focus node: no result (the bound query gives none either)
-                focus = self._rdflib(solution["this"])
-                row = {}
-                for var in variables:
-                    value = solution[str(var)]
-                    if value is not None:
-                        row[var] = self._rdflib(value)
-                by_focus.setdefault(focus, []).append(row)
-            found = self._by_focus[text] = (variables, by_focus)
-        return found
 
 
 def _sparql_terms(shapes: Graph) -> frozenset:
