@@ -110,17 +110,28 @@ def scaling(workers: int, sizes: tuple[int, int] = (1000, 10000)) -> dict:
     out = {"workers": workers}
     for n in sizes:
         docs = catalog(n)
+        cpu = cpu_s()
         elapsed, datasets = pipeline(docs, workers)
+        cpu = cpu_s() - cpu
         del docs
         label = f"{n // 1000}k"
         out[f"descriptions_per_s_{label}"] = round(n / elapsed, 1)
         out[f"datasets_per_s_{label}"] = round(datasets / elapsed, 1)
+        # CPU seconds of this process and its workers: a shared machine's load changes the wall
+        # time, much less the CPU time
+        out[f"descriptions_per_cpu_s_{label}"] = round(n / cpu, 1)
         print(f"{n:>6} descriptions ({datasets} datasets), {workers} workers: {out[f'descriptions_per_s_{label}']} "
-              f"descriptions/s, {elapsed:.1f} s, peak RSS so far {peak_mb():.0f} MB", flush=True)
+              f"descriptions/s, {elapsed:.1f} s, {cpu:.1f} CPU s, peak RSS so far {peak_mb():.0f} MB", flush=True)
     small, large = (f"descriptions_per_s_{n // 1000}k" for n in sizes)
     out["scaling_ratio"] = round(out[large] / out[small], 3)
+    out["cpu_scaling_ratio"] = round(out[large.replace("_per_s", "_per_cpu_s")] / out[small.replace("_per_s", "_per_cpu_s")], 3)
     out["peak_rss_mb"] = round(peak_mb(), 1)
     return out
+
+
+def cpu_s() -> float:
+    """User + system CPU seconds of this process and of the workers it has waited for."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 
 
 def main() -> None:
