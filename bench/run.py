@@ -13,6 +13,11 @@ realistic mixes of certifiable and defective descriptions), each copy with its o
 and its sources: 2.1 datasets a description on average here); "descriptions/s" is printed beside it.
 The pipeline uses all cores (`--workers`, default os.cpu_count()), as `derivecert certify` does.
 Prints a table and, last, one JSON line. `--quick` runs 1,000 descriptions in under a minute.
+
+`--scaling` (issue 14) certifies 1,000 and then 10,000 descriptions with the same engine and
+prints, last, one JSON line: descriptions/s at each size, `scaling_ratio` (10k throughput over 1k
+throughput: 1.0 is linear) and `peak_rss_mb`, the largest resident memory of this process or of
+any worker process it ran.
 """
 
 from __future__ import annotations
@@ -99,13 +104,51 @@ def peak_mb() -> float:
     return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
+def scaling(workers: int, sizes: tuple[int, int] = (1000, 10000)) -> dict:
+    """Throughput at a small and a ten times larger catalog, side by side in one run."""
+    pipeline(catalog(5, seed=99), 1)
+    out = {"workers": workers}
+    for n in sizes:
+        docs = catalog(n)
+        cpu = cpu_s()
+        elapsed, datasets = pipeline(docs, workers)
+        cpu = cpu_s() - cpu
+        del docs
+        label = f"{n // 1000}k"
+        out[f"descriptions_per_s_{label}"] = round(n / elapsed, 1)
+        out[f"datasets_per_s_{label}"] = round(datasets / elapsed, 1)
+        # CPU seconds of this process and its workers: a shared machine's load changes the wall
+        # time, much less the CPU time
+        out[f"descriptions_per_cpu_s_{label}"] = round(n / cpu, 1)
+        print(f"{n:>6} descriptions ({datasets} datasets), {workers} workers: {out[f'descriptions_per_s_{label}']} "
+              f"descriptions/s, {elapsed:.1f} s, {cpu:.1f} CPU s, peak RSS so far {peak_mb():.0f} MB", flush=True)
+    small, large = (f"descriptions_per_s_{n // 1000}k" for n in sizes)
+    out["scaling_ratio"] = round(out[large] / out[small], 3)
+    out["cpu_scaling_ratio"] = round(out[large.replace("_per_s", "_per_cpu_s")] / out[small.replace("_per_s", "_per_cpu_s")], 3)
+    out["peak_rss_mb"] = round(peak_mb(), 1)
+    return out
+
+
+def cpu_s() -> float:
+    """User + system CPU seconds of this process and of the workers it has waited for."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 descriptions, naive sample of 20")
+    parser.add_argument("--scaling", action="store_true", help="1,000 then 10,000 descriptions: throughput ratio, peak RSS")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--naive-sample", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     args = parser.parse_args()
+    if args.scaling:
+        result = scaling(args.workers)
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "scaling.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result))
+        return
     sizes = args.sizes or ([1000] if args.quick else [100, 1000, 10000])
     sample = args.naive_sample or (20 if args.quick else 40)
 

@@ -82,7 +82,7 @@ def materialise(reasoner, description: Graph) -> Graph:
         nodes = set(part.subjects())
         part_markers = Graph()
         part_markers.addN((s, p, o, part_markers) for s, p, o in markers if s in nodes)
-        materialised += reasoner.materialise(part, part_markers + no_grade)
+        materialised += reasoner.infer(part, part_markers + no_grade)  # `part` is in it already
     return materialised
 
 

@@ -7,6 +7,7 @@ descriptions is reasoned over in one reasoner call and validated in one pySHACL 
 
 from __future__ import annotations
 
+import heapq
 import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
 from .shacl import Finding, validate
 from .vocab import DCERT, bind_prefixes
+
+# Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
+# costs of a reasoner and a pySHACL call are spread thin (≈ 30 ms a part), small enough that a
+# worker stays under 500 MB.
+DEFAULT_BATCH_SIZE = 500
 
 
 @dataclass
@@ -77,8 +83,9 @@ class Engine:
 
     def __init__(self, reasoner: str = "rl", thresholds: Mapping[str, float] | None = None,
                  certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES,
-                 workers: int = 1, limits: InputLimits = InputLimits()):
+                 workers: int = 1, limits: InputLimits = InputLimits(), batch_size: int = DEFAULT_BATCH_SIZE):
         self.reasoner = get_reasoner(reasoner)
+        self.batch_size = max(1, batch_size)
         self.limits = limits
         self.workers = max(1, workers)
         self.thresholds = dict(thresholds or {})
@@ -104,10 +111,8 @@ class Engine:
     def load_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
         graph, origin = Graph(), {}
         for path in collect_files(paths):
-            before = set(graph.subjects(RDF.type, DCAT.Dataset))
-            parse_file(path, max_bytes=self.max_bytes, into=graph, limits=self.limits)
-            for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
-                origin[ds] = str(path)
+            for ds in parse_file(path, max_bytes=self.max_bytes, into=graph, limits=self.limits).datasets:
+                origin.setdefault(ds, str(path))  # a dataset typed again later stays with its first file
             if progress:
                 progress(1)
         return graph, origin
@@ -178,40 +183,50 @@ class Engine:
                           progress: Callable[[int], None] | None = None, **kwargs) -> CertificationRun:
         """Certify descriptions (file name, content) as one batch, on `workers` processes.
 
-        Descriptions that share a subject IRI (a source described in one file and used in another)
-        stay in the same process, so splitting the batch never changes a result. A run on several
-        processes keeps neither the description, nor the materialised graph, nor the SHACL report
-        in the parent (each process had its own): its results and result graph are complete.
+        A batch larger than `batch_size` descriptions is certified in parts of about that size, one
+        after the other (or side by side on the workers), so that memory is bounded by the part, not
+        by the input, and time grows linearly with it. Descriptions that share a subject IRI (a
+        source described in one file and used in another) stay in the same part, so splitting the
+        batch never changes a result. A run in several parts keeps neither the description, nor the
+        materialised graph, nor the SHACL report (each part had its own): its results and result
+        graph are complete.
         """
         workers = self.workers if workers is None else workers
-        if workers <= 1 or len(documents) < PARALLEL_MIN_DOCUMENTS or not _can_fork():
+        parallel = workers > 1 and len(documents) >= PARALLEL_MIN_DOCUMENTS and _can_fork()
+        if not parallel and len(documents) <= self.batch_size:
             graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
             return self.certify_graph(graph, origin, **kwargs)
         groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
-        if len(groups) < 2:
+        parts = _pack(groups, [len(data) for _, data in documents], -(-len(documents) // self.batch_size),
+                      workers if parallel else 1)
+        if len(parts) < 2:
             graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
             return self.certify_graph(graph, origin, **kwargs)
-        bins: list[list[int]] = [[] for _ in range(workers)]
-        sizes = [0] * workers
-        for group in sorted(groups, key=lambda grp: -sum(len(documents[i][1]) for i in grp)):
-            target = sizes.index(min(sizes))  # largest first into the lightest bin
-            bins[target].extend(group)
-            sizes[target] += sum(len(documents[i][1]) for i in group)
         global _BATCH
         _BATCH = (self, documents, kwargs)
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                parts = pool.map(_certify_bin, [b for b in bins if b])
-        finally:
-            _BATCH = None
-        if progress:
-            progress(len(documents))
         results, result_graph = [], Graph()
         bind_prefixes(result_graph)
-        for part_results, triples in parts:
-            results.extend(part_results)
-            result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
-        results.sort(key=lambda r: str(r.dataset))  # the order a single process gives
+        try:
+            if parallel:
+                # the workers are forked once, before the results accumulate here, and each
+                # certifies part after part: its memory is bounded by one part
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    done = pool.imap(_certify_bin, parts)
+                    for part, (part_results, triples) in zip(parts, done, strict=True):
+                        results.extend(part_results)
+                        result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
+                        if progress:
+                            progress(len(part))
+            else:
+                for part in parts:
+                    part_results, triples = _certify_bin(part)
+                    results.extend(part_results)
+                    result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
+                    if progress:
+                        progress(len(part))
+        finally:
+            _BATCH = None
+        results.sort(key=lambda r: str(r.dataset))  # the order a single part gives
         return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
@@ -281,6 +296,20 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+def _pack(groups: list[list[int]], sizes: list[int], parts: int, workers: int) -> list[list[int]]:
+    """The groups of descriptions packed into `parts` parts (a multiple of `workers`), largest first
+    into the lightest part, then each in the order of the input."""
+    count = max(parts, workers)
+    count += -count % workers
+    bins: list[list[int]] = [[] for _ in range(count)]
+    lightest = [(0, n) for n in range(count)]  # a heap of (weight, bin)
+    for group in sorted(groups, key=lambda grp: -sum(sizes[i] for i in grp)):
+        weight, target = heapq.heappop(lightest)
+        bins[target].extend(group)
+        heapq.heappush(lightest, (weight + sum(sizes[i] for i in group), target))
+    return [sorted(b) for b in bins if b]
+
+
 def _certify_bin(indexes: list[int]):
     """Worker: certify some descriptions of the batch the parent left in `_BATCH` before forking."""
     engine, documents, kwargs = _BATCH
@@ -294,10 +323,9 @@ def _load_documents(documents, max_bytes: int, limits: InputLimits,
     """One graph of several descriptions (blank nodes kept apart), and each dataset's file."""
     graph, origin = Graph(), {}
     for name, data in documents:
-        before = set(graph.subjects(RDF.type, DCAT.Dataset))
-        parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits)
-        for ds in set(graph.subjects(RDF.type, DCAT.Dataset)) - before:
-            origin[ds] = name
+        # the datasets come from the parser: rescanning the growing graph per document was quadratic
+        for ds in parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits).datasets:
+            origin.setdefault(ds, name)  # a dataset typed again later stays with its first document
         if progress:
             progress(1)
     return graph, origin

@@ -28,6 +28,7 @@ from .errors import InputError, InputTooLargeError, UnsafeInputError, Unsupporte
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
+_DATASET_TERM = URIRef(_DCAT_DATASET)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Description:
     graph: Graph
     source: str
     format: str
+    datasets: tuple = ()  # the nodes this document types `dcat:Dataset`, in the order it does
 
 
 def format_for(*, filename: str | None = None, media_type: str | None = None, data: bytes = b"") -> str:
@@ -181,17 +183,21 @@ def parse_description(
     graph._derivecert_documents = documents + 1
     prefix = "b" + hashlib.sha256(f"{documents}\0{where}\0".encode() + raw).hexdigest()[:12]
     order = document_order(graph).setdefault(where, {})
+    datasets: dict = {}  # noted while parsing, so a batch never rescans its graph for them
     try:
         for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):
             obj = _to_rdflib(quad.object, prefix)
             if isinstance(obj, URIRef) and obj not in order:
                 order[obj] = len(order)
-            graph.add((_to_rdflib(quad.subject, prefix), URIRef(quad.predicate.value), obj))
+            subject = _to_rdflib(quad.subject, prefix)
+            if obj == _DATASET_TERM and quad.predicate.value == _RDF_TYPE:
+                datasets.setdefault(subject)
+            graph.add((subject, URIRef(quad.predicate.value), obj))
     except SyntaxError as exc:
         raise InputError(f"{fmt} syntax error: {_clean(exc)}", where=_position(where, exc), hint=_hint(fmt, exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {fmt}: {exc}", where=where, hint=_hint(fmt, exc)) from None
-    return Description(graph=graph, source=where, format=fmt)
+    return Description(graph=graph, source=where, format=fmt, datasets=tuple(datasets))
 
 
 def check_before_parsing(raw: bytes, fmt: str, where: str, limits: InputLimits) -> None:

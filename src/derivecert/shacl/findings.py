@@ -1,0 +1,170 @@
+"""From a SHACL validation report to findings (DOMAIN.md §6: the findings of a result).
+
+One `Finding` per top-level validation result, naming the requirement of the shape that reported
+it, attributed to the dataset it is about, with its message in each language. Independent of the
+validator that wrote the report: any engine whose report uses the SHACL vocabulary can be read here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rdflib import Graph, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCAT, RDF, SH
+
+from ..errors import ConfigurationError
+
+_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported defect: the requirement it breaks, on which dataset, where and why."""
+
+    requirement: str
+    severity: str  # "Violation" | "Warning"
+    focus: Any  # rdflib node: the dataset under certification
+    path: str | None  # full IRI of the result path, or a SPARQL-like string for complex paths
+    message: dict[str, str] = field(compare=False)  # {"zh": ..., "en": ...}; not compared
+    shape: str  # IRI of the shape that reported it
+    value: str | None = None
+
+
+
+
+def _path_string(graph: Graph, path) -> str | None:
+    """A result path as a string: the IRI of a predicate path, SPARQL syntax for the others."""
+    if path is None:
+        return None
+    if isinstance(path, URIRef):
+        return str(path)
+    return _sparql_path(graph, path)
+
+
+def _sparql_path(graph: Graph, node) -> str:
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    first = graph.value(node, RDF.first)
+    if first is not None or node == RDF.nil:
+        return "/".join(_wrap(graph, item) for item in Collection(graph, node))
+    alt = graph.value(node, SH.alternativePath)
+    if alt is not None:
+        return "|".join(_wrap(graph, item) for item in Collection(graph, alt))
+    for prop, suffix in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
+        inner = graph.value(node, prop)
+        if inner is not None:
+            return f"{_wrap(graph, inner)}{suffix}"
+    inverse = graph.value(node, SH.inversePath)
+    if inverse is not None:
+        return f"^{_wrap(graph, inverse)}"
+    return str(node)
+
+
+def _wrap(graph: Graph, node) -> str:
+    text = _sparql_path(graph, node)
+    return text if isinstance(node, URIRef) or text.startswith("^") else f"({text})"
+
+
+@lru_cache(maxsize=256)
+def _template(text: str) -> re.Pattern:
+    """A regular expression matching a message template with its {?var} / {$var} filled in."""
+    parts = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", text)
+    return re.compile("(?s)" + ".*?".join(re.escape(part) for part in parts) + "$")
+
+
+def _language(literal) -> str | None:
+    lang = getattr(literal, "language", None)
+    return lang.split("-")[0].lower() if lang else None
+
+
+def _messages(report: Graph, result, shapes: Graph) -> dict[str, str]:
+    """The result's messages by language.
+
+    pySHACL drops the language tag of a message whose {?var} it substitutes (SHACL-SPARQL), so an
+    untagged message is matched against the tagged templates it came from: those of the SPARQL
+    constraint first, then those of the shape.
+    """
+    out: dict[str, str] = {}
+    untagged = []
+    for message in report.objects(result, SH.resultMessage):
+        lang = _language(message)
+        if lang:
+            out.setdefault(lang, str(message))
+        else:
+            untagged.append(str(message))
+    if untagged:
+        templates = []
+        for source in (report.value(result, SH.sourceConstraint), report.value(result, SH.sourceShape)):
+            if source is not None:
+                templates.extend(m for m in shapes.objects(source, SH.message) if _language(m))
+        for template in templates:
+            lang = _language(template)
+            if lang in out:
+                continue
+            pattern = _template(str(template))
+            match = next((m for m in untagged if pattern.match(m)), None)
+            if match is not None:
+                out[lang] = match
+        if untagged:  # a message no template explains: keep the contract of one text per language
+            for lang in ("zh", "en"):
+                out.setdefault(lang, untagged[0])
+    return out
+
+
+def _owners(data: Graph, node) -> list[tuple[Any, list]]:
+    """The datasets that have a non-dataset node as their own (a quality measurement of the dataset),
+    with the predicate leading to it. A node reached only through another node (the performance
+    measurement of the model an activity used) belongs to no dataset: Q-02 reads the dataset's own
+    measurements (DOMAIN.md §4.2, A3)."""
+    return [(subject, [predicate]) for subject, predicate in data.subject_predicates(node)
+            if (subject, RDF.type, DCAT.Dataset) in data]
+
+
+def _joined_path(chain: list, path: str | None) -> str:
+    """The SPARQL path from a dataset through `chain` to a node, followed by the node's result path."""
+    steps = [f"<{p}>" for p in chain]
+    if path:
+        steps.append(f"({path})" if path.startswith(("<", "(", "^")) else f"<{path}>")
+    return "/".join(steps)
+
+
+def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) -> list[Finding]:
+    """One Finding per top-level validation result, attributed to the dataset it is about.
+
+    A result whose focus is not a dcat:Dataset (Q-02 targets quality measurements) is attributed to
+    the dataset(s) that have the node directly, its path prefixed with the predicate leading there;
+    a result on a node no dataset has directly is not a finding.
+    """
+    findings = set()
+    results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
+    for result in results:
+        shape = report.value(result, SH.sourceShape)
+        requirement = requirements.get(shape)
+        if requirement is None:
+            raise ConfigurationError(f"the shape {shape} that reported a result names no requirement",
+                                     hint="every shape must carry dcert:requirement (shapes/*.ttl)")
+        severity = _SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation")
+        value = report.value(result, SH.value)
+        focus = report.value(result, SH.focusNode)
+        path = _path_string(report, report.value(result, SH.resultPath))
+        message = _messages(report, result, shapes)
+        owners = [(focus, None)]
+        if (focus, RDF.type, DCAT.Dataset) not in data:
+            owners = _owners(data, focus)  # none: the result concerns no dataset
+        for owner, chain in owners:
+            findings.add(Finding(
+                requirement=requirement,
+                severity=severity,
+                focus=owner,
+                path=path if chain is None else _joined_path(chain, path),
+                message=message,
+                shape=str(shape),
+                value=None if value is None else str(value),
+            ))
+    return sorted(findings, key=lambda f: (str(f.focus), f.requirement, f.severity, f.path or "", f.shape, f.value or ""))
+
