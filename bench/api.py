@@ -218,7 +218,7 @@ def certify_single_ms(engine, bodies: list[bytes], reps: int) -> tuple[list[floa
     client: no socket), and the same certification called on the engine in this process."""
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from derivecert.api.app import create_app
     from derivecert.settings import Settings
 
     app = create_app(Settings(store={"kind": "memory"}), engine=engine)
