@@ -35,7 +35,7 @@ def test_a_valid_example_is_certified_with_labelled_chips(page):
     check_example(page, VALID)
     derived = next(r for r in find(page, "section.result") if r.find_elements(By.CSS_SELECTOR, ".chip[data-code]"))
     badge = derived.find_element(By.CSS_SELECTOR, ".badge")
-    assert badge.get_attribute("data-verdict") == "certified" and badge.text == "认定通过"
+    assert badge.get_attribute("data-verdict") == "certified" and badge.text == "通过认定"  # the ontology's label, as in the CLI
     scenario = derived.find_element(By.CSS_SELECTOR, ".dim[data-dim=scenario] .chip[data-code=AS-PH]")
     assert scenario.text == "公共卫生"                      # the ontology's zh label, the code only as tooltip
     assert scenario.get_attribute("title") == "AS-PH"

@@ -24,12 +24,6 @@ SCHEMES = {
     "legal-basis": "LegalBasisScheme",
 }
 
-VERDICT_LABELS = {
-    "certified": {"zh": "认定通过", "en": "certified"},
-    "conditional": {"zh": "有条件通过", "en": "certified with conditions"},
-    "rejected": {"zh": "不予认定", "en": "rejected"},
-    "not-derived": {"zh": "非衍生数据", "en": "not derived data"},
-}
 #: labels of what the ontology has no term for: the derivation depth and the institution, two
 #: facets of the catalog (every other dimension is labelled by its code list, `dimension_labels`)
 OWN_DIMENSION_LABELS = {
@@ -80,6 +74,11 @@ def code_label(code: str) -> dict[str, str]:
     return {"zh": c.labels.get("zh", code), "en": c.labels.get("en", code)}
 
 
+def verdict_label(verdict: str) -> dict[str, str]:
+    """The zh/en label of a verdict: its concept in the ontology's `dcert:VerdictScheme`."""
+    return code_label(verdict)
+
+
 def code_order(code: str) -> tuple[int, str]:
     book = codebook_or_none()
     c = book.by_notation.get(code) if book else None
@@ -88,7 +87,7 @@ def code_order(code: str) -> tuple[int, str]:
 
 def value_label(dim: str, value: str, settings=None) -> dict[str, str]:
     if dim == "verdict":
-        return VERDICT_LABELS.get(value, {"zh": value, "en": value})
+        return verdict_label(value)
     if dim == "depth":
         return depth_label(value)
     if dim == "institution":

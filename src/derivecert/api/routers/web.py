@@ -33,7 +33,7 @@ from derivecert.wording import FAMILY, class_label, family, named_sources, prefi
 from derivecert.wording import code_label as word
 
 from ..deps import Services, ServicesDep, read_body
-from ..labels import DEPTH_CLASSES, VERDICT_LABELS, code_label, depth_label, dimension_labels
+from ..labels import DEPTH_CLASSES, code_label, depth_label, dimension_labels, verdict_label
 from ..problems import Problem
 from ..web import HERE, LANG_COOKIE, call_api, render, request_lang
 from ..web.i18n import LANGS, PROBLEM_TITLES, TEXT, pick
@@ -294,7 +294,7 @@ def result_view(result: dict, lang: str, explanation: list | None = None) -> dic
     verdict = result.get("verdict", "")
     return {
         "dataset": result.get("dataset", ""), "verdict": verdict,
-        "verdict_label": pick(VERDICT_LABELS.get(verdict, verdict), lang),
+        "verdict_label": pick(verdict_label(verdict), lang),
         "why": verdict_reason(result, lang), "is_derived": result.get("is_derived"),
         "depth": pick(depth_label(result["derivation_depth"]), lang) if result.get("derivation_depth") in DEPTH_CLASSES else "",
         "types": [{"name": name, "label": class_label(name, lang)} for name in result.get("types") or []],
@@ -391,7 +391,7 @@ def item_view(item: dict, lang: str) -> dict:
     href = f"/ui/datasets/{item['id']}" if local and item.get("id") else (item.get("links") or {}).get("self", "")
     return {"title": pick(item.get("title"), lang) or item.get("dataset", ""), "dataset": item.get("dataset", ""),
             "href": href, "origin": item.get("origin", "local"), "institution": item.get("institution", ""),
-            "verdict": item.get("verdict", ""), "verdict_label": pick(VERDICT_LABELS.get(item.get("verdict", ""), ""), lang),
+            "verdict": item.get("verdict", ""), "verdict_label": pick(verdict_label(item.get("verdict", "")), lang),
             "chips": [{"code": code, "label": pick(code_label(code), lang)} for code in codes if code],
             "filing": item.get("filing")}
 
