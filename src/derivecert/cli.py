@@ -312,6 +312,39 @@ def validate(
     return 1 if any(f["severity"] == "Violation" for f in findings) else 0
 
 
+class ExportProfile(str, Enum):
+    dcat_ap = "dcat-ap"
+    healthdcat_ap = "healthdcat-ap"
+
+
+class ExportFormat(str, Enum):
+    turtle = "turtle"
+    jsonld = "json-ld"
+    rdfxml = "xml"
+    ntriples = "nt"
+
+
+@command
+def export(
+    paths: list[Path] = PathsArg,
+    profile: ExportProfile = typer.Option(ExportProfile.dcat_ap, "--profile", help="dcat-ap (DCAT-AP 3.0.0) or healthdcat-ap."),
+    format: ExportFormat = typer.Option(ExportFormat.turtle, "--format", "-f", help="turtle, json-ld, xml (RDF/XML) or nt."),
+    reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
+) -> int:
+    """Certify PATHS and print them as a registry reads them (DCAT-AP or HealthDCAT-AP): each
+    certified dataset with its filing record as a dqv:QualityCertificate; exit 1 if any is rejected
+    (a rejected dataset is exported without a certificate)."""
+    from .dcat_export import export_files
+
+    body, rejected = _bounded(export_files, _engine(reasoner, thresholds), paths, profile.value, format.value, _day(on))
+    sys.stdout.write(body)
+    for dataset in rejected:
+        err.print(f"rejected, exported without a certificate: {escape(dataset)}")
+    return 1 if rejected else 0
+
+
 @command
 def explain(
     path: Path = typer.Argument(..., help="A description file."),

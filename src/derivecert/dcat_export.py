@@ -341,6 +341,19 @@ def bind_prefixes(g: Graph) -> None:
         g.bind(prefix, ns, override=True)
 
 
+def export_files(engine, paths, profile: str, rdf_format: str, on: date | None = None) -> tuple[str, list[str]]:
+    """`derivecert export`: certify the files as one batch and serialise the published view of
+    the descriptions with the run's filing records; also the datasets rejected."""
+    graph, origin = engine.load_files(paths)
+    run = engine.certify_graph(graph, origin, on=on)
+    view = Graph()
+    view += run.description
+    view += run.result_graph
+    publish(view, profile)
+    rejected = [str(r.dataset) for r in run.results if r.verdict == "rejected"]
+    return view.serialize(format=rdf_format), rejected
+
+
 # -- catalog pages -----------------------------------------------------------------------------
 
 
