@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/derivecert serve --host 127.0.0.1 --port 8000 --store var/store --seed examples
 
 certify-examples: $(STAMP)
-	$(BIN)/derivecert certify examples
+	$(BIN)/derivecert certify examples/*/*.ttl
 
 $(BROWSER):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -32,7 +32,7 @@ def dcat_ap_violations(graph: Graph) -> int:
 
 
 def test_export_of_an_institution_folder_conforms_to_dcat_ap():
-    proc = export(ROOT / "examples" / "cdc-east", "--on", "2026-12-01")
+    proc = export(*sorted((ROOT / "examples" / "cdc-east").glob("*.ttl")), "--on", "2026-12-01")
     assert proc.returncode == 0, proc.stderr
     graph = Graph().parse(data=proc.stdout, format="turtle")
     certificates = set(graph.subjects(RDF.type, DQV.QualityCertificate))
@@ -58,6 +58,6 @@ def test_a_rejected_dataset_is_exported_without_a_certificate_and_exits_1():
 
 
 def test_an_unknown_profile_exits_2_naming_the_option():
-    proc = export(ROOT / "examples" / "cdc-east", "--profile", "schema-org")
+    proc = export(ROOT / "examples" / "cdc-east" / "dengue-vector-index.ttl", "--profile", "schema-org")
     assert proc.returncode == 2
     assert "--profile" in proc.stderr and "Traceback" not in proc.stderr

@@ -228,3 +228,12 @@ def test_bad_requests_are_problems_naming_what_is_wrong(demo):
     assert resp.status_code == 404 and resp.json()["code"] == "not-found"
     resp = client.get("/v1/catalog", headers={"Accept": "image/png"})
     assert resp.status_code == 406
+
+
+def test_the_json_ld_context_is_served_as_shipped(demo):
+    from derivecert.jsonld_context import build_context
+
+    client, _, _ = demo
+    resp = client.get("/context.jsonld")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/ld+json")
+    assert resp.json() == build_context()

@@ -1,0 +1,91 @@
+"""The JSON-LD context of the public vocabulary and the JSON-LD examples (issue 11): the shipped
+context is what the ontology generates, its coercions give the terms authors mean, and every
+example certifies alike from JSON-LD and from Turtle."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import XSD
+
+from derivecert.jsonld_context import build_context, render, shipped, to_jsonld
+from derivecert.parse import parse_description
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*/*.ttl"))
+DCERT = "https://w3id.org/derivecert#"
+ON = date(2026, 12, 1)
+DQV_VALUE = URIRef("http://www.w3.org/ns/dqv#value")
+
+
+def test_the_shipped_context_is_the_one_the_ontology_generates():
+    assert json.loads(shipped()) == build_context()
+    assert shipped() == render()
+
+
+def test_authors_write_codes_as_strings_numbers_as_numbers_and_dates_as_dates():
+    doc = {"@context": build_context()["@context"], "@id": "https://example.org/ds", "@type": "Dataset",
+           "deidentificationGrade": "D2", "applicationScenario": ["AS-RES", "AS-PH"], "issued": "2026-01-02",
+           "title": {"zh": "示例", "en": "example"}, "hasQualityMeasurement": {"value": 0.95},
+           "privacyModel": {"@type": "KAnonymity", "k": 5}, "wasDerivedFrom": "https://example.org/src"}
+    g = parse_description(json.dumps(doc).encode(), filename="doc.jsonld").graph
+    ds = URIRef("https://example.org/ds")
+    assert g.value(ds, URIRef(DCERT + "deidentificationGrade")) == URIRef(DCERT + "D2")
+    assert set(g.objects(ds, URIRef(DCERT + "applicationScenario"))) == {URIRef(DCERT + "AS-RES"), URIRef(DCERT + "AS-PH")}
+    assert g.value(ds, URIRef("http://purl.org/dc/terms/issued")) == Literal("2026-01-02", datatype=XSD.date)
+    assert Literal("示例", lang="zh") in set(g.objects(ds, URIRef("http://purl.org/dc/terms/title")))
+    assert next(g.objects(None, DQV_VALUE)).datatype == XSD.double
+    k = next(g.objects(None, URIRef(DCERT + "k")))
+    assert k.datatype == XSD.integer and k.toPython() == 5
+    assert g.value(ds, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")) == URIRef("https://example.org/src")
+
+
+def _same_facts(graph: Graph) -> Graph:
+    """Numbers compared by value (JSON numbers are doubles, A4), date-times by instant."""
+    out = Graph()
+    for s, p, o in graph:
+        if isinstance(o, Literal) and o.datatype in (XSD.decimal, XSD.double, XSD.integer, XSD.dateTime):
+            o = Literal(float(o.toPython())) if o.datatype != XSD.dateTime else Literal(o.toPython())
+        out.add((s, p, o))
+    return out
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_each_example_has_a_jsonld_twin_stating_the_same_facts(path):
+    twin = path.with_suffix(".jsonld")
+    assert twin.is_file(), f"run: python -m derivecert.jsonld_context {path.relative_to(ROOT)}"
+    turtle = Graph().parse(path, format="turtle")
+    jsonld = parse_description(twin.read_bytes(), filename=twin.name).graph
+    assert isomorphic(_same_facts(turtle), _same_facts(jsonld))
+    assert json.loads(twin.read_text(encoding="utf-8"))["@context"] == build_context()["@context"]
+
+
+def _outcomes(run) -> dict:
+    out = {}
+    for r in run.results:
+        d = r.to_dict()
+        findings = sorted((f["requirement"], f.get("path"), f["severity"]) for f in d.get("findings", []))
+        # lists in document order (JSON-LD and Turtle order terms differently): compared as sets
+        classification = {k: sorted(v) if isinstance(v, list) else v for k, v in d["classification"].items()}
+        out[d["dataset"]] = (d["verdict"], d["is_derived"], json.dumps(classification, sort_keys=True), findings)
+    return out
+
+
+def test_jsonld_then_certify_equals_turtle_then_certify(engine):
+    turtle = engine.certify_files(EXAMPLES, on=ON)
+    jsonld = engine.certify_files([p.with_suffix(".jsonld") for p in EXAMPLES], on=ON)
+    assert len(turtle.results) >= 60
+    assert _outcomes(jsonld) == _outcomes(turtle)
+
+
+def test_to_jsonld_writes_blank_nodes_inside_their_user():
+    g = Graph().parse(ROOT / "examples" / "cdc-east" / "dengue-vector-index.ttl")
+    doc = json.loads(to_jsonld(g))
+    dataset = next(n for n in doc["@graph"] if n["@id"] == "https://cdc-east.example.org/dengue-vector-index")
+    assert dataset["wasGeneratedBy"]["generationTechnique"] == "GT-AGG"
+    assert sorted(m["value"] for m in dataset["hasQualityMeasurement"]) == [0.95, 0.97, 0.98]
