@@ -345,6 +345,29 @@ def export(
     return 1 if rejected else 0
 
 
+class TemplateFormat(str, Enum):
+    turtle = "turtle"
+    jsonld = "json-ld"
+
+
+@command
+def template(
+    path: Path = typer.Argument(..., help="A DCAT-AP or HealthDCAT-AP record (any RDF format)."),
+    format: TemplateFormat = typer.Option(TemplateFormat.turtle, "--format", "-f", help="turtle (TODO comments) or json-ld (a \"_todo\" list per dataset)."),
+    lang: Lang = LangOpt,
+    on: Optional[str] = OnOpt,
+) -> int:
+    """Start a DeriveCert description from a registry record: every fact of the record, and for
+    each dataset the properties still needed with the requirement that needs them."""
+    from .template import make_template
+
+    if not path.is_file():
+        raise InputError("no such file", where=str(path), hint="give the path of a record file")
+    sys.stdout.write(_bounded(make_template, _engine(Reasoner.rl, None), path.read_bytes(), filename=path.name,
+                              fmt=format.value, lang=lang.value, on=_day(on)))
+    return 0
+
+
 @command
 def explain(
     path: Path = typer.Argument(..., help="A description file."),

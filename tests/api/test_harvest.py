@@ -237,3 +237,17 @@ def test_the_json_ld_context_is_served_as_shipped(demo):
     resp = client.get("/context.jsonld")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/ld+json")
     assert resp.json() == build_context()
+
+
+def test_post_template_answers_turtle_or_json_ld(demo):
+    client, _, _ = demo
+    record = (REFERENCE / "healthdcat-ap" / "ckanext-dcat_dataset_health.ttl").read_bytes()
+    resp = client.post("/v1/template?lang=zh", content=record, headers={"Content-Type": "text/turtle"})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/turtle")
+    assert "# 待补充 http://example.healthdata.nl/set/dataset" in resp.text
+    resp = client.post("/v1/template", content=record,
+                       headers={"Content-Type": "text/turtle", "Accept": "application/ld+json"})
+    (node,) = [n for n in resp.json()["@graph"] if "_todo" in n]
+    assert node["_todo"][0]["requirement"] == "P-01"
+    resp = client.post("/v1/template", content=b"@prefix broken", headers={"Content-Type": "text/turtle"})
+    assert resp.status_code == 400 and resp.headers["content-type"].startswith("application/problem+json")
