@@ -32,7 +32,8 @@ def test_authors_write_codes_as_strings_numbers_as_numbers_and_dates_as_dates():
     doc = {"@context": build_context()["@context"], "@id": "https://example.org/ds", "@type": "Dataset",
            "deidentificationGrade": "D2", "applicationScenario": ["AS-RES", "AS-PH"], "issued": "2026-01-02",
            "title": {"zh": "示例", "en": "example"}, "hasQualityMeasurement": {"value": 0.95},
-           "privacyModel": {"@type": "KAnonymity", "k": 5}, "wasDerivedFrom": "https://example.org/src"}
+           "privacyModel": {"@type": "KAnonymity", "k": 5}, "wasDerivedFrom": "https://example.org/src",
+           "dataUseCode": ["HMB", "IRB"]}
     g = parse_description(json.dumps(doc).encode(), filename="doc.jsonld").graph
     ds = URIRef("https://example.org/ds")
     assert g.value(ds, URIRef(DCERT + "deidentificationGrade")) == URIRef(DCERT + "D2")
@@ -43,6 +44,8 @@ def test_authors_write_codes_as_strings_numbers_as_numbers_and_dates_as_dates():
     k = next(g.objects(None, URIRef(DCERT + "k")))
     assert k.datatype == XSD.integer and k.toPython() == 5
     assert g.value(ds, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")) == URIRef("https://example.org/src")
+    assert set(g.objects(ds, URIRef(DCERT + "dataUseCode"))) == {  # GA4GH DUO codes by their notation
+        URIRef("http://purl.obolibrary.org/obo/DUO_0000006"), URIRef("http://purl.obolibrary.org/obo/DUO_0000021")}
 
 
 def _same_facts(graph: Graph) -> Graph:

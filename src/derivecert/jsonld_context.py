@@ -40,6 +40,7 @@ PREFIXES = {
     "odrl": "http://www.w3.org/ns/odrl/2/",
     "skos": str(SKOS),
     "xsd": str(XSD),
+    "obo": "http://purl.obolibrary.org/obo/",
 }
 
 ID = {"@type": "@id"}
@@ -82,9 +83,10 @@ def build_context() -> dict:
     from .resources import ontology_graph
 
     onto = ontology_graph()
-    code_classes = {c for c in onto.subjects(RDF.type, OWL.Class)
-                    if any(onto.subjects(RDF.type, c)) and any(
-                        (s, RDF.type, SKOS.Concept) in onto for s in onto.subjects(RDF.type, c))}
+    # code lists: the dcert: concepts, and the GA4GH DUO codes a source's consent carries
+    codes = {c: n for c, n in onto.subject_objects(SKOS.notation)
+             if str(c).startswith(DCERT) or (c, RDF.type, URIRef(DCERT + "DataUseCode")) in onto}
+    code_classes = {c for code in codes for c in onto.objects(code, RDF.type)} - {SKOS.Concept, OWL.NamedIndividual}
     context: dict[str, object] = {"@version": 1.1, "rdfs": str(RDFS), **PREFIXES}
     for term, (iri, extra) in sorted(COMMON_TERMS.items()):
         context[term] = {"@id": iri, **extra} if extra else iri
@@ -104,10 +106,9 @@ def build_context() -> dict:
                 context[local(prop)] = {"@id": "dcert:" + local(prop), "@type": DATE_TYPES[next(iter(ranges & set(DATE_TYPES)))]}
             else:
                 context[local(prop)] = "dcert:" + local(prop)
-    for concept in sorted(onto.subjects(RDF.type, SKOS.Concept)):
-        notation = onto.value(concept, SKOS.notation)
-        if notation is not None and str(concept).startswith(DCERT) and str(notation) not in context:
-            context[str(notation)] = "dcert:" + local(concept)
+    for code, notation in sorted(codes.items()):
+        if str(notation) not in context:
+            context[str(notation)] = "dcert:" + local(code) if str(code).startswith(DCERT) else "obo:" + str(code).rsplit("/", 1)[1]
     return {"@context": context}
 
 
