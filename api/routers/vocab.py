@@ -6,11 +6,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..labels import SCHEMES, codebook_or_none, scheme_iri
-from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, MediaType, negotiate
+from ..negotiation import HTML, JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, MediaType, negotiate
 from ..openapi import problems
 from ..problems import Problem
 from ..rdfio import from_rdflib, rdf_response, serialise
@@ -97,7 +97,10 @@ def _serialised(which: str, media: MediaType) -> bytes:
 
 
 async def _artefact(which: str, request: Request) -> Response:
-    media = negotiate(request, RDF_FORMATS)
+    media = negotiate(request, (*RDF_FORMATS, HTML))
+    if media is HTML:  # a browser: the generated documentation (routers/docs.py)
+        return RedirectResponse(f"/docs/{'ontology' if which == 'ontology' else 'requirements'}", status_code=303,
+                                headers={"Vary": "Accept"})
     try:
         body = await run_in_threadpool(_serialised, which, media)
     except Exception as exc:
