@@ -109,12 +109,14 @@ async def _artefact(which: str, request: Request) -> Response:
 
 
 @router.get("/ontology", summary="The DeriveCert ontology (all modules)",
-            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}}})
+            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}},
+                       303: {"description": "text/html: its documentation, /docs/ontology"}})
 async def ontology(request: Request):
     return await _artefact("ontology", request)
 
 
 @router.get("/shapes", summary="The SHACL shapes of the requirements (§4)",
-            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}}})
+            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}},
+                       303: {"description": "text/html: their documentation, /docs/requirements"}})
 async def shapes(request: Request):
     return await _artefact("shapes", request)
