@@ -124,9 +124,9 @@ async def institution_catalog(
                for lang in ("zh", "en")},
         description={"zh": f"{names.get('zh') or institution} 已认定并备案的医疗健康衍生数据集。",
                      "en": f"The medical and health derived datasets certified and filed by {names.get('en') or institution}."},
-        publisher=(known.homepage if known is not None and known.homepage else f"{iri}#publisher"),
-        publisher_name={lang: names.get(lang) or institution for lang in ("zh", "en")},
+        publisher=f"{iri}#publisher", publisher_name={lang: names.get(lang) or institution for lang in ("zh", "en")},
         institution=institution, offset=offset, limit=_page_size(svc, limit), profile=profile,
+        publisher_homepage=known.homepage if known is not None else None,
     )
     graph, links = await run_in_threadpool(catalog_page, svc.store, page)
     return _respond(request, graph, links)

@@ -370,6 +370,7 @@ class CatalogPage:
     offset: int
     limit: int
     profile: str = "dcat-ap"
+    publisher_homepage: str | None = None
 
     def url(self, offset: int) -> str:
         query = f"offset={offset}&limit={self.limit}"
@@ -401,6 +402,8 @@ def catalog_page(store, page: CatalogPage) -> tuple[Graph, dict[str, str | None]
     g.add((publisher, RDF.type, FOAF.Agent))
     for lang, text in page.publisher_name.items():
         g.add((publisher, FOAF.name, Literal(text, lang=lang)))
+    if page.publisher_homepage:
+        g.add((publisher, FOAF.homepage, URIRef(page.publisher_homepage)))
     g.add((catalog, HYDRA.totalItems, Literal(result.total, datatype=XSD.integer)))
     for entry in result.items:
         dataset, record = URIRef(entry.dataset), URIRef(f"{page.iri}/record/{entry.key}")
