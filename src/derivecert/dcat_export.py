@@ -94,7 +94,7 @@ HEALTHDCAT_AP_UNFILLED: dict[str, str] = {
     "http://www.w3.org/ns/dcat#distribution": "a distribution: only when the author describes one",
     "http://purl.org/dc/terms/accessRights": "access rights: only when the author states them",
     "http://purl.org/dc/terms/spatial": "geographic coverage: only when the author states it",
-    "http://purl.org/dc/terms/provenance": "a provenance statement (text): DeriveCert states provenance as PROV",
+    "http://purl.org/dc/terms/provenance": "a source's provenance: the node knows the source by name only (a certified dataset has one)",
     "http://purl.org/dc/terms/type": "a type from the EU dataset-type list: not part of a DeriveCert description",
     "http://www.w3.org/ns/adms#sample": "a sample distribution: only when the author describes one",
     "http://purl.org/dc/terms/temporal": "temporal coverage: only when the author states it",
@@ -284,6 +284,28 @@ def annotate_certification(g: Graph, cert: Certification, status: str | None = N
             g.add((cert.dataset, DPV.hasData, nature))
     if status is not None:
         g.set((cert.filing, D.filingStatus, D[status.capitalize()]))
+    state_provenance(g, cert)
+
+
+def state_provenance(g: Graph, cert: Certification) -> None:
+    """The derivation and its certification as a DCAT-AP provenance statement (text, zh/en), from
+    the description's sources and techniques and the filing number."""
+    from .wording import code_label
+
+    sources = set(g.objects(cert.dataset, PROV.wasDerivedFrom)) | set(g.objects(cert.dataset, DCTERMS.source))
+    sources |= {s for a in g.objects(cert.dataset, PROV.wasGeneratedBy) for s in g.objects(a, PROV.used)}
+    techniques = sorted({str(t)[len(DCERT):] for a in g.objects(cert.dataset, PROV.wasGeneratedBy)
+                         for t in g.objects(a, D.generationTechnique) if str(t).startswith(DCERT)})
+    number = g.value(cert.filing, D.filingNumber)
+    statement = URIRef(str(cert.filing) + "#provenance")
+    g.add((cert.dataset, DCTERMS.provenance, statement))
+    g.add((statement, RDF.type, DCTERMS.ProvenanceStatement))
+    g.add((statement, RDFS.label, Literal(
+        f"由 {len(sources)} 个来源数据集经{'、'.join(code_label(t, 'zh') for t in techniques)}加工衍生；"
+        f"依《{STANDARD_TITLE['zh']}》认定，备案号 {number}。", lang="zh")))
+    g.add((statement, RDFS.label, Literal(
+        f"Derived from {len(sources)} source dataset(s) by {', '.join(code_label(t, 'en') for t in techniques)}; "
+        f"certified under the group standard '{STANDARD_TITLE['en']}', filing {number}.", lang="en")))
 
 
 def add_healthdcat_ap(g: Graph, datasets: Iterable[URIRef]) -> None:

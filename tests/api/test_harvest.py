@@ -11,7 +11,7 @@ import pyshacl
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS
 
 from api.app import create_app, seed_store
 from derivecert.dcat_export import HEALTHDCAT_AP_UNFILLED, STANDARD
@@ -176,9 +176,10 @@ def test_healthdcat_ap_violations_are_only_on_documented_unfillable_properties(d
             assert {FOAF.Agent, VCARD.Kind, DCAT.Distribution} & set(graph.objects(focus, RDF.type)), focus
         else:
             assert str(path) in HEALTHDCAT_AP_UNFILLED, (focus, path, component)
-    # what the certification establishes is there: the health theme of every certified dataset
-    on_theme = {f for f, p, _ in found if p == DCAT.theme}
-    assert not on_theme & set(graph.objects(None, DCAT.dataset))
+    # what the certification establishes is there: the health theme and the provenance statement
+    # of every certified dataset
+    certified = set(graph.objects(None, DCAT.dataset))
+    assert not {f for f, p, _ in found if p in (DCAT.theme, DCTERMS.provenance)} & certified
 
 
 def test_a_dataset_view_carries_the_certification_as_a_quality_certificate(demo):
@@ -197,6 +198,12 @@ def test_a_dataset_view_carries_the_certification_as_a_quality_certificate(demo)
     assert set(g.objects(ds, DPV.hasPurpose)) == {URIRef("https://w3id.org/dpv/sector/health#PublicHealthSurveillance")}
     assert (g.value(ds, DCTERMS.publisher), RDF.type, FOAF.Agent) in g
     assert g.value(filing, DCERT.filingStatus) == DCERT.Valid
+    # the derivation and its certification as a DCAT-AP provenance statement, in zh and en
+    statement = g.value(ds, DCTERMS.provenance)
+    assert (statement, RDF.type, DCTERMS.ProvenanceStatement) in g
+    labels = {label.language: str(label) for label in g.objects(statement, RDFS.label)}
+    assert "statistical aggregation" in labels["en"] and "统计汇总" in labels["zh"]
+    assert str(g.value(filing, DCERT.filingNumber)) in labels["en"]
 
 
 def test_a_dataset_view_shows_the_filing_status_of_today(demo):
