@@ -92,3 +92,55 @@ def test_to_jsonld_writes_blank_nodes_inside_their_user():
     dataset = next(n for n in doc["@graph"] if n["@id"] == "https://cdc-east.example.org/dengue-vector-index")
     assert dataset["wasGeneratedBy"]["generationTechnique"] == "GT-AGG"
     assert sorted(m["value"] for m in dataset["hasQualityMeasurement"]) == [0.95, 0.97, 0.98]
+
+
+# --------------------------------------------------------------------------------------------
+# property: whatever an author states with the public vocabulary, to_jsonld keeps it
+# --------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from rdflib import BNode  # noqa: E402
+
+from derivecert.resources import ontology_graph  # noqa: E402
+
+_CODES = sorted({str(c) for c in ontology_graph().subjects(URIRef("http://www.w3.org/2004/02/skos/core#notation"), None)
+                 if str(c).startswith(DCERT)})
+_OBJECT_PROPS = [URIRef(DCERT + p) for p in ("applicationScenario", "deidentificationGrade", "subjectGranularity",
+                                             "dataModality", "healthDataCategory", "consentScope")]
+_IRI_PROPS = [URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), URIRef("http://purl.org/dc/terms/publisher"),
+              URIRef("https://w3id.org/dpv#hasLegalBasis")]
+_LITERALS = st.one_of(
+    st.builds(lambda t, lang: Literal(t, lang=lang), st.text(min_size=1, max_size=12), st.sampled_from(["zh", "en"])),
+    st.builds(Literal, st.integers(min_value=0, max_value=10**6)),
+    st.builds(lambda x: Literal(round(x, 3)), st.floats(min_value=0, max_value=1, allow_nan=False)),
+    st.builds(lambda t: Literal(t), st.text(min_size=1, max_size=12)),
+)
+
+
+@st.composite
+def _graphs(draw):
+    g = Graph()
+    ds = URIRef("https://example.org/ds/" + draw(st.sampled_from(["a", "b"])))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            g.add((ds, draw(st.sampled_from(_OBJECT_PROPS)), URIRef(draw(st.sampled_from(_CODES)))))
+        elif kind == 1:
+            g.add((ds, draw(st.sampled_from(_IRI_PROPS)), URIRef("https://example.org/x/" + draw(st.sampled_from("xyz")))))
+        elif kind == 2:
+            prop = draw(st.sampled_from([URIRef("http://purl.org/dc/terms/title"), URIRef(DCERT + "k"), DQV_VALUE,
+                                         URIRef("http://purl.org/dc/terms/issued"), *_IRI_PROPS, *_OBJECT_PROPS]))
+            g.add((ds, prop, draw(st.one_of(_LITERALS, st.builds(lambda d: Literal(d), st.dates())))))
+        else:
+            node = BNode()
+            g.add((ds, URIRef("http://www.w3.org/ns/dqv#hasQualityMeasurement"), node))
+            g.add((node, DQV_VALUE, draw(_LITERALS)))
+    return g
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_graphs())
+def test_to_jsonld_keeps_every_fact(graph):
+    text = to_jsonld(graph)
+    assert isomorphic(_same_facts(parse_description(text.encode(), filename="g.jsonld").graph), _same_facts(graph))

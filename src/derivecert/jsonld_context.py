@@ -156,14 +156,17 @@ def to_jsonld(graph, extra: dict | None = None) -> str:
             return curie(o) if coercion in ("@id", "@vocab") else {"@id": curie(o)}
         if o.language:
             return {"@value": str(o), "@language": o.language}
-        if o.datatype in (XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int, XSD.long):
-            number = o.toPython()
-            return int(number) if o.datatype in (XSD.integer, XSD.int, XSD.long) else float(number)
+        typed = o.datatype not in (None, XSD.string)
+        spelled = {"@value": str(o), "@type": curie(o.datatype)} if typed else {"@value": str(o)}
+        if coercion is not None:
+            # the term's datatype coercion gives exactly this datatype; any other coercion would
+            # retype a string or a native value (or read a string as an IRI): spell it out
+            return str(o) if typed and curie(o.datatype) == coercion else spelled
+        if o.datatype in (XSD.integer, XSD.decimal, XSD.double):  # JSON numbers (decimals become doubles, A4)
+            return int(o.toPython()) if o.datatype == XSD.integer else float(o.toPython())
         if o.datatype == XSD.boolean:
             return bool(o.toPython())
-        if o.datatype is None or o.datatype == XSD.string or coercion == short(o.datatype):
-            return str(o)
-        return {"@value": str(o), "@type": short(o.datatype)}
+        return spelled if typed else str(o)
 
     def node(subject) -> dict:
         out: dict = {} if isinstance(subject, BNode) else {"@id": str(subject)}
@@ -180,7 +183,8 @@ def to_jsonld(graph, extra: dict | None = None) -> str:
                 out[name] = {lang: v[0] if len(v) == 1 else v for lang, v in sorted(langs.items())}
                 continue
             values = [value(o, definition) for o in objects]
-            out[name] = values[0] if len(values) == 1 else values
+            # under a language container, one object would be read as a language map: keep the list
+            out[name] = values[0] if len(values) == 1 and "@container" not in definition else values
         out.update((extra or {}).get(subject, {}))
         return out
 
