@@ -9,12 +9,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, Literal, URIRef
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import XSD
 
 from derivecert.jsonld_context import build_context, render, shipped, to_jsonld
 from derivecert.parse import parse_description
+from derivecert.resources import ontology_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*/*.ttl"))
@@ -97,12 +100,6 @@ def test_to_jsonld_writes_blank_nodes_inside_their_user():
 # --------------------------------------------------------------------------------------------
 # property: whatever an author states with the public vocabulary, to_jsonld keeps it
 # --------------------------------------------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from rdflib import BNode  # noqa: E402
-
-from derivecert.resources import ontology_graph  # noqa: E402
 
 _CODES = sorted({str(c) for c in ontology_graph().subjects(URIRef("http://www.w3.org/2004/02/skos/core#notation"), None)
                  if str(c).startswith(DCERT)})

@@ -41,7 +41,7 @@ def _e(text) -> str:
 
 
 def _local(iri) -> str:
-    return str(iri)[len(DCERT):] if str(iri).startswith(DCERT) else str(iri)
+    return str(iri).removeprefix(DCERT)
 
 
 def _name(iri) -> str:
@@ -181,9 +181,9 @@ def ontology_page() -> str:
     found = terms(g)
     parts = [f"<h1>DeriveCert 本体 · ontology <small>{_e(__version__)}</small></h1>",
              _bilingual(_texts(g, URIRef("https://w3id.org/derivecert"), URIRef("http://purl.org/dc/terms/description"))),
-             '<p>Namespace <code>https://w3id.org/derivecert#</code> (<code>dcert:</code>) · '
-             '<a href="requirements">requirements 要求</a> · RDF: <a href="../ontology">/ontology</a> · '
-             'JSON-LD context: <a href="../context.jsonld">/context.jsonld</a></p>']
+             ('<p>Namespace <code>https://w3id.org/derivecert#</code> (<code>dcert:</code>) · '
+              '<a href="requirements">requirements 要求</a> · RDF: <a href="../ontology">/ontology</a> · '
+              'JSON-LD context: <a href="../context.jsonld">/context.jsonld</a></p>')]
     titles = {"code list": "代码表 · code lists", "code": "代码 · codes", "class": "类 · classes", "property": "属性 · properties"}
     for kind in ("code list", "code", "class", "property"):
         parts.append(f"<h2>{titles[kind]} ({len(found[kind])})</h2>")

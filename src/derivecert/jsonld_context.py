@@ -90,7 +90,9 @@ def build_context() -> dict:
     context: dict[str, object] = {"@version": 1.1, "rdfs": str(RDFS), **PREFIXES}
     for term, (iri, extra) in sorted(COMMON_TERMS.items()):
         context[term] = {"@id": iri, **extra} if extra else iri
-    local = lambda iri: str(iri)[len(DCERT):]  # noqa: E731
+    def local(iri) -> str:
+        return str(iri).removeprefix(DCERT)
+
     for cls in sorted(onto.subjects(RDF.type, OWL.Class)):
         if isinstance(cls, URIRef) and str(cls).startswith(DCERT):
             context.setdefault(local(cls), "dcert:" + local(cls))
