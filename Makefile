@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots clean
+.PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots docs jsonld clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/derivecert serve --host 127.0.0.1 --port 8000 --store var/store --seed examples
 
 certify-examples: $(STAMP)
-	$(BIN)/derivecert certify examples
+	$(BIN)/derivecert certify examples/*/*.ttl
 
 $(BROWSER):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -54,6 +54,15 @@ constraints: $(DEVSTAMP)
 # Regenerates the README's screenshots (docs/screenshots/*.png) from the browser tests.
 screenshots: $(DEVSTAMP) | $(BROWSER)
 	DERIVECERT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/test_browser.py
+
+# The ontology's and the requirements' documentation as static pages (a node serves them at /docs/*).
+docs: $(STAMP)
+	$(BIN)/python -m derivecert.docs_gen docs/site
+
+# The JSON-LD context from the ontology, and the JSON-LD twins of the examples (tests check both).
+jsonld: $(STAMP)
+	$(BIN)/python -m derivecert.jsonld_context > src/derivecert/data/context.jsonld
+	$(BIN)/python -m derivecert.jsonld_context examples/*/*.ttl
 
 bench: $(DEVSTAMP)
 	$(BIN)/python bench/run.py

@@ -494,3 +494,32 @@ def test_readme_requirement_table_is_true(readme):
         assert named == {str(s).split("#")[-1] for s in shapes.subjects(DCERT.requirement, Literal(rid))}, rid
         for kind, name in re.findall(r"`(invalid|overlaps)/([\w.-]+)`", cells[4]):
             assert rid in {r for r, _ in header(DATA / kind / name)["expected"]}, (rid, name)
+
+
+# --------------------------------------------------------------------------------------------
+# GA4GH DUO consent codes on sources (issue 11): S-10 reads the scopes and exclusions the
+# ontology maps them to, P-05 the IRB modifier
+# --------------------------------------------------------------------------------------------
+
+def test_duo_ethics_approval_is_reported_by_its_own_shape():
+    path = DATA / "invalid" / "P-05-duo-ethics-approval-required.ttl"
+    focus = header(path)["focus"]
+    shapes = {str(f.shape).split("#")[-1] for f in validation(path).findings if f.focus == focus}
+    assert shapes == {"P-05-DataUseEthicsApprovalShape"}
+
+
+@pytest.mark.parametrize("codes, scenario, outside", [
+    ("obo:DUO_0000042", "dcert:AS-AI", set()),                  # GRU: any research
+    ("obo:DUO_0000011", "dcert:AS-AI", {"S-10"}),               # POA: ancestry research only (AS-RES)
+    ("obo:DUO_0000011", "dcert:AS-RES", set()),
+    ("obo:DUO_0000004", "dcert:AS-EDU", set()),                 # NRES: everything
+    ("obo:DUO_0000004 , obo:DUO_0000045", "dcert:AS-IND", {"S-10"}),   # NPU excludes industrial products
+    ("obo:DUO_0000028 , obo:DUO_0000029", "dcert:AS-AI", {"S-10"}),   # IS, RTN: no scope at all
+])
+def test_duo_codes_bound_the_scenarios_of_derived_data(codes, scenario, outside):
+    name = "duo-consent-codes-model-development.ttl"
+    g = _variant(name, ("dcert:dataUseCode obo:DUO_0000006 , obo:DUO_0000046 , obo:DUO_0000021 ;", f"dcert:dataUseCode {codes} ;"),
+                 ("dcert:applicationScenario dcert:AS-AI ;", f"dcert:applicationScenario {scenario} ;"))
+    focus = header(DATA / "valid" / name)["focus"]
+    found = {r for r, _ in on_focus(V.validate(get_reasoner("rl").materialise(g), on=ON).findings, focus)}
+    assert found & {"S-10"} == outside

@@ -316,6 +316,62 @@ def validate(
     return 1 if any(f["severity"] == "Violation" for f in findings) else 0
 
 
+class ExportProfile(str, Enum):
+    dcat_ap = "dcat-ap"
+    healthdcat_ap = "healthdcat-ap"
+
+
+class ExportFormat(str, Enum):
+    turtle = "turtle"
+    jsonld = "json-ld"
+    rdfxml = "xml"
+    ntriples = "nt"
+
+
+@command
+def export(
+    paths: list[Path] = PathsArg,
+    profile: ExportProfile = typer.Option(ExportProfile.dcat_ap, "--profile", help="dcat-ap (DCAT-AP 3.0.0) or healthdcat-ap."),
+    format: ExportFormat = typer.Option(ExportFormat.turtle, "--format", "-f", help="turtle, json-ld, xml (RDF/XML) or nt."),
+    reasoner: Reasoner = ReasonerOpt,
+    on: Optional[str] = OnOpt,
+    thresholds: Optional[Path] = ThresholdsOpt,
+) -> int:
+    """Certify PATHS and print them as a registry reads them (DCAT-AP or HealthDCAT-AP): each
+    certified dataset with its filing record as a dqv:QualityCertificate; exit 1 if any is rejected
+    (a rejected dataset is exported without a certificate)."""
+    from .dcat_export import export_files
+
+    body, rejected = _bounded(export_files, _engine(reasoner, thresholds), paths, profile.value, format.value, _day(on))
+    sys.stdout.write(body)
+    for dataset in rejected:
+        err.print(f"rejected, exported without a certificate: {escape(dataset)}")
+    return 1 if rejected else 0
+
+
+class TemplateFormat(str, Enum):
+    turtle = "turtle"
+    jsonld = "json-ld"
+
+
+@command
+def template(
+    path: Path = typer.Argument(..., help="A DCAT-AP or HealthDCAT-AP record (any RDF format)."),
+    format: TemplateFormat = typer.Option(TemplateFormat.turtle, "--format", "-f", help="turtle (TODO comments) or json-ld (a \"_todo\" list per dataset)."),
+    lang: Lang = LangOpt,
+    on: Optional[str] = OnOpt,
+) -> int:
+    """Start a DeriveCert description from a registry record: every fact of the record, and for
+    each dataset the properties still needed with the requirement that needs them."""
+    from .template import make_template
+
+    if not path.is_file():
+        raise InputError("no such file", where=str(path), hint="give the path of a record file")
+    sys.stdout.write(_bounded(make_template, _engine(Reasoner.rl, None), path.read_bytes(), filename=path.name,
+                              fmt=format.value, lang=lang.value, on=_day(on)))
+    return 0
+
+
 @command
 def explain(
     path: Path = typer.Argument(..., help="A description file."),

@@ -26,7 +26,7 @@ from derivecert.settings import Settings
 from . import deps, problems
 from .deps import Services
 from .openapi import finalise
-from .routers import catalog, compute, filings, health, pages, sparql, submit, vocab, web
+from .routers import catalog, compute, docs, filings, harvest, health, pages, sparql, submit, template, vocab, web
 
 log = logging.getLogger("derivecert.api")
 
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             allow_headers=["Authorization", "Content-Type", "Accept", "If-None-Match"],
             expose_headers=["ETag", "Location"], max_age=600,
         )
-    modules = (pages, web, health, compute, submit, catalog, filings, vocab, sparql)
+    modules = (pages, web, health, compute, template, submit, catalog, harvest, filings, vocab, docs, sparql)
     for module in modules:
         app.include_router(module.router)
     _finish_openapi(app, [route for module in modules for route in module.router.routes])

@@ -6,13 +6,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.parse import oxigraph_triples
 
 from ..labels import SCHEMES, codebook_or_none, scheme_iri
-from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, MediaType, negotiate
+from ..negotiation import HTML, JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, MediaType, negotiate
 from ..openapi import problems
 from ..problems import Problem
 from ..rdfio import rdf_response, serialise
@@ -99,7 +99,10 @@ def _serialised(which: str, media: MediaType) -> bytes:
 
 
 async def _artefact(which: str, request: Request) -> Response:
-    media = negotiate(request, RDF_FORMATS)
+    media = negotiate(request, (*RDF_FORMATS, HTML))
+    if media is HTML:  # a browser: the generated documentation (routers/docs.py)
+        return RedirectResponse(f"/docs/{'ontology' if which == 'ontology' else 'requirements'}", status_code=303,
+                                headers={"Vary": "Accept"})
     try:
         body = await run_in_threadpool(_serialised, which, media)
     except Exception as exc:
@@ -108,12 +111,14 @@ async def _artefact(which: str, request: Request) -> Response:
 
 
 @router.get("/ontology", summary="The DeriveCert ontology (all modules)",
-            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}}})
+            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}},
+                       303: {"description": "text/html: its documentation, /docs/ontology"}})
 async def ontology(request: Request):
     return await _artefact("ontology", request)
 
 
 @router.get("/shapes", summary="The SHACL shapes of the requirements (§4)",
-            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}}})
+            responses={200: {"content": {m.media_type: {} for m in RDF_FORMATS}},
+                       303: {"description": "text/html: their documentation, /docs/requirements"}})
 async def shapes(request: Request):
     return await _artefact("shapes", request)
