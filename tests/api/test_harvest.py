@@ -258,3 +258,23 @@ def test_post_template_answers_turtle_or_json_ld(demo):
     assert node["_todo"][0]["requirement"] == "P-01"
     resp = client.post("/v1/template", content=b"@prefix broken", headers={"Content-Type": "text/turtle"})
     assert resp.status_code == 400 and resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_check_page_starts_from_a_registry_record(demo):
+    """The registry hook of /ui/check: the record in the editor becomes a template."""
+    import html
+    from urllib.parse import urlencode
+
+    client, _, _ = demo
+    record = (REFERENCE / "healthdcat-ap" / "ckanext-dcat_dataset_health.ttl").read_text(encoding="utf-8")
+    page = client.get("/ui/check?lang=en").text
+    assert 'id="registry-hook"' in page and 'formaction="/ui/check/template"' in page
+    resp = client.post("/ui/check/template?lang=en", content=urlencode({"description": record, "format": "turtle"}),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 200
+    editor = html.unescape(resp.text.split('name="description"', 1)[1].split("</textarea>", 1)[0])
+    assert "# TODO http://example.healthdata.nl/set/dataset:" in editor
+    assert "#   P-01 (Violation) prov:wasDerivedFrom:" in editor
+    resp = client.post("/ui/check/template", content=urlencode({"description": "@prefix broken", "format": "turtle"}),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 400 and 'id="error"' in resp.text

@@ -189,6 +189,24 @@ async def check(request: Request, svc: ServicesDep) -> Response:
                   explained=bool(explanations), **context)
 
 
+@router.post("/ui/check/template")
+async def check_template(request: Request, svc: ServicesDep) -> Response:
+    """The registry hook: the record in the editor becomes a template (`POST /v1/template`), the
+    record's facts with a TODO comment per property a requirement still needs."""
+    lang = request_lang(request)
+    try:
+        text, fmt = await _check_form(request, svc)
+    except Problem as exc:
+        return _problem_page(request, exc)
+    answer = await call_api(request, "POST", f"/v1/template?lang={lang}", content=text.encode("utf-8"),
+                            headers={"Content-Type": FORMATS[fmt], "Accept": "text/turtle"})
+    if answer.status_code != 200:
+        return render(request, "check.html", status=answer.status_code, description=text, format=fmt,
+                      examples=example_files(), chosen="", formats=FORMAT_NAMES, error=error_view(answer, text, lang))
+    return render(request, "check.html", description=answer.text, format="turtle", examples=example_files(),
+                  chosen="", formats=FORMAT_NAMES)
+
+
 #: datasets certified per second on one core (bench/run.py: about 100), for the progress estimate
 CHECK_DATASETS_PER_SECOND = 100
 
