@@ -278,3 +278,13 @@ def test_the_check_page_starts_from_a_registry_record(demo):
     resp = client.post("/ui/check/template", content=urlencode({"description": "@prefix broken", "format": "turtle"}),
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status_code == 400 and 'id="error"' in resp.text
+
+
+def test_the_search_refuses_rdf_and_points_to_the_catalog(demo):
+    """`/v1/datasets` answers JSON only: a client asking for Turtle gets 406 naming the RDF catalog,
+    never JSON it did not accept."""
+    client, _, _ = demo
+    resp = client.get("/v1/datasets", headers={"Accept": "text/turtle"})
+    assert resp.status_code == 406 and resp.headers["content-type"].startswith("application/problem+json")
+    assert "/v1/catalog" in resp.json()["hint"]
+    assert client.get("/v1/datasets", headers={"Accept": "text/turtle, application/json;q=0.5"}).status_code == 200

@@ -18,7 +18,7 @@ from derivecert.filing import status_on
 
 from ..deps import Reader, Services, ServicesDep, key_of
 from ..labels import code_order, codebook_or_none, dimension_labels, value_label
-from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
+from ..negotiation import JSON, JSONLD, NTRIPLES, RDFXML, TURTLE, choose, negotiate
 from ..openapi import EXAMPLE_RESULT, problems
 from ..problems import Problem
 from ..rdfio import deskolemise, rdf_response
@@ -86,7 +86,7 @@ def _check_codes(dim: str, values: list[str]) -> None:
                                 "values": [{"code": "AS-PH", "label": {"zh": "公共卫生", "en": "public health"},
                                             "count": 1, "selected": False}]}},
         "links": {"self": "/v1/datasets?scenario=AS-PH"}}}}},
-        **problems(400, 401)},
+        **problems(400, 401, 406)},
 )
 async def search(
     request: Request,
@@ -111,6 +111,10 @@ async def search(
 ):
     """Dimensions are AND-ed, values within one dimension OR-ed.  Each dimension's counts apply
     every filter but its own (multi-select facets), with zh/en labels."""
+    if choose(request.headers.get("accept"), (JSON,)) is None:  # never JSON to a client that refused it
+        raise Problem(406, "not-acceptable", "the search answers JSON (application/json) only",
+                      hint="for RDF, harvest the DCAT catalog: GET /v1/catalog (Turtle, JSON-LD, RDF/XML, "
+                           "N-Triples; Hydra pages), or GET /v1/catalog/datasets/{id}")
     raw = {"scenario": scenario, "technique": technique, "level": level, "grade": grade,
            "granularity": granularity, "category": category, "modality": modality, "special": special,
            "depth": depth, "institution": institution, "verdict": verdict}
