@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,3 +147,40 @@ class LiveNode:
                 self.process.wait(timeout=10)
             self.process = None
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Listener:
+    """A local TCP listener that records every connection attempt."""
+
+    def __init__(self, hold: bool = False):
+        self.hold = hold  # keep connections open without answering (a silent peer)
+        self.held: list[socket.socket] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                if self.hold:
+                    self.held.append(conn)
+                else:
+                    conn.close()
+            except (socket.timeout, OSError):
+                continue
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=2)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()

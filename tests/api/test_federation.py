@@ -17,9 +17,8 @@ from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
 
 from .conftest import make_settings
 from .fakes import fake_run
-from .servers import OxigraphServer, free_port
+from .servers import Listener, OxigraphServer, free_port
 from .test_api_read import is_problem
-from .test_sparql import Listener
 
 REGISTRY = "https://registry.example.org/national-cancer-registry"
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import gzip
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,7 @@ import pytest
 
 from hostile import CERTIFIED, DERIVED, billion_laughs, blank_node_clique, deep_jsonld, many_datasets
 
-from .servers import free_port
+from .servers import Listener, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "demo-token-city-hospital"  # the public demo token of examples/derivecert.toml
@@ -40,35 +38,6 @@ max_query_bytes = 150000
 """
 
 pytestmark = pytest.mark.usefixtures("need_engine")
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it is offered."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ remote backend) is shown on arbitrary text to be unable to leave its term."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -19,37 +17,8 @@ from hypothesis import strategies as st
 from derivecert import catalog as store_mod
 from derivecert.catalog import dataset_key, sparql_term, values_clause
 
+from .servers import Listener
 from .test_api_read import DS_DM, fill, is_problem
-
-
-class Listener:
-    """A TCP socket on 127.0.0.1 that counts the connections it receives (a would-be SERVICE
-    target: the allow-list must stop any request before it is made)."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 @pytest.fixture

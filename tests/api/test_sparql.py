@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
 import time
 
 import pyoxigraph as ox
@@ -16,6 +14,7 @@ from derivecert.api.app import create_app
 from derivecert.federation import QueryError, UpdateRefused, inspect_query
 
 from .conftest import make_settings
+from .servers import Listener
 from .test_api_read import DS_DM, fill, is_problem
 
 COUNT_DATASETS = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
@@ -104,43 +103,6 @@ def test_time_limit_stops_the_query(tmp_path, engine):
     assert store.run_query("ASK { ?s ?p ?o }", "ask", limit=1, timeout=60).boolean is True
     store.close()
     assert not [p for p in __import__("multiprocessing").active_children() if p.name == "derivecert-sparql"]
-
-
-class Listener:
-    """A local TCP listener that records every connection attempt."""
-
-    def __init__(self, hold: bool = False):
-        self.hold = hold  # keep connections open without answering (a silent peer)
-        self.held: list[socket.socket] = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-                self.connections += 1
-                if self.hold:
-                    self.held.append(conn)
-                else:
-                    conn.close()
-            except (socket.timeout, OSError):
-                continue
-
-    def close(self):
-        self._stop = True
-        self.thread.join(timeout=2)
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
 
 
 @pytest.fixture
