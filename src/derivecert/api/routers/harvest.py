@@ -9,14 +9,14 @@ import hashlib
 from typing import Literal
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.dcat_export import CatalogPage, catalog_page, dataset_view, view_triples
 from derivecert.catalog import IDX, is_institution_id
 
-from ..deps import Services, key_of, reader, services
+from ..deps import Reader, Services, ServicesDep, key_of
 from ..negotiation import JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from ..openapi import problems
 from ..problems import Problem
@@ -71,11 +71,11 @@ def _page_size(svc: Services, limit: int) -> int:
 )
 async def node_catalog(
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     offset: int = Query(0, ge=0),
     limit: int = Query(PAGE_SIZE, ge=1, description="page size (capped by the node's search_page_max)"),
     profile: Profile = Query("dcat-ap", description=PROFILE_DOC),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     """A `dcat:Catalog` with its `dcat:CatalogRecord`s and `dcat:Dataset`s (with their filing
     records and distributions); `hydra:view` names the page and `hydra:next` the following one
@@ -104,11 +104,11 @@ async def node_catalog(
 async def institution_catalog(
     institution: str,
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     offset: int = Query(0, ge=0),
     limit: int = Query(PAGE_SIZE, ge=1, description="page size (capped by the node's search_page_max)"),
     profile: Profile = Query("dcat-ap", description=PROFILE_DOC),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     known = svc.settings.institution(institution) if is_institution_id(institution) else None
     counts = await run_in_threadpool(svc.store.institution_counts) if known is None else {}
@@ -140,9 +140,9 @@ async def institution_catalog(
 async def dataset_profile(
     ident: str,
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     profile: Profile = Query("dcat-ap", description=PROFILE_DOC),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     """`ident` is the dataset's id (16 hex digits) or its IRI, percent-encoded; the view has the
     description, the signed filing record with today's status and the certification as a

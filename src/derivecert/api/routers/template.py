@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from derivecert.template import make_template
 
-from ..deps import Services, read_body, reader, services
+from ..deps import Reader, ServicesDep, read_body
 from ..negotiation import JSONLD, TURTLE, base_media_type, negotiate
 from ..openapi import problems, rdf_body
 
@@ -27,9 +27,9 @@ router = APIRouter(prefix="/v1", tags=["certification"])
 )
 async def template(
     request: Request,
+    svc: ServicesDep,
+    _: Reader,
     lang: Literal["zh", "en"] = Query("en", description="language of the TODO messages"),
-    svc: Services = Depends(services),
-    _=Depends(reader),
 ):
     """Every fact of the record is kept; each property still needed names the requirement that
     needs it, in the words of its shape."""
