@@ -140,7 +140,7 @@ def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, da
     the dataset(s) that have the node directly, its path prefixed with the predicate leading there;
     a result on a node no dataset has directly is not a finding.
     """
-    findings = set()
+    findings = []
     results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
     for result in results:
         shape = report.value(result, SH.sourceShape)
@@ -157,7 +157,7 @@ def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, da
         if (focus, RDF.type, DCAT.Dataset) not in data:
             owners = _owners(data, focus)  # none: the result concerns no dataset
         for owner, chain in owners:
-            findings.add(Finding(
+            findings.append(Finding(
                 requirement=requirement,
                 severity=severity,
                 focus=owner,
@@ -166,5 +166,10 @@ def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, da
                 shape=str(shape),
                 value=None if value is None else str(value),
             ))
-    return sorted(findings, key=lambda f: (str(f.focus), f.requirement, f.severity, f.path or "", f.shape, f.value or ""))
+    # Findings equal but for their message (S-10 once per source at fault) count once; the first
+    # message in sorted order speaks for them, so the outcome never depends on the report's order
+    # (an rdflib graph's, which changes with the process's hash seed).
+    findings.sort(key=lambda f: (str(f.focus), f.requirement, f.severity, f.path or "", f.shape, f.value or "",
+                                 sorted(dict(f.message).items())))
+    return list(dict.fromkeys(findings))
 
