@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.docs_gen import ontology_page, requirements_page
@@ -54,21 +54,10 @@ async def requirements_docs():
 
 def _term_graph(term: URIRef) -> Graph:
     """The term's own triples with the blank nodes of its axioms (its concise bounded description)."""
+    from derivecert.filing import description_of
     from derivecert.resources import ontology_graph
 
-    onto, out = ontology_graph(), Graph()
-    todo: list[URIRef | BNode] = [term]
-    seen: set = set()
-    while todo:
-        node = todo.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        for p, o in onto.predicate_objects(node):
-            out.add((node, p, o))
-            if isinstance(o, BNode):
-                todo.append(o)
-    return out
+    return description_of(ontology_graph(), term)
 
 
 @router.get("/ontology/{term}", summary="One term of the ontology: its documentation (HTML) or its triples (RDF)",
