@@ -125,7 +125,7 @@ def test_service_outside_the_allow_list_is_refused(local_store, peers):
     try:
         with node(local_store, [{"name": "north", "url": north.query_url, "kind": "sparql"}]) as c:
             q = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/query> {{ ?s ?p ?o }} }}"
-            body = is_problem(c.get("/sparql", params={"query": q}), 403, "service-not-allowed")
+            body = is_problem(c.get("/sparql", params={"query": q}), 400, "service-not-allowed")
             assert north.query_url in body["hint"]
             time.sleep(0.2)
             assert listener.connections == 0

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app
-from derivecert.federation import QueryError, UpdateRefused, inspect_query
+from derivecert.sparql_guard import QueryError, UpdateRefused, inspect_query
 
 from .conftest import make_settings
 from .servers import Listener
@@ -123,7 +123,7 @@ def listener():
 ])
 def test_service_outside_the_allow_list_is_refused_without_connecting(client, listener, template):
     query = template.format(port=listener.port)
-    body = is_problem(client.get("/sparql", params={"query": query}), 403, "service-not-allowed")
+    body = is_problem(client.get("/sparql", params={"query": query}), 400, "service-not-allowed")
     assert "allow" in body["detail"] or "allow" in body.get("hint", "")
     time.sleep(0.2)
     assert listener.connections == 0

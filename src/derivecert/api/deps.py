@@ -35,7 +35,7 @@ class Services:
     sparql_slots: asyncio.Semaphore | None = None
     #: the certifying body's filing key (derivecert.signing.FilingKey); None: filings unsigned
     filing_key: Any | None = None
-    query_analyser: Any = None  # derivecert.federation.QueryAnalyser, made at the first query
+    query_analyser: Any = None  # derivecert.sparql_guard.QueryAnalyser, made at the first query
     certify_slots: asyncio.Semaphore | None = None  # made at the first certification
 
     def close(self) -> None:

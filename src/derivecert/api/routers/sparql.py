@@ -1,8 +1,8 @@
 """`GET|POST /sparql`: a read-only SPARQL 1.1 Protocol endpoint over the catalogs.
 
-The query is parsed before it runs (derivecert.federation.QueryAnalyser, in a bounded worker
+The query is parsed before it runs (derivecert.sparql_guard.QueryAnalyser, in a bounded worker
 process, off the event loop): updates are refused (403), SERVICE may only name allow-listed peer
-endpoints (403, no connection made), the default graph is the union of the institutions' graphs
+endpoints (400, no connection made), the default graph is the union of the institutions' graphs
 unless the request names graphs (`default-graph-uri`, `named-graph-uri`, which take precedence)
 or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and result limit apply
 (a cut result says so in the `DeriveCert-Result-Truncated` header).
@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import QueryTimeout
-from derivecert.federation import QueryAnalyser, check_services
+from derivecert.sparql_guard import QueryAnalyser, check_services
 
 from ..deps import Reader, Services, ServicesDep, read_body
 from ..negotiation import (
@@ -96,7 +96,7 @@ async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
 
 async def _analyse(svc: Services, query: str):
     """The query's form, SERVICE targets and FROM graphs, analysed in a bounded worker under a
-    SPARQL slot (rdflib's parser is slow: on the event loop it would stall every request)."""
+    SPARQL slot (a parse can be slow: on the event loop it would stall every request)."""
     analyser = svc.query_analyser
     if analyser is None:
         analyser = svc.query_analyser = QueryAnalyser(svc.settings.limits)
