@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots docs jsonld clean
+.PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots docs jsonld w3c clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,23 @@ $(BROWSER):
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-microhei \
 	  || echo "warning: could not install chromium: the browser tests will skip (outside CI)"
 
-test: $(DEVSTAMP) | $(BROWSER)
+# The W3C SPARQL 1.1 test suites (syntax-query, syntax-fed, service, syntax-update), as published:
+# rdflib's source distribution on PyPI ships them with their manifests (tests/test_w3c_sparql.py).
+W3C_SPARQL := var/w3c/sparql11/manifest-all.ttl
+W3C_RDFLIB := 7.6.0
+$(W3C_SPARQL): | $(BIN)/python
+	rm -rf var/w3c && mkdir -p var/w3c
+	$(BIN)/pip download -q --no-binary :all: --no-deps rdflib==$(W3C_RDFLIB) -d var/w3c
+	tar -xzf var/w3c/rdflib-$(W3C_RDFLIB).tar.gz -C var/w3c --strip-components=5 rdflib-$(W3C_RDFLIB)/test/data/suites/w3c/sparql11
+	rm var/w3c/rdflib-$(W3C_RDFLIB).tar.gz
+
+w3c: $(W3C_SPARQL)
+
+test: $(DEVSTAMP) $(W3C_SPARQL) | $(BROWSER)
 	$(BIN)/python -m pytest -q
 
 # Everything but the slow tests (HermiT, Schemathesis, durability, browser: marker `slow`).
-test-fast: $(DEVSTAMP)
+test-fast: $(DEVSTAMP) $(W3C_SPARQL)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # ruff (pyflakes, pycodestyle, bugbear) and mypy, as configured in pyproject.toml.

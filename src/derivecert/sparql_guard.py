@@ -330,12 +330,12 @@ def inspect_query(text: str) -> QueryInfo:
                 (named_graphs if nxt.word == "NAMED" else default_graphs).append(names.iri(target))
         elif word == "SERVICE":
             j = i + 2 if nxt is not None and nxt.word == "SILENT" else i + 1
-            target = tokens[j] if j < len(tokens) else None
-            if target is None or target.kind not in ("iri", "pname", "var"):
+            endpoint = tokens[j] if j < len(tokens) else None
+            if endpoint is None or endpoint.kind not in ("iri", "pname", "var"):
                 raise QueryError("the SERVICE clauses of the query could not be checked",
                                  hint="write SERVICE [SILENT] <endpoint IRI> { … }")
-            services.append("?" + target.text[1:] if target.kind == "var" else names.iri(target))
-            placeholders.append(target)
+            services.append("?" + endpoint.text[1:] if endpoint.kind == "var" else names.iri(endpoint))
+            placeholders.append(endpoint)
             i = j
         i += 1
     checked, last = [], 0
