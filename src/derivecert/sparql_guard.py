@@ -249,8 +249,9 @@ def normalise_endpoint(iri: str) -> str:
     parts = urlsplit(iri)
     scheme = parts.scheme.lower()
     if "@" in parts.netloc:
+        shown = iri.replace(parts.netloc, "…@" + parts.netloc.rpartition("@")[2], 1)  # not the password
         raise ServiceNotAllowed(
-            f"SERVICE <{iri}>: IRIs with user information are refused",
+            f"SERVICE <{shown}>: IRIs with user information are refused",
             hint="name the endpoint without user@; credentials never go in a query",
         )
     try:

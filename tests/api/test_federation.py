@@ -133,6 +133,19 @@ def test_service_outside_the_allow_list_is_refused(local_store, peers):
         listener.close()
 
 
+def test_the_per_origin_count_of_issue_12_runs(local_store, peers):
+    """UNION of a local part and a SERVICE part, with PREFIX and GROUP BY: valid SPARQL 1.1 that
+    rdflib's parser refused; the engine's parser reads it, and it runs across the two nodes."""
+    from .test_sparql_guard import PER_ORIGIN
+
+    north, _ = peers
+    with node(local_store, [{"name": "north", "url": north.query_url, "kind": "sparql"}]) as c:
+        r = c.post("/sparql", data={"query": PER_ORIGIN.format(peer=north.query_url)})
+        assert r.status_code == 200, r.text
+        rows = {b["src"]["value"]: int(b["institutions"]["value"]) for b in r.json()["results"]["bindings"]}
+        assert rows == {"local": 1, "peer": 1}
+
+
 def test_federated_search_over_sparql_peers_and_a_derivecert_node(local_store, peers, west_node):
     north, south = peers
     cfg = [{"name": "north", "url": north.query_url, "kind": "sparql"},
