@@ -10,7 +10,7 @@
   SERVICE calls included, so the engine parses a copy whose SERVICE targets the tokenizer replaced
   with a placeholder that no connection can be made to.  Where the two could disagree (a token the
   tokenizer misread) the copy either fails to parse or its brackets do not balance, and the query
-  is refused: it fails closed.
+  is refused: it fails closed.  And the analysis workers can open no socket at all (`seal`).
 
 `<` is the one ambiguous character of SPARQL's lexis (an IRI, or less-than): inside an expression
 after an operand it is less-than, elsewhere an IRI starts, as in the engine's grammar.  Without
@@ -353,6 +353,31 @@ def inspect_query(text: str) -> QueryInfo:
                      default_graphs=tuple(default_graphs), named_graphs=tuple(named_graphs))
 
 
+_sealed = False
+
+
+def seal() -> None:
+    """Make this process unable to open any file or socket (RLIMIT_NOFILE = 0; the descriptors it
+    holds, its pipe to the parent, still work), pyoxigraph loaded first.  The analysis workers
+    seal themselves: a SERVICE the tokenizer missed could not reach a host from the engine's parse."""
+    global _sealed
+    if not _sealed:
+        import resource
+
+        import pyoxigraph as ox
+
+        ox.Store().query("ASK {}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (0, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        _sealed = True
+
+
+def inspect_sealed(text: str) -> QueryInfo:
+    """`inspect_query` in a sealed process: what `QueryAnalyser`'s workers run (never call it in
+    the API's own process)."""
+    seal()
+    return inspect_query(text)
+
+
 class QueryCache:
     """Analyses of recent queries, least recently used dropped first, bounded by the bytes it
     holds: keys are SHA-256 digests, never the query texts (a 2 MB query costs 32 bytes here)."""
@@ -396,15 +421,16 @@ class QueryCache:
 
 class QueryAnalyser:
     """`inspect_query` within the limits: queries over `limits.max_query_bytes` refused unread,
-    the others parsed in bounded worker processes (`limits.sparql_parse_timeout_s`,
-    `limits.sparql_memory_mb`) that serve query after query, analyses cached by bytes."""
+    the others parsed in bounded, sealed worker processes (`limits.sparql_parse_timeout_s`,
+    `limits.sparql_memory_mb`; no file or socket) that serve query after query, analyses cached
+    by bytes."""
 
     def __init__(self, limits):
         from . import sandbox
 
         self.limits = limits
         self.cache = QueryCache(limits.query_cache_bytes)
-        self.pool = (sandbox.BoundedPool(inspect_query, limits.query_analysis_bounds(), size=limits.sparql_concurrency)
+        self.pool = (sandbox.BoundedPool(inspect_sealed, limits.query_analysis_bounds(), size=limits.sparql_concurrency)
                      if sandbox.available() else None)
 
     def analyse(self, text: str) -> QueryInfo:

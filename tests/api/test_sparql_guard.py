@@ -3,6 +3,7 @@ allow-list, every refusal before any connection (issue 12)."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -152,3 +153,34 @@ def test_every_refused_variant_makes_no_connection(listeners, template):
     store.close()
     time.sleep(0.2)  # a connection attempt would have reached the listeners by now
     assert allowed.connections == 0 and other.connections == 0
+
+
+def _engine_parse_sealed(query: str) -> int:
+    from derivecert.sparql_guard import _engine_parse, seal
+
+    seal()
+    _engine_parse(query)  # evaluating a SERVICE here would connect, were the worker not sealed
+    try:
+        socket.socket().close()
+    except OSError:
+        return 0
+    return 1
+
+
+def test_analysis_workers_cannot_connect_even_to_a_service_the_tokenizer_missed(listeners):
+    """The backstop: the engine's parse starts evaluating, SERVICE included; in a sealed worker
+    (as `QueryAnalyser` runs them) that evaluation cannot open a socket."""
+    from derivecert import sandbox
+
+    if not sandbox.available():
+        pytest.skip("bounded workers need fork")
+    _, other = listeners
+    pool = sandbox.BoundedPool(_engine_parse_sealed, sandbox.Bounds(memory_mb=512, timeout_s=30))
+    try:
+        sockets = pool.run(f"SELECT * {{ SERVICE <http://127.0.0.1:{other.port}/sparql> {{ ?s ?p ?o }} }}")
+        assert sockets == 0
+        assert pool.run("ASK {}") == 0  # the sealed worker serves on
+    finally:
+        pool.close()
+    time.sleep(0.2)
+    assert other.connections == 0
