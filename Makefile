@@ -34,15 +34,18 @@ $(BROWSER):
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-microhei \
 	  || echo "warning: could not install chromium: the browser tests will skip (outside CI)"
 
-# The W3C SPARQL 1.1 test suites (syntax-query, syntax-fed, service, syntax-update), as published:
-# rdflib's source distribution on PyPI ships them with their manifests (tests/test_w3c_sparql.py).
-W3C_SPARQL := var/w3c/sparql11/manifest-all.ttl
+# The W3C SPARQL test suites as published (1.1: syntax-query, syntax-fed, service, syntax-update;
+# 1.0: syntax-sparql1-5): rdflib's source distribution on PyPI ships them with their manifests.
+# Read by tests/api/test_w3c_sparql.py.
 W3C_RDFLIB := 7.6.0
+W3C_SPARQL := var/w3c/rdflib-$(W3C_RDFLIB).extracted
 $(W3C_SPARQL): | $(BIN)/python
 	rm -rf var/w3c && mkdir -p var/w3c
 	$(BIN)/pip download -q --no-binary :all: --no-deps rdflib==$(W3C_RDFLIB) -d var/w3c
-	tar -xzf var/w3c/rdflib-$(W3C_RDFLIB).tar.gz -C var/w3c --strip-components=5 rdflib-$(W3C_RDFLIB)/test/data/suites/w3c/sparql11
+	tar -xzf var/w3c/rdflib-$(W3C_RDFLIB).tar.gz -C var/w3c --strip-components=5 \
+	  rdflib-$(W3C_RDFLIB)/test/data/suites/w3c/sparql11 rdflib-$(W3C_RDFLIB)/test/data/suites/w3c/dawg-data-r2
 	rm var/w3c/rdflib-$(W3C_RDFLIB).tar.gz
+	touch $@
 
 w3c: $(W3C_SPARQL)
 
