@@ -454,7 +454,9 @@ class QueryAnalyser:
                 raise QueryError(
                     f"the query could not be analysed within {self.limits.sparql_parse_timeout_s:g} s "
                     "(limit limits.sparql_parse_timeout_s)",
-                    hint="shorten or simplify the query", limit="sparql_parse_timeout_s",
+                    hint="shorten or simplify the query (the engine's parse already computes what its own "
+                         "VALUES and BIND data imply, e.g. an ORDER BY over their cross product)",
+                    limit="sparql_parse_timeout_s",
                 ) from None
         self.cache.put(text, info)
         return info
