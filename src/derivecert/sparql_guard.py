@@ -12,9 +12,11 @@
   tokenizer misread) the copy either fails to parse or its brackets do not balance, and the query
   is refused: it fails closed.  And the analysis workers can open no socket at all (`seal`).
 
-`<` is the one ambiguous character of SPARQL's lexis (an IRI, or less-than): inside an expression
-after an operand it is less-than, elsewhere an IRI starts, as in the engine's grammar.  Without
-that, ``FILTER(?a<'x>') SERVICE <…>`` would read as an IRI then a string hiding the SERVICE.
+`<` is the one ambiguous character of SPARQL's lexis (an IRI, or less-than).  SPARQL reads the
+longest token, an IRI if one can start there; the engine reads less-than after an operand in an
+expression.  Where the two differ (``FILTER(?a<'x>') SERVICE <…> {…} FILTER(?b = 'y')``: an IRI,
+then a string hiding the SERVICE, or a comparison and a SERVICE) the query is refused, as SPARQL
+says it should be: no server, the engine or another remote store, reads it otherwise.
 
 `check_services` compares the targets with the allow-list after normalising both (scheme and host
 case, default port, trailing slash, percent-encoding, fragment); a SERVICE on a variable or an IRI
@@ -142,7 +144,14 @@ def tokenize(text: str) -> list[Token]:
             in_expression = bool(stack) and stack[-1] == "E"
             after_operand = prev is not None and (prev.kind in _OPERAND_END or prev.text in (")", "]")
                                                   or prev.word in ("TRUE", "FALSE"))
-            m = None if in_expression and after_operand else _IRI.match(text, pos)
+            m = _IRI.match(text, pos)
+            if m and in_expression and after_operand:
+                # SPARQL reads the longest token, an IRI, where the engine reads less-than: refused,
+                # so that no server reads the rest of the query otherwise than this check did
+                raise QueryError(
+                    f"the query does not parse: {m.group()} at {_position(text, pos)} is an IRI (SPARQL reads "
+                    "the longest token), and an IRI cannot follow an operand",
+                    hint="write a space after < where it means less-than")
             if m:
                 tokens.append(Token("iri", m.group(), pos))
             else:

@@ -62,10 +62,10 @@ def test_form_update_and_syntax():
     ("SELECT * { ?s ?p '''it's\n SERVICE <http://evil/> {} ''' }", ()),
     ("SELECT * { ?s ?p ?o } # SERVICE <http://evil/> { }", ()),
     ("PREFIX e: <http://e/> SELECT * { ?s e:SERVICE <http://SERVICE/> }", ()),
-    # `<` after an operand in an expression is less-than, not an IRI that would hide what follows
-    ("SELECT * { ?a ?b ?c FILTER(?a<'x>') SERVICE <http://evil/> { ?s ?p ?o } FILTER(?b = 'y') }", ("http://evil/",)),
-    ("SELECT * { ?a ?b ?c FILTER(?a<?b&&?c>?d) SERVICE <http://evil/> {} }", ("http://evil/",)),
+    # `<` after an operand in an expression, where no IRI can start, is less-than
     ("SELECT * { ?a ?b ?c FILTER(?c<\"x>\") SERVICE <http://evil/> {} }", ("http://evil/",)),
+    ("SELECT * { ?a ?b ?c FILTER(?a<?b && ?c>?d) SERVICE <http://evil/> {} }", ("http://evil/",)),
+    ("SELECT * { ?a ?b ?c FILTER(?a < <http://x/>) SERVICE <http://evil/> {} }", ("http://evil/",)),
     # an escaped quote in a prefixed name's local part is no string
     ("PREFIX e: <http://e/> SELECT * { ?s e:a\\'b ?o SERVICE <http://evil/> {} FILTER(?o = 'z') }", ("http://evil/",)),
     # `#` in an IRI is no comment; \\u escapes in IRIs are read
@@ -77,6 +77,17 @@ def test_form_update_and_syntax():
 ])
 def test_service_targets_are_found_as_the_engine_reads_them(query, services):
     assert inspect_query(query).services == services
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * { ?a ?b ?c FILTER(?a<'x>') SERVICE <http://evil/> { ?s ?p ?o } FILTER(?b = 'y') }",
+    "SELECT * { ?a ?b ?c FILTER(?a<?b&&?c>?d) SERVICE <http://evil/> {} }",
+])
+def test_an_iri_where_the_engine_reads_less_than_is_refused(query):
+    """SPARQL's longest token is an IRI there (W3C syn-bad-26); the engine reads less-than: a
+    query two servers could read differently is refused."""
+    with pytest.raises(QueryError, match="longest token"):
+        inspect_query(query)
 
 
 def test_the_tokenizer_reads_what_the_grammar_says():
@@ -123,7 +134,7 @@ REFUSED = [
     "BASE <{other_root}x/> SELECT * {{ SERVICE <../sparql> {{ ?s ?p ?o }} }}",
     "SELECT * {{ SERVICE <{allowed_userinfo}> {{ ?s ?p ?o }} }}",
     "SELECT * {{ SERVICE <{other_escaped}> {{ ?s ?p ?o }} }}",
-    "SELECT * {{ ?a ?b ?c FILTER(?a<'x>') SERVICE <{other}> {{ ?s ?p ?o }} FILTER(?b = 'y') }}",
+    "SELECT * {{ ?a ?b ?c FILTER(?c<\"x>\") SERVICE <{other}> {{ ?s ?p ?o }} FILTER(?b = 'y') }}",
     "SELECT * {{ FILTER NOT EXISTS {{ SERVICE <{other}> {{ ?s ?p ?o }} }} }}",
     "SELECT * {{ {{ SELECT ?s {{ SERVICE <{other}> {{ ?s ?p ?o }} }} }} }}",
     "SELECT * {{ GRAPH ?g {{ MINUS {{ SERVICE <{other}> {{ ?s ?p ?o }} }} }} }}",
@@ -153,6 +164,18 @@ def test_every_refused_variant_makes_no_connection(listeners, template):
     store.close()
     time.sleep(0.2)  # a connection attempt would have reached the listeners by now
     assert allowed.connections == 0 and other.connections == 0
+
+
+def test_a_service_behind_an_ambiguous_less_than_is_refused_without_connecting(listeners):
+    _, other = listeners
+    query = f"SELECT * {{ ?a ?b ?c FILTER(?a<'x>') SERVICE <http://127.0.0.1:{other.port}/sparql> {{ }} FILTER(?b = 'y') }}"
+    store = EmbeddedStore(None)
+    with TestClient(create_app(make_settings(), engine=False, store=store)) as c:
+        body = is_problem(c.get("/sparql", params={"query": query}), 400, "invalid-query")
+        assert "longest token" in body["detail"] and "less-than" in body["hint"]
+    store.close()
+    time.sleep(0.2)
+    assert other.connections == 0
 
 
 def _engine_parse_sealed(query: str) -> int:
