@@ -131,17 +131,20 @@ def _position(text: str, offset: int) -> str:
     return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
-def tokenize(text: str) -> list[Token]:
-    """The significant tokens of a SPARQL text (no whitespace, no comments); `QueryError` if a
-    character starts no token (e.g. an unterminated string)."""
+def tokenize(text: str, comments: list[Token] | None = None) -> list[Token]:
+    """The significant tokens of a SPARQL text (no whitespace; comments go to `comments`);
+    `QueryError` if a character starts no token (e.g. an unterminated string), or where SPARQL
+    and the engine would read `<` differently."""
     tokens: list[Token] = []
-    stack: list[str] = []   # "{" triples, "E" expression parentheses, "(" other parentheses
-    modifiers = False       # in a SELECT projection or GROUP BY / ORDER BY / HAVING clause
+    # "{" braces, "E" expression parentheses, "(" other parentheses (collections, paths, VALUES),
+    # "[" brackets; each with whether a projection or GROUP BY/ORDER BY/HAVING clause was open
+    stack: list[tuple[str, bool]] = []
+    modifiers = False  # in a SELECT projection or a GROUP BY / ORDER BY / HAVING clause
     pos, end = 0, len(text)
     while pos < end:
         prev = tokens[-1] if tokens else None
         if text[pos] == "<":
-            in_expression = bool(stack) and stack[-1] == "E"
+            in_expression = bool(stack) and stack[-1][0] == "E"
             after_operand = prev is not None and (prev.kind in _OPERAND_END or prev.text in (")", "]")
                                                   or prev.word in ("TRUE", "FALSE"))
             m = _IRI.match(text, pos)
@@ -152,14 +155,9 @@ def tokenize(text: str) -> list[Token]:
                     f"the query does not parse: {m.group()} at {_position(text, pos)} is an IRI (SPARQL reads "
                     "the longest token), and an IRI cannot follow an operand",
                     hint="write a space after < where it means less-than")
-            if m:
-                tokens.append(Token("iri", m.group(), pos))
-            else:
-                op = "<=" if text.startswith("<=", pos) else "<"
-                tokens.append(Token("punct", op, pos))
-                m = re.compile(re.escape(op)).match(text, pos)
-            assert m is not None
-            pos = m.end()
+            tok = Token("iri", m.group(), pos) if m else Token("punct", "<=" if text.startswith("<=", pos) else "<", pos)
+            tokens.append(tok)
+            pos += len(tok.text)
             continue
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
@@ -167,26 +165,32 @@ def tokenize(text: str) -> list[Token]:
                              hint="check the SPARQL 1.1 syntax (quotes, IRIs in <…>)")
         kind = m.lastgroup or "punct"
         pos = m.end()
-        if kind in ("ws", "comment"):
+        if kind == "ws":
+            continue
+        if kind == "comment":
+            if comments is not None:
+                comments.append(Token(kind, m.group(), m.start()))
             continue
         tok = Token(kind, m.group(), m.start())
         tokens.append(tok)
         if tok.word in _MODIFIERS:
             modifiers = True
-        elif tok.word in ("WHERE", "LIMIT", "OFFSET", "VALUES", "FROM") or tok.text in ("{", "}"):
+        elif tok.word in ("WHERE", "LIMIT", "OFFSET", "VALUES", "FROM"):
             modifiers = False
         if tok.text == "(":
             before = tokens[-3] if len(tokens) > 2 else None
-            if (not stack or stack[-1] == "E" or modifiers
-                    or (prev is not None and prev.word in _OPENS_EXPRESSION)
-                    or (before is not None and before.word == "FILTER")):
-                stack.append("E")
-            else:
-                stack.append("(")
+            expression = (not stack or stack[-1][0] == "E" or modifiers
+                          or (prev is not None and prev.word in _OPENS_EXPRESSION)
+                          or (before is not None and before.word == "FILTER"))
+            stack.append(("E" if expression else "(", modifiers))
         elif tok.text in ("{", "["):
-            stack.append(tok.text)
+            stack.append((tok.text, modifiers))
+            if tok.text == "{":
+                modifiers = False  # a group pattern, or EXISTS { … } inside an expression
         elif tok.text in (")", "}", "]") and stack:
-            stack.pop()
+            _, opened_in_modifiers = stack.pop()
+            if tok.text == "}":
+                modifiers = opened_in_modifiers  # e.g. after `SELECT (EXISTS { … } AS ?x)` the projection goes on
     return tokens
 
 
@@ -301,9 +305,35 @@ def _engine_parse(text: str) -> None:
         return
 
 
+def _replaced(text: str, replacements: list[tuple[Token, str]]) -> str:
+    out, last = [], 0
+    for tok, new in sorted(replacements, key=lambda r: r[0].start):
+        out += [text[last:tok.start], new]
+        last = tok.start + len(tok.text)
+    return "".join(out) + text[last:]
+
+
+def _token_view(text: str, tokens: list[Token], comments: list[Token], services: list[Token]) -> str:
+    """The query as the tokenizer read it, for the engine to parse: every IRI `<x:>`, every string
+    "s" (but VERSION's), every comment a space, SERVICE targets `PLACEHOLDER`.  If the engine read
+    a `<`, a quote or a `#` otherwise than the tokenizer, here it meets an IRI, a string or no
+    comment where it read something else, and refuses: the check then refuses the query."""
+    targets = {t.start for t in services}
+    replacements = [(c, " ") for c in comments]
+    for i, tok in enumerate(tokens):
+        if tok.start in targets:
+            replacements.append((tok, PLACEHOLDER))
+        elif tok.kind == "iri":
+            replacements.append((tok, "<x:>"))
+        elif tok.kind == "string" and not (i and tokens[i - 1].word == "VERSION"):
+            replacements.append((tok, '"s"'))
+    return _replaced(text, replacements)
+
+
 def inspect_query(text: str) -> QueryInfo:
     """Form, SERVICE targets and FROM graphs of a query; raises `UpdateRefused` or `QueryError`."""
-    tokens = tokenize(text)
+    comments: list[Token] = []
+    tokens = tokenize(text, comments)
     names = _Names(text)
     keyword = ""
     services: list[str] = []
@@ -348,11 +378,12 @@ def inspect_query(text: str) -> QueryInfo:
             placeholders.append(endpoint)
             i = j
         i += 1
-    checked, last = [], 0
-    for target in placeholders:
-        checked += [text[last:target.start], PLACEHOLDER]
-        last = target.start + len(target.text)
-    _engine_parse("".join(checked) + text[last:])
+    _engine_parse(_replaced(text, [(t, PLACEHOLDER) for t in placeholders]))
+    try:
+        _engine_parse(_token_view(text, tokens, comments, placeholders))
+    except QueryError:
+        raise QueryError("the query could not be checked: read token by token, it is not the query the engine reads",
+                         hint="simplify the query's strings, IRIs and comments") from None
     if not _balanced(tokens):
         raise QueryError("the query could not be checked: its brackets do not balance as read",
                          hint="simplify the query's strings and comments")

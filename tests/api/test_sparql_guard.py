@@ -90,6 +90,24 @@ def test_an_iri_where_the_engine_reads_less_than_is_refused(query):
         inspect_query(query)
 
 
+HIDDEN = "SELECT * { ?a ?b ?c FILTER(?a<'x>' && EXISTS { SERVICE <http://evil/> {} }) # ')\n}"
+
+
+def test_a_tokenizer_mistake_cannot_hide_a_service(monkeypatch):
+    """The engine reads a comparison, EXISTS { SERVICE … } and a comment; a tokenizer that missed
+    that FILTER opens an expression would read an IRI `<'x>` and a string holding the SERVICE, up
+    to the quote in the comment.  The engine then parses the token view (IRIs `<x:>`, strings "s") and
+    refuses it: the check fails closed."""
+    with pytest.raises(QueryError, match="longest token"):
+        inspect_query(HIDDEN)
+    from derivecert import sparql_guard
+
+    monkeypatch.setattr(sparql_guard, "_OPENS_EXPRESSION", set())  # the simulated mistake
+    assert [t.kind for t in tokenize(HIDDEN)][-4:] == ["iri", "string", "punct", "punct"]
+    with pytest.raises(QueryError, match="could not be checked"):
+        inspect_query(HIDDEN)
+
+
 def test_the_tokenizer_reads_what_the_grammar_says():
     kinds = [(t.kind, t.text) for t in tokenize('SELECT ?x { ?x <p> "a"@en-GB , 1.5e3 , _:b FILTER(?x<3) }')]
     assert ("iri", "<p>") in kinds and ("langtag", "@en-GB") in kinds and ("number", "1.5e3") in kinds
