@@ -4,7 +4,9 @@ allow-list, every refusal before any connection (issue 12)."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -225,3 +227,62 @@ def test_analysis_workers_cannot_connect_even_to_a_service_the_tokenizer_missed(
         pool.close()
     time.sleep(0.2)
     assert other.connections == 0
+
+
+class Recorder:
+    """Records the request line of each HTTP request it gets, and answers nothing useful."""
+
+    def __init__(self, requests: list[str]):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.requests = requests  # shared by the recorders, in the order of arrival
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                line = conn.recv(65536).split(b"\r\n", 1)[0].decode("latin-1")
+                self.requests.append(f"{self.port} {line}")
+
+
+def test_service_iris_resolve_as_the_engine_resolves_them():
+    """What the check compares is what the engine calls: the engine itself (no check) runs each
+    query against two recorders, and the endpoint it requested is the one `inspect_query` listed."""
+    import pyoxigraph as ox
+
+    requests: list[str] = []
+    a, b = Recorder(requests), Recorder(requests)
+    try:
+        cases = [
+            f"BASE <http://127.0.0.1:{a.port}/a/> PREFIX p: <x/> BASE <http://127.0.0.1:{b.port}/> "
+            "SELECT * { SERVICE p:s {} }",
+            f"BASE <http://127.0.0.1:{a.port}/a/b/c> SELECT * {{ SERVICE <../../d/./e?q=1#f> {{}} }}",
+            f"BASE <http://127.0.0.1:{a.port}/a/b/> SELECT * {{ SERVICE <?x> {{}} }}",
+            f"BASE <http://127.0.0.1:{a.port}/a/> SELECT * {{ SERVICE <//127.0.0.1:{b.port}/z> {{}} }}",
+            f"PREFIX p: <http://127.0.0.1:{b.port}/> SELECT * {{ SERVICE p:s%2Fp\\~q {{}} }}",
+            f"SELECT * {{ SERVICE <http\\u003A//127.0.0.1:{a.port}/\\u0073parql> {{}} }}",
+        ]
+        for query in cases:
+            (target,) = inspect_query(query).services
+            before = len(requests)
+            try:
+                list(ox.Store().query(query))
+            except (OSError, RuntimeError):
+                pass  # the recorders answer nothing
+            deadline = time.monotonic() + 5
+            while len(requests) == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            request = requests[before] if len(requests) > before else None
+            parts = urlsplit(target)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            assert request is not None and request.split()[0] == str(parts.port), (query, target, request)
+            assert request.split()[2] == path, (query, target, request)
+    finally:
+        a.sock.close()
+        b.sock.close()
