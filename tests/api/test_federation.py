@@ -144,6 +144,10 @@ def test_the_per_origin_count_of_issue_12_runs(local_store, peers):
         assert r.status_code == 200, r.text
         rows = {b["src"]["value"]: int(b["institutions"]["value"]) for b in r.json()["results"]["bindings"]}
         assert rows == {"local": 1, "peer": 1}
+        # another spelling of the same endpoint (scheme case, a fragment) is the same peer
+        variant = north.query_url.replace("http://", "HTTP://") + "#peer"
+        r = c.post("/sparql", data={"query": PER_ORIGIN.format(peer=variant)})
+        assert r.status_code == 200, r.text
 
 
 def test_federated_search_over_sparql_peers_and_a_derivecert_node(local_store, peers, west_node):
