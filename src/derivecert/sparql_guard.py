@@ -7,10 +7,11 @@
 * a SPARQL tokenizer (strings, long strings, comments, IRIs, prefixed names, variables, with
   ``PREFIX`` and ``BASE`` applied) finds the query form, the ``SERVICE`` targets and the ``FROM``
   graphs.  pyoxigraph gives no parse tree, and parsing a query with it *starts* evaluating it,
-  SERVICE calls included, so the engine parses a copy whose SERVICE targets the tokenizer replaced
-  with a placeholder that no connection can be made to.  Where the two could disagree (a token the
-  tokenizer misread) the copy either fails to parse or its brackets do not balance, and the query
-  is refused: it fails closed.  And the analysis workers can open no socket at all (`seal`).
+  SERVICE calls included, so the engine parses copies whose SERVICE targets the tokenizer replaced
+  with a placeholder that no connection can be made to: the query, then the query as tokenized
+  (IRIs, strings and comments neutralised).  Were a token misread (a SERVICE taken for part of a
+  string), the engine would refuse the second copy, and so the query: it fails closed.  And the
+  analysis workers can open no socket at all (`seal`).
 
 `<` is the one ambiguous character of SPARQL's lexis (an IRI, or less-than).  SPARQL reads the
 longest token, an IRI if one can start there; the engine reads less-than after an operand in an
@@ -76,7 +77,6 @@ class QueryInfo:
 
 _FORMS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 _UPDATES = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
-_PROLOGUE = {"PREFIX", "BASE", "VERSION"}
 #: what SERVICE targets become in the copy the engine parses: no scheme it could connect with
 PLACEHOLDER = "<urn:derivecert:service-checked>"
 
@@ -103,7 +103,7 @@ _TOKEN = re.compile(
     rf"|(?P<bnode>_:[{_U}0-9](?:[{_CH}.]*[{_CH}])?)"
     rf"|(?P<pname>(?:{_PREFIX})?:(?:{_LOCAL})?)"
     r"|(?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
-    r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<number>[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<punct>\^\^|<=|>=|!=|&&|\|\||>>|[{}()\[\];,.*/|^!=<>+\-?~@])",
     re.S,
@@ -117,7 +117,7 @@ _PAIRS = {"(": ")", "{": "}", "[": "]"}
 
 @dataclass(frozen=True)
 class Token:
-    kind: str   # string | iri | var | bnode | pname | langtag | number | word | punct
+    kind: str   # string | iri | var | bnode | pname | langtag | number | word | punct | comment
     text: str
     start: int
 
