@@ -211,7 +211,13 @@ def _balanced(tokens: list[Token]) -> bool:
 
 
 def _unescape(s: str) -> str:
-    return re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", lambda m: chr(int(m.group(1) or m.group(2), 16)), s)
+    def one(m: re.Match) -> str:
+        code = int(m.group(1) or m.group(2), 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise QueryError(f"the escape {m.group()} names no character", hint="escape Unicode characters only")
+        return chr(code)
+
+    return re.sub(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})", one, s)
 
 
 class _Names:
