@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from derivecert.api.app import create_app
 from derivecert.catalog import EmbeddedStore
@@ -56,6 +58,8 @@ def test_form_update_and_syntax():
         assert where in str(caught.value)
     with pytest.raises(QueryError, match="no BASE"):
         inspect_query("SELECT * { SERVICE <sparql> { ?s ?p ?o } }")
+    with pytest.raises(QueryError, match="names no character"):
+        inspect_query("SELECT * { SERVICE <http://x/\\U00110000> { ?s ?p ?o } }")
 
 
 @pytest.mark.parametrize(("query", "services"), [
@@ -286,3 +290,23 @@ def test_service_iris_resolve_as_the_engine_resolves_them():
     finally:
         a.sock.close()
         b.sock.close()
+
+
+FRAGMENTS = ["SELECT", "ASK", "*", "?s", "?p", "?o", "$e", "{", "}", "(", ")", "[", "]", ".", ";", ",", "<", ">",
+             "<http://a/>", "<a>", "p:x", "p:", ":x", "'", '"', "'''", '"""', "#", "\n", " ", "\\u0022", "\\", "@en",
+             "^^", "1", "1.5", "SERVICE", "SILENT", "FILTER", "BIND", "AS", "EXISTS", "GROUP BY", "VALUES", "UNION",
+             "PREFIX p: <http://p/>", "BASE <http://b/>", "&&", "||", "=", "!", "<<(", ")>>", "_:b", "INSERT"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=30))
+def test_any_text_is_a_query_or_a_clear_refusal(parts):
+    try:
+        info = inspect_query(" ".join(parts) if len(parts) % 2 else "".join(parts))
+    except (QueryError, UpdateRefused):
+        return
+    assert info.form in ("select", "ask", "graph")
+    try:
+        check_services(info, {"http://p/x"})
+    except ServiceNotAllowed as exc:
+        assert exc.status == 400
