@@ -11,6 +11,8 @@ manifest:
 * syntax-fed and the federation evaluation tests (service/): accepted by the syntax check, then
   refused with 400 `service-not-allowed` because their endpoints are not allow-listed, with no
   connection (the suite's endpoints are example hosts): counted apart;
+* the federation evaluation tests run offline: their endpoints are local `oxigraph serve`
+  processes loaded with the suite's data and allow-listed, and the answers must be the suite's;
 * SPARQL 1.0 syntax-sparql1..5 (data-r2): the same, but for 3 tests where SPARQL 1.1 and the
   engine read the text otherwise (listed in `SPARQL_10_OTHERWISE`);
 * syntax-update-1/2: the endpoint is read-only: every update, valid or not, is refused, the valid
@@ -159,3 +161,87 @@ def test_sparql_10_syntax_suites(endpoint):
     # 146 of 149 valid ones accepted, 50 of 50 invalid ones refused
     assert total[("PositiveSyntaxTest", True)] == 3 and total[("NegativeSyntaxTest", False)] == 0
     assert total[("PositiveSyntaxTest", False)] >= 146 and total[("NegativeSyntaxTest", True)] >= 50
+
+
+# -- the federation evaluation tests (service/), run offline ------------------------------------
+
+
+def service_tests() -> list[dict]:
+    """Each entry of service/manifest.ttl: query, local data, endpoint -> data, expected results."""
+    suite("sparql11/service")  # skips or fails as above when the corpus is missing
+    manifest = W3C / "sparql11" / "service" / "manifest.ttl"
+    g = rdflib.Graph()
+    g.parse(manifest, publicID=manifest.as_uri())
+    tests = []
+    for m in g.subjects(RDF.type, MF.Manifest):
+        for entries in g.objects(m, MF.entries):
+            for test in Collection(g, entries):
+                action = g.value(test, MF.action)
+                path = lambda node: Path(str(node).removeprefix("file://"))  # noqa: E731
+                data = g.value(action, QT.data)
+                tests.append({
+                    "name": path(g.value(action, QT.query)).name,
+                    "query": path(g.value(action, QT.query)),
+                    "data": path(data) if data is not None else None,
+                    "endpoints": {str(g.value(sd, QT.endpoint)): path(g.value(sd, QT.data))
+                                  for sd in g.objects(action, QT.serviceData)},
+                    "result": path(g.value(test, MF.result)),
+                })
+    return tests
+
+
+def solutions(results) -> Counter:
+    return Counter(frozenset((v.value, str(s[v])) for v in results.variables if s[v] is not None) for s in results)
+
+
+@pytest.fixture(scope="module")
+def endpoints(tmp_path_factory):
+    """Three `oxigraph serve` on 127.0.0.1 standing for the suite's example.org endpoints."""
+    from .servers import OxigraphServer
+
+    servers = [OxigraphServer(tmp_path_factory.mktemp(f"w3c-endpoint-{i}")).start() for i in range(3)]
+    yield servers
+    for s in servers:
+        s.stop()
+
+
+def test_federation_evaluation_tests_run_offline(endpoints):
+    """Each test's endpoints become local `oxigraph serve` processes loaded with its data (the
+    query's endpoint IRIs rewritten to theirs, and allow-listed), its local data goes into an
+    institution's graph of the node, and the node's answer is compared with the suite's.  The
+    tests that call a variable endpoint or a host outside the allow-list (even SILENT) are
+    refused: that is the allow-list, counted apart."""
+    import httpx
+    import pyoxigraph as ox
+
+    from derivecert.catalog.model import graph_iri
+
+    ran, refused = [], []
+    for test in service_tests():
+        query = test["query"].read_text(encoding="utf-8")
+        allow = []
+        for server, (iri, data) in zip(endpoints, sorted(test["endpoints"].items()), strict=False):
+            server.clear()
+            httpx.post(server.gsp_url, params={"graph": "urn:w3c:data"}, content=data.read_bytes(),
+                       headers={"Content-Type": "text/turtle"}, trust_env=False).raise_for_status()
+            query = query.replace(f"<{iri}>", f"<{server.query_url}>")
+            allow.append(server.query_url)
+        store = EmbeddedStore(None)
+        if test["data"] is not None:
+            store.ox.load(test["data"].read_bytes(), format=ox.RdfFormat.TURTLE,
+                          to_graph=ox.NamedNode(graph_iri("hospital-a")))
+        with TestClient(create_app(make_settings(service_allow=allow), engine=False, store=store)) as c:
+            r = c.post("/sparql", content=query.encode("utf-8"), headers={"Content-Type": "application/sparql-query"})
+        store.close()
+        if r.status_code == 400 and r.json()["code"] == "service-not-allowed":
+            refused.append(test["name"])
+            continue
+        assert r.status_code == 200, (test["name"], r.text)
+        got = solutions(ox.parse_query_results(r.content, format=ox.QueryResultsFormat.JSON))
+        expected = solutions(ox.parse_query_results(test["result"].read_bytes(), format=ox.QueryResultsFormat.XML))
+        assert got == expected and sum(expected.values()) > 0, test["name"]
+        ran.append(test["name"])
+    print(f"\nW3C service evaluation: {len(ran)} ran and matched {ran}; {len(refused)} refused {refused}")
+    # SERVICE ?service (05) and SERVICE SILENT to a host not allowed (06, 07) are the allow-list's
+    assert sorted(refused) == ["service05.rq", "service06.rq", "service07.rq"]
+    assert sorted(ran) == ["service01.rq", "service02.rq", "service03.rq", "service04a.rq"]
