@@ -6,6 +6,11 @@ endpoints (403, no connection made), the default graph is the union of the insti
 unless the request names graphs (`default-graph-uri`, `named-graph-uri`, which take precedence)
 or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and result limit apply
 (a cut result says so in the `DeriveCert-Result-Truncated` header).
+
+Parameters follow the SPARQL 1.1 Protocol: exactly one `query` (more is a 400), any number of
+`default-graph-uri` and `named-graph-uri`, in the URL or a form body.  `format` (repeatable; a
+short name or a media type, see api/negotiation.py) overrides `Accept`.  The engine writes the
+answer (pyoxigraph's results and RDF serialisers).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from ..negotiation import (
 from ..openapi import problems
 from ..problems import Problem
 from ..rdfio import serialise
-from ..sparql_results import WRITERS
+from ..sparql_results import serialise_results
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -57,7 +62,7 @@ SELECT ?dataset ?title ?level WHERE {
 } LIMIT 10"""
 
 
-async def _read_request(request: Request, svc: Services) -> tuple[str | None, list[str], list[str], str | None]:
+async def _read_request(request: Request, svc: Services) -> tuple[str | None, list[str], list[str], list[str]]:
     params = list(request.query_params.multi_items())
     if request.method == "POST":
         ctype = base_media_type(request.headers.get("content-type"))
@@ -76,11 +81,10 @@ async def _read_request(request: Request, svc: Services) -> tuple[str | None, li
     queries = [v for k, v in params if k == "query"]
     if len(queries) > 1:
         raise Problem(400, "invalid-request", "exactly one `query` parameter is expected")
-    formats = [v for k, v in params if k == "format"]
     return (queries[0] if queries else None,
             [v for k, v in params if k == "default-graph-uri"],
             [v for k, v in params if k == "named-graph-uri"],
-            formats[-1] if formats else None)
+            [v for k, v in params if k == "format" and v])
 
 
 async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
@@ -137,7 +141,7 @@ async def _execute(svc: Services, query: str, form: str, default_graphs, named_g
 async def sparql(request: Request, svc: ServicesDep, _: Reader):
     """SELECT and ASK answer in SPARQL JSON / XML / CSV / TSV; CONSTRUCT and DESCRIBE in Turtle,
     N-Triples, JSON-LD or RDF/XML.  `SERVICE` only to the allow-listed peers."""
-    query, default_graphs, named_graphs, format_name = await _read_request(request, svc)
+    query, default_graphs, named_graphs, formats = await _read_request(request, svc)
     if query is None:
         if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
             # the web interface's SPARQL page offers the formats that fit each query form
@@ -149,9 +153,9 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
         default_graphs, named_graphs = list(info.default_graphs), list(info.named_graphs)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
-        media = negotiate(request, offered, format_name=format_name)
+        media = negotiate(request, offered, formats)
     except Problem:
-        if "text/html" in (request.headers.get("accept") or "") and not format_name:
+        if "text/html" in (request.headers.get("accept") or "") and not formats:
             media = offered[0]  # a browser form: show the default format
         else:
             raise
@@ -162,9 +166,9 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
         headers["DeriveCert-Result-Limit"] = str(svc.settings.limits.sparql_result_limit)
     if info.form == "graph":
         return Response(serialise(outcome.triples, media), media_type=media.media_type, headers=headers)
-    body = WRITERS[media.name](outcome)
+    assert media.results is not None, "SELECT_FORMATS are results formats"
     media_type = SRJ.media_type if media is JSON else media.media_type
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(serialise_results(outcome, media.results), media_type=media_type, headers=headers)
 
 
 _OPENAPI: dict[str, Any] = {
