@@ -76,7 +76,8 @@ def _check_codes(dim: str, values: list[str]) -> None:
     responses={200: {"content": {"application/json": {"example": {
         "total": 1, "offset": 0, "limit": 20, "sort": "-modified",
         "items": [{"id": "5b0e4cbd6e5f0d3a", "dataset": "https://cdc.example.org/ili-weekly",
-                   "institution": "cdc-east", "title": {"zh": "流感样病例周报统计", "en": "Weekly influenza-like illness counts"},
+                   "institution": "cdc-east", "institution_name": {"zh": "东区疾控中心", "en": "CDC East"},
+                   "title": {"zh": "流感样病例周报统计", "en": "Weekly influenza-like illness counts"},
                    "verdict": "certified", "derivation_depth": "primary",
                    "classification": {k: v for k, v in EXAMPLE_RESULT["classification"].items()
                                       if k not in ("level_candidates", "personal_information")},
@@ -128,16 +129,23 @@ async def search(
     query = SearchQuery(filters=filters, text=q, offset=offset, limit=limit, sort=sort)
     body: dict[str, Any] = {"total": 0, "offset": offset, "limit": limit, "sort": sort,
                             "query": {"filters": filters, "text": q}}
+    names = {i.id: i.name for i in svc.settings.institutions}
     if federated and svc.settings.peers:
         local_q = SearchQuery(filters=filters, text=q, offset=0, limit=offset + limit, sort=sort)
         local = await run_in_threadpool(svc.store.search, local_q)
         fed = await federated_search(
             local, query, svc.settings.peers, timeout=svc.settings.limits.federation_timeout_s,
             tokens={p.name: p.token.get_secret_value() for p in svc.settings.peers if p.token},
+            local_names=names,
         )
         body.update(
             total=fed.total,
-            items=[item_json(h.entry, h.origin, h.href) for h in fed.hits],
+            items=[{**item_json(h.entry, h.origin, h.href), "institution_name": h.institution_name,
+                    "origins": [{"origin": o["origin"], "institution": o["institution"],
+                                 "institution_name": o["institution_name"],
+                                 "links": {"self": o["href"] or (f"/v1/datasets/{h.entry.key}" if o["origin"] == "local" else None)}}
+                                for o in h.origins]}
+                   for h in fed.hits],
             facets=facets_json(fed.facets, query, svc.settings),
             federated=True,
             partial=fed.partial,
@@ -148,7 +156,8 @@ async def search(
         )
     else:
         result = await run_in_threadpool(svc.store.search, query)
-        body.update(total=result.total, items=[item_json(e) for e in result.items],
+        body.update(total=result.total,
+                    items=[{**item_json(e), "institution_name": names.get(e.institution, {})} for e in result.items],
                     facets=facets_json(result.facets, query, svc.settings))
         if federated:
             body.update(federated=True, partial=False, origins=[{"name": "local", "ok": True, "total": result.total}],
