@@ -19,11 +19,14 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
+from rdflib.namespace import RDF
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import QueryTimeout
+from derivecert.catalog.model import GRAPH_BASE, graph_iri
 from derivecert.federation import QueryAnalyser, check_services
 
 from ..deps import Reader, Services, ServicesDep, read_body
@@ -87,6 +90,34 @@ async def _read_request(request: Request, svc: Services) -> tuple[str | None, li
             [v for k, v in params if k == "format" and v])
 
 
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+_RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                   "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+
+
+def service_description(endpoint: str) -> list[ox.Triple]:
+    """The SPARQL 1.1 Service Description of this endpoint: read-only SPARQL 1.1 Query, its
+    result formats, the default graph the union of the (institutions') named graphs."""
+    service, sd = ox.NamedNode(endpoint), lambda name: ox.NamedNode(SD + name)
+    triples = [ox.Triple(service, ox.NamedNode(str(RDF.type)), sd("Service")),
+               ox.Triple(service, sd("endpoint"), service),
+               ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+               ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+               ox.Triple(service, sd("feature"), sd("BasicFederatedQuery"))]
+    triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + f)) for f in _RESULT_FORMATS]
+    return triples
+
+
+def _institution_graphs(svc: Services) -> list[str]:
+    """The institutions' graphs: what the default graph unites and `GRAPH ?g` ranges over unless
+    the request or the query names graphs, so that the store's bookkeeping graphs (`_meta`,
+    `_filings`) never show (rdflib's `SPARQLStore.contexts()` lists exactly these)."""
+    ids = {i.id for i in svc.settings.institutions} | set(svc.store.institution_counts())
+    # no institution yet: a graph that never holds data (no institution slug starts with "_")
+    return [graph_iri(i) for i in sorted(ids)] or [GRAPH_BASE + "_none"]
+
+
 async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
     """One of the SPARQL slots (made in the lifespan), or a 503 after a short wait."""
     assert slots is not None, "made in the lifespan"
@@ -143,14 +174,23 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
     N-Triples, JSON-LD or RDF/XML.  `SERVICE` only to the allow-listed peers."""
     query, default_graphs, named_graphs, formats = await _read_request(request, svc)
     if query is None:
-        if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
+        wanted = choose(request.headers.get("accept"), (HTML, JSON, *GRAPH_FORMATS))
+        if wanted is HTML:
             # the web interface's SPARQL page offers the formats that fit each query form
             return RedirectResponse("/ui/sparql", status_code=303)
+        if wanted is not None and wanted.rdf is not None:
+            # a client reading the endpoint's description first (Comunica does): a redirect to
+            # the page would make it take the page for the endpoint
+            endpoint = str(request.url.replace(query=""))
+            return Response(serialise(service_description(endpoint), wanted), media_type=wanted.media_type,
+                            headers={"Vary": "Accept"})
         raise Problem(400, "missing-query", "no `query` parameter", hint="GET /sparql?query=SELECT...")
     info = await _analyse(svc, query)
     check_services(info, svc.settings.service_allow_list())
     if not default_graphs and not named_graphs:  # the protocol's graphs override the query's
         default_graphs, named_graphs = list(info.default_graphs), list(info.named_graphs)
+    if not default_graphs and not named_graphs:
+        default_graphs = named_graphs = await run_in_threadpool(_institution_graphs, svc)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
         media = negotiate(request, offered, formats)
