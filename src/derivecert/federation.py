@@ -373,6 +373,11 @@ async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want
     return result.total, hits, result.facets
 
 
+def peer_client() -> httpx.AsyncClient:
+    """How this node calls its peers: no proxy from the environment, no redirects followed."""
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False)
+
+
 class PeerError(Exception):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -394,7 +399,7 @@ async def federated_search(
     `local_names` are this node's institutions' names."""
     want = query.offset + query.limit
     own_client = client is None
-    client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    client = client or peer_client()
     origins = [OriginOutcome(name="local", url="", ok=True, total=local.total)]
     hits = [Hit(entry=e, origin="local", href=local_href(e), institution_name=(local_names or {}).get(e.institution, {}))
             for e in local.items]

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import DIMENSIONS, SearchQuery, graph_iri, is_institution_id
 from derivecert.catalog.items import item_json
-from derivecert.federation import federated_search
+from derivecert.federation import federated_search, peer_client
 from derivecert.filing import status_on
 
 from ..deps import Reader, Services, ServicesDep, key_of
@@ -133,10 +133,12 @@ async def search(
     if federated and svc.settings.peers:
         local_q = SearchQuery(filters=filters, text=q, offset=0, limit=offset + limit, sort=sort)
         local = await run_in_threadpool(svc.store.search, local_q)
+        if svc.peer_client is None:
+            svc.peer_client = peer_client()
         fed = await federated_search(
             local, query, svc.settings.peers, timeout=svc.settings.limits.federation_timeout_s,
             tokens={p.name: p.token.get_secret_value() for p in svc.settings.peers if p.token},
-            local_names=names,
+            local_names=names, client=svc.peer_client,
         )
         body.update(
             total=fed.total,
