@@ -302,3 +302,19 @@ def test_protocol_on_a_fresh_app(store):
         r = c.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
         assert r.status_code == 200 and r.json()["results"]["bindings"] == []
         assert c.get("/sparql", params={"query": f"ASK {{ <{DS_DM}> ?p ?o }}"}).json()["boolean"] is False
+
+
+def test_a_client_reading_the_endpoint_first_gets_its_service_description(client):
+    """Comunica reads the endpoint (no query, Accept: RDF) before querying it: a redirect to the
+    web page would make it take the page for the endpoint."""
+    import pyoxigraph as ox
+
+    r = client.get("/sparql", headers={"Accept": "application/n-quads,application/ld+json;q=0.9,text/turtle;q=0.6,text/html;q=0.2"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")
+    r = client.get("/sparql", headers={"Accept": "text/turtle"})
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    triples = [q.triple for q in ox.parse(r.content, format=ox.RdfFormat.TURTLE)]
+    endpoint = ox.NamedNode("http://testserver/sparql")
+    assert ox.Triple(endpoint, ox.NamedNode(sd + "endpoint"), endpoint) in triples
+    assert ox.Triple(endpoint, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "UnionDefaultGraph")) in triples
+    assert client.get("/sparql", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 303
