@@ -10,7 +10,9 @@ or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and resul
 Parameters follow the SPARQL 1.1 Protocol: exactly one `query` (more is a 400), any number of
 `default-graph-uri` and `named-graph-uri`, in the URL or a form body.  `format` (repeatable; a
 short name or a media type, see api/negotiation.py) overrides `Accept`.  The engine writes the
-answer (pyoxigraph's results and RDF serialisers).
+answer (pyoxigraph's results and RDF serialisers).  Unless graphs are named, `GRAPH ?g` too
+ranges over the institutions' graphs only (the store's bookkeeping graphs never show).  A GET
+without a query that asks for RDF gets the endpoint's SPARQL 1.1 Service Description.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from rdflib.namespace import RDF
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -90,6 +91,7 @@ async def _read_request(request: Request, svc: Services) -> tuple[str | None, li
             [v for k, v in params if k == "format" and v])
 
 
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
 _RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
@@ -100,7 +102,7 @@ def service_description(endpoint: str) -> list[ox.Triple]:
     """The SPARQL 1.1 Service Description of this endpoint: read-only SPARQL 1.1 Query, its
     result formats, the default graph the union of the (institutions') named graphs."""
     service, sd = ox.NamedNode(endpoint), lambda name: ox.NamedNode(SD + name)
-    triples = [ox.Triple(service, ox.NamedNode(str(RDF.type)), sd("Service")),
+    triples = [ox.Triple(service, ox.NamedNode(RDF_TYPE), sd("Service")),
                ox.Triple(service, sd("endpoint"), service),
                ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
                ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
@@ -215,6 +217,7 @@ _OPENAPI: dict[str, Any] = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
                   303: {"description": "a browser (Accept: text/html) with no query: see /ui/sparql, the SPARQL page"},
+                  # (200 to a GET with no query that asks for RDF: the SPARQL 1.1 Service Description)
                   **problems(400, 403, 406, 413, 415, 422, 503)},
 }
 router.add_api_route(
