@@ -8,7 +8,8 @@ Two DeriveCert nodes on 127.0.0.1 (uvicorn, embedded on-disk stores with their q
 processes, as `derivecert serve` runs them), each with N filed datasets of two institutions;
 the first lists the second as a peer.  Figures (p50 / p95 ms over HTTP to the first node):
 * SPARQL: the per-origin count (`{ local } UNION { SERVICE <peer> { ... } }`, GROUP BY) against
-  the same count over the local catalog only;
+  the same count over the local catalog only, and the per-origin count with the counting inside
+  the SERVICE (the peer answers two rows instead of N);
 * search: `GET /v1/datasets?federated=true` against `GET /v1/datasets`.
 The ratio federated / local is the figure to watch (the peer's round trip and the merge).
 """
@@ -42,6 +43,12 @@ FEDERATED = """SELECT ?origin ?inst (COUNT(?r) AS ?n) WHERE {{
   {{ BIND("local" AS ?origin) ?r <{idx}institution> ?inst }}
   UNION {{ BIND("peer" AS ?origin) SERVICE <{peer}/sparql> {{ ?r <{idx}institution> ?inst }} }}
 }} GROUP BY ?origin ?inst"""
+# the same counts, each origin counting its own: the peer ships two rows, not N
+PUSHED = """SELECT ?origin ?inst ?n WHERE {{
+  {{ BIND("local" AS ?origin) {{ SELECT ?inst (COUNT(?r) AS ?n) WHERE {{ ?r <{idx}institution> ?inst }} GROUP BY ?inst }} }}
+  UNION {{ BIND("peer" AS ?origin)
+    SERVICE <{peer}/sparql> {{ SELECT ?inst (COUNT(?r) AS ?n) WHERE {{ ?r <{idx}institution> ?inst }} GROUP BY ?inst }} }}
+}}"""
 
 
 def fill(store: EmbeddedStore, institutions: tuple[str, str], n: int) -> None:
@@ -112,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                            headers={"Accept": "text/csv"}).text.strip().splitlines()
         assert len(rows) == 5, rows  # the header, two local institutions and the peer's two
         local_q, fed_q = timed(sparql(LOCAL), reps), timed(sparql(FEDERATED.format(idx=IDX, peer=west_url)), reps)
+        pushed_q = timed(sparql(PUSHED.format(idx=IDX, peer=west_url)), reps)
         local_s, fed_s = timed(search(False), reps), timed(search(True), reps)
         client.close()
         for server in (east_server, west_server):
@@ -122,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "datasets_per_node": n,
         "sparql": {"local": summary(local_q), "federated": summary(fed_q),
-                   "ratio_p50": round(summary(fed_q)["p50_ms"] / summary(local_q)["p50_ms"], 2)},
+                   "ratio_p50": round(summary(fed_q)["p50_ms"] / summary(local_q)["p50_ms"], 2),
+                   "federated_counting_in_service": summary(pushed_q),
+                   "ratio_counting_in_service_p50": round(summary(pushed_q)["p50_ms"] / summary(local_q)["p50_ms"], 2)},
         "search": {"local": summary(local_s), "federated": summary(fed_s),
                    "ratio_p50": round(summary(fed_s)["p50_ms"] / summary(local_s)["p50_ms"], 2)},
     }
