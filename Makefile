@@ -78,6 +78,7 @@ jsonld: $(STAMP)
 bench: $(DEVSTAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/federation.py
 
 bench-quick: $(DEVSTAMP)
 	$(BIN)/python bench/run.py --quick
