@@ -295,6 +295,8 @@ class FederatedResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     origins: list[OriginOutcome]
+    #: institutions' names as their nodes give them (this node's, then the peers'), for labels
+    institution_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -405,6 +407,7 @@ async def federated_search(
             for e in local.items]
     facets: dict[str, dict[str, int]] = {dim: dict(v) for dim, v in local.facets.items()}
     total = local.total
+    known_names: dict[str, dict[str, str]] = {k: v for k, v in (local_names or {}).items() if v}
 
     async def one(peer):
         started = time.monotonic()
@@ -420,6 +423,9 @@ async def federated_search(
                     _derivecert_names(client, peer, limit, token)), timeout=limit)
             for hit in res[1]:
                 hit.institution_name = names.get(hit.entry.institution, {})
+            for inst, name in names.items():
+                if name:  # a node that lists an institution it does not name says nothing of it
+                    known_names.setdefault(inst, name)
             return peer, res, None, (time.monotonic() - started) * 1000
         except asyncio.TimeoutError:
             return peer, None, PeerError(f"no answer within {limit:g} s"), (time.monotonic() - started) * 1000
@@ -458,7 +464,7 @@ async def federated_search(
     for kept, repeat in repeats:
         _uncount(facets, kept.entry, repeat.entry)
     hits = sort_hits(hits, query.sort)[query.offset:want]
-    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins)
+    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins, institution_names=known_names)
 
 
 def _dims(entry: RecordSummary) -> dict[str, set[str]]:

@@ -253,6 +253,9 @@ def test_a_dataset_reached_through_several_peers_is_one_hit_with_every_origin(lo
         # counted once in the facets too
         inst = {v["code"]: v["count"] for v in body["facets"]["institution"]["values"]}
         assert inst == {"hospital-a": 1, "hospital-north": 1, "hospital-west": 1}
+        labels = {v["code"]: v["label"]["en"] for v in body["facets"]["institution"]["values"]}
+        assert labels == {"hospital-a": "Hospital A", "hospital-north": "hospital-north",  # a bare store names none
+                          "hospital-west": "West District Hospital"}
         scen = {v["code"]: v["count"] for v in body["facets"]["scenario"]["values"]}
         assert scen == {"AS-PH": 2, "AS-AI": 1}
         assert {o["name"]: o["total"] for o in body["origins"]} == {

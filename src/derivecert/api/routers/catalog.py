@@ -29,7 +29,9 @@ RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
 VERDICT_ORDER = ["certified", "conditional", "rejected", "not-derived"]
 
 
-def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings) -> dict[str, Any]:
+def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings,
+                names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Counts with labels; `names`: institutions' names their nodes give (a federated search)."""
     out = {}
     for dim in DIMENSIONS:
         counts = facets.get(dim, {})
@@ -45,11 +47,19 @@ def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings)
         out[dim] = {
             "label": dimension_labels()[dim],
             "values": [
-                {"code": v, "label": value_label(dim, v, settings), "count": counts[v], "selected": v in selected}
+                {"code": v, "label": _institution_label(v, names, settings) if dim == "institution" and names
+                 else value_label(dim, v, settings), "count": counts[v], "selected": v in selected}
                 for v in order
             ],
         }
     return out
+
+
+def _institution_label(inst: str, names: dict[str, dict[str, str]], settings) -> dict[str, str]:
+    name = names.get(inst)
+    if not name or settings.institution(inst):  # this node's settings name its own institutions
+        return value_label("institution", inst, settings)
+    return {"zh": name.get("zh") or name.get("en", inst), "en": name.get("en") or name.get("zh", inst)}
 
 
 def _split(values: list[str]) -> list[str]:
@@ -148,7 +158,7 @@ async def search(
                                  "links": {"self": o["href"] or (f"/v1/datasets/{h.entry.key}" if o["origin"] == "local" else None)}}
                                 for o in h.origins]}
                    for h in fed.hits],
-            facets=facets_json(fed.facets, query, svc.settings),
+            facets=facets_json(fed.facets, query, svc.settings, fed.institution_names),
             federated=True,
             partial=fed.partial,
             origins=[{"name": o.name, "url": o.url or None, "ok": o.ok, "total": o.total,
