@@ -318,3 +318,17 @@ def test_a_client_reading_the_endpoint_first_gets_its_service_description(client
     assert ox.Triple(endpoint, ox.NamedNode(sd + "endpoint"), endpoint) in triples
     assert ox.Triple(endpoint, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "UnionDefaultGraph")) in triples
     assert client.get("/sparql", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 303
+
+
+def test_bookkeeping_graphs_stay_out_whatever_the_request_names(client, store):
+    fill(store)
+    q = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    r = client.get("/sparql", params={"query": q, "default-graph-uri": graph_iri("hospital-a")})
+    assert {b["g"]["value"] for b in r.json()["results"]["bindings"]} == {graph_iri(i) for i in ("cdc-east", "hospital-a", "hospital-b")}
+    r = client.get("/sparql", params={"query": f"SELECT DISTINCT ?g FROM <{graph_iri('cdc-east')}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"})
+    assert "_meta" not in r.text and "_filings" not in r.text
+    for where in ({"default-graph-uri": "https://w3id.org/derivecert/graph/_meta"},
+                  {"named-graph-uri": "https://w3id.org/derivecert/graph/_filings"}):
+        body = is_problem(client.get("/sparql", params={"query": q, **where}), 400, "invalid-request")
+        assert "bookkeeping" in body["detail"]
+    is_problem(client.get("/sparql", params={"query": "SELECT * FROM <https://w3id.org/derivecert/graph/_meta> { ?s ?p ?o }"}), 400)

@@ -191,8 +191,13 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
     check_services(info, svc.settings.service_allow_list())
     if not default_graphs and not named_graphs:  # the protocol's graphs override the query's
         default_graphs, named_graphs = list(info.default_graphs), list(info.named_graphs)
-    if not default_graphs and not named_graphs:
-        default_graphs = named_graphs = await run_in_threadpool(_institution_graphs, svc)
+    internal = [g for g in (*default_graphs, *named_graphs) if g.startswith(GRAPH_BASE + "_")]
+    if internal:
+        raise Problem(400, "invalid-request", f"<{internal[0]}> is the store's bookkeeping, not a catalog graph",
+                      hint="name institutions' graphs (GET /v1/institutions lists them), or none for their union")
+    if not default_graphs or not named_graphs:  # what is not named: the institutions' graphs
+        graphs = await run_in_threadpool(_institution_graphs, svc)
+        default_graphs, named_graphs = default_graphs or graphs, named_graphs or graphs
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
         media = negotiate(request, offered, formats)
