@@ -49,7 +49,18 @@ $(W3C_SPARQL): | $(BIN)/python
 
 w3c: $(W3C_SPARQL)
 
-test: $(DEVSTAMP) $(W3C_SPARQL) | $(BROWSER)
+# The SPARQL clients on Node the tests drive (Comunica), at the versions of tests/clients/package-lock.json,
+# in a git-ignored node_modules; Node and npm from Debian where missing.
+NODE_CLIENTS := tests/clients/node_modules/.package-lock.json
+
+$(NODE_CLIENTS): tests/clients/package.json tests/clients/package-lock.json
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nodejs npm; } \
+	  || echo "warning: could not install Node.js: the Comunica test will skip (outside CI)"
+	cd tests/clients && npm ci --no-audit --no-fund \
+	  || echo "warning: could not install the npm clients: the Comunica test will skip (outside CI)"
+
+test: $(DEVSTAMP) $(W3C_SPARQL) | $(BROWSER) $(NODE_CLIENTS)
 	$(BIN)/python -m pytest -q
 
 # Everything but the slow tests (HermiT, Schemathesis, durability, browser: marker `slow`).
@@ -82,6 +93,7 @@ jsonld: $(STAMP)
 bench: $(DEVSTAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/federation.py
 
 bench-quick: $(DEVSTAMP)
 	$(BIN)/python bench/run.py --quick

@@ -5,8 +5,10 @@ its institutions filed, and a user can ask one node about all of them.  (What a 
 query may do, SERVICE allow-list included, is checked by `derivecert.sparql_guard`.)
 
 * `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
-  the hits (each marked with its origin) and the facet counts, and turns a peer's failure into an
-  error entry of a partial answer.
+  the hits and the facet counts, and turns a peer's failure into an error entry of a partial
+  answer.  A dataset (one IRI) reached through several origins is one hit listing every origin
+  (`Hit.origins`), counted once in the total and the facets; its institution is shown by the
+  name its node gives (a DeriveCert peer's `/v1/institutions`), the slug where none is known.
 """
 
 from __future__ import annotations
@@ -39,12 +41,19 @@ class OriginOutcome:
 
 @dataclass
 class Hit:
-    """A search hit with its origin: "local" or a peer's name; `href` where to read it."""
+    """A search hit with its origin: "local" or a peer's name; `href` where to read it;
+    `origins` every (origin, href, institution) that has the same dataset, this one first;
+    `institution_name` the institution's names as its node gives them ({} if unknown)."""
 
     entry: RecordSummary
     origin: str
     href: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    institution_name: dict[str, str] = field(default_factory=dict)
+    origins: list[dict[str, Any]] = field(default_factory=list)
+
+    def source(self) -> dict[str, Any]:
+        return {"origin": self.origin, "href": self.href, "institution": self.entry.institution,
+                "institution_name": self.institution_name}
 
 
 @dataclass
@@ -53,6 +62,8 @@ class FederatedResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     origins: list[OriginOutcome]
+    #: institutions' names as their nodes give them (this node's, then the peers'), for labels
+    institution_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -99,6 +110,18 @@ async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, 
     return total, hits[:want], facets
 
 
+async def _derivecert_names(client: httpx.AsyncClient, peer, timeout: float, token: str | None) -> dict[str, dict[str, str]]:
+    """The peer's institutions' names ({} when it does not say: the slugs show instead)."""
+    headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        resp = await client.get(f"{peer.url}/v1/institutions", headers=headers, timeout=timeout)
+        listed = resp.json().get("institutions", []) if resp.status_code == 200 else []
+        return {str(i["id"]): {str(k): str(v) for k, v in (i.get("name") or {}).items()}
+                for i in listed if isinstance(i, dict) and i.get("id")}
+    except Exception:  # the names are a nicety: the search goes on without them
+        return {}
+
+
 async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float):
     texts = sparql_search(SearchQuery(filters=query.filters, text=query.text, offset=0, limit=max(want, 1), sort=query.sort))
 
@@ -119,6 +142,11 @@ async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want
     return result.total, hits, result.facets
 
 
+def peer_client() -> httpx.AsyncClient:
+    """How this node calls its peers: no proxy from the environment, no redirects followed."""
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False)
+
+
 class PeerError(Exception):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -134,25 +162,37 @@ async def federated_search(
     client: httpx.AsyncClient | None = None,
     local_href=lambda entry: None,
     tokens: dict[str, str] | None = None,
+    local_names: dict[str, dict[str, str]] | None = None,
 ) -> FederatedResult:
-    """Merge the local result (already computed for offset 0 .. offset+limit) with every peer's."""
+    """Merge the local result (already computed for offset 0 .. offset+limit) with every peer's;
+    `local_names` are this node's institutions' names."""
     want = query.offset + query.limit
     own_client = client is None
-    client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    client = client or peer_client()
     origins = [OriginOutcome(name="local", url="", ok=True, total=local.total)]
-    hits = [Hit(entry=e, origin="local", href=local_href(e)) for e in local.items]
+    hits = [Hit(entry=e, origin="local", href=local_href(e), institution_name=(local_names or {}).get(e.institution, {}))
+            for e in local.items]
     facets: dict[str, dict[str, int]] = {dim: dict(v) for dim, v in local.facets.items()}
     total = local.total
+    known_names: dict[str, dict[str, str]] = {k: v for k, v in (local_names or {}).items() if v}
 
     async def one(peer):
         started = time.monotonic()
         limit = peer.timeout_s or timeout
         try:
-            if peer.kind == "sparql":
-                coro = _sparql_peer(client, peer, query, want, limit)
+            names: dict[str, dict[str, str]] = {}
+            if peer.kind == "sparql":  # a bare catalog store holds the slugs only
+                res = await asyncio.wait_for(_sparql_peer(client, peer, query, want, limit), timeout=limit)
             else:
-                coro = _derivecert_peer(client, peer, query, want, limit, (tokens or {}).get(peer.name))
-            res = await asyncio.wait_for(coro, timeout=limit)
+                token = (tokens or {}).get(peer.name)
+                res, names = await asyncio.wait_for(asyncio.gather(
+                    _derivecert_peer(client, peer, query, want, limit, token),
+                    _derivecert_names(client, peer, limit, token)), timeout=limit)
+            for hit in res[1]:
+                hit.institution_name = names.get(hit.entry.institution, {})
+            for inst, name in names.items():
+                if name:  # a node that lists an institution it does not name says nothing of it
+                    known_names.setdefault(inst, name)
             return peer, res, None, (time.monotonic() - started) * 1000
         except asyncio.TimeoutError:
             return peer, None, PeerError(f"no answer within {limit:g} s"), (time.monotonic() - started) * 1000
@@ -186,8 +226,50 @@ async def federated_search(
             for code, n in counts.items():
                 mine[code] = mine.get(code, 0) + n
         origins.append(OriginOutcome(name=peer.name, url=url, ok=True, total=p_total, elapsed_ms=round(ms, 1)))
+    hits, repeats = dedupe(hits)
+    total -= len(repeats)
+    for kept, repeat in repeats:
+        _uncount(facets, kept.entry, repeat.entry)
     hits = sort_hits(hits, query.sort)[query.offset:want]
-    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins)
+    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins, institution_names=known_names)
+
+
+def _dims(entry: RecordSummary) -> dict[str, set[str]]:
+    dims = {dim: set(values) for dim, values in entry.codes.items() if dim in DIMENSIONS}
+    dims["institution"] = {entry.institution}
+    dims["verdict"] = {entry.verdict}
+    if entry.depth:
+        dims["depth"] = {entry.depth}
+    return dims
+
+
+def dedupe(hits: list[Hit]) -> tuple[list[Hit], list[tuple[Hit, Hit]]]:
+    """One hit per dataset IRI, the first origin's (local before the peers, peers in the
+    settings' order), listing every origin; and the (kept, repeat) pairs merged into it."""
+    kept: dict[str, Hit] = {}
+    repeats: list[tuple[Hit, Hit]] = []
+    for hit in hits:
+        first = kept.get(hit.entry.dataset)
+        if first is None:
+            kept[hit.entry.dataset] = hit
+            hit.origins = [hit.source()]
+        else:
+            first.origins.append(hit.source())
+            repeats.append((first, hit))
+            if not first.institution_name and hit.entry.institution == first.entry.institution:
+                first.institution_name = hit.institution_name  # a node that names it speaks for it
+    return list(kept.values()), repeats
+
+
+def _uncount(facets: dict[str, dict[str, int]], kept: RecordSummary, repeat: RecordSummary) -> None:
+    """A repeat counted a value its dataset already counts through the kept hit: count it once.
+    (Only the hits fetched are compared: past the page, a repeat cannot be seen.)"""
+    mine = _dims(kept)
+    for dim, values in _dims(repeat).items():
+        counts = facets.get(dim, {})
+        for code in values & mine.get(dim, set()):
+            if counts.get(code, 0) > 0:
+                counts[code] -= 1
 
 
 def sort_hits(hits: list[Hit], sort: str) -> list[Hit]:

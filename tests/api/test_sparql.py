@@ -91,7 +91,7 @@ def test_time_limit_stops_the_query(tmp_path, engine):
     from derivecert.catalog import EmbeddedStore
 
     store = EmbeddedStore(tmp_path / "slow", query_processes=1)
-    store.load("https://w3id.org/derivecert/graph/x", [
+    store.load("https://w3id.org/derivecert/graph/hospital-a", [  # an institution graph: the default graph unites those
         ox.Triple(ox.NamedNode(f"http://e/{i}"), ox.NamedNode("http://e/p"), ox.Literal(str(i))) for i in range(3000)])
     settings = make_settings(limits={"sparql_timeout_s": 0.3})
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?p ?y . ?c ?p ?z }"

@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             yield
         finally:
             svc.close()
+            if svc.peer_client is not None:
+                await svc.peer_client.aclose()
             if own_store:
                 the_store.close()
 
