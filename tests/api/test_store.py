@@ -124,15 +124,22 @@ def test_rejected_and_not_derived_results_are_not_records(store):
 
 
 def test_replacement_is_atomic(store, monkeypatch):
+    """A request that fails at its last operation leaves the catalog as it was.  The failures: a
+    LOAD of a dead address, and a CREATE of a graph that exists.  Virtuoso's LOAD commits on its
+    own even inside a SQL transaction (the catalog never loads by URL), so it gets the second."""
     submit(store, "hospital-a", DS1, title="Kept title")
     dead = f"http://127.0.0.1:{free_port()}/nothing.ttl"
+    failures = [f"CREATE GRAPH <{graph_iri('hospital-a')}>"]
+    if not (isinstance(store, RemoteStore) and store.dialect.name == "virtuoso"):
+        failures.append(f"LOAD <{dead}>")
     original = store_base._generation_ops
-    monkeypatch.setattr(store_base, "_generation_ops", lambda gen: original(gen) + [f"LOAD <{dead}>"])
-    with pytest.raises(Exception):
-        submit(store, "hospital-a", DS1, title="Lost title")
-    monkeypatch.setattr(store_base, "_generation_ops", original)
-    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
-    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
+    for failure in failures:
+        monkeypatch.setattr(store_base, "_generation_ops", lambda gen, failure=failure: original(gen) + [failure])
+        with pytest.raises(Exception):
+            submit(store, "hospital-a", DS1, title="Lost title")
+        monkeypatch.setattr(store_base, "_generation_ops", original)
+        assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
+        assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
 
 
 def test_search_facets_and_text(store):

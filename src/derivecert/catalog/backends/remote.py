@@ -1,10 +1,29 @@
 """The remote backend: any SPARQL 1.1 server, through the SPARQL 1.1 Protocol (query, update)
-and the Graph Store Protocol (bulk load, export)."""
+and the Graph Store Protocol (bulk load, export).
+
+What differs between servers is in one place, `Dialect` (chosen by `store.dialect`):
+
+- results: Virtuoso 7 writes SPARQL JSON results with the pre-standard `"typed-literal"` type,
+  so its results are read as SPARQL XML, which it writes to the standard;
+- bound values: Virtuoso applies a trailing ``VALUES`` clause after the projection (a bound
+  variable that is not selected is "No column"), so bindings go in a ``VALUES`` block at the
+  start of the WHERE clause, which every SPARQL 1.1 server reads the same way;
+- authentication: Virtuoso takes updates and Graph Store writes on its `/sparql-auth` and
+  `/sparql-graph-crud-auth` endpoints with HTTP Digest; other servers with HTTP Basic;
+- atomicity: Virtuoso's HTTP endpoint commits each operation of an update request by itself
+  (a failing operation does not undo those before it), so with `store.sql_address` set the
+  catalog's writes go through Virtuoso's SQL port in one transaction (backends/virtuoso_sql.py).
+
+Everything else (blank nodes: the catalog skolemises them; datatypes; language tags, which
+Virtuoso lower-cases and RDF compares without case) needs no dialect.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,11 +31,41 @@ import httpx
 import pyoxigraph as ox
 
 from ..errors import QueryRejected, QueryTimeout, StoreError
-from ..sparql import values_clause
+from ..model import GRAPH_BASE, PREFIXES
+from ..sparql import update_text, values_clause
 from .base import CatalogStore, collect, rows_of
 from .registry import register
+from .virtuoso_sql import VirtuosoSQL
 
 log = logging.getLogger("derivecert.catalog")
+
+SRX = "application/sparql-results+xml"
+SRJ = "application/sparql-results+json"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one kind of SPARQL server is spoken to (see the module's docstring)."""
+
+    name: str
+    results: str = SRJ          # the results format asked for SELECT and ASK
+    digest_auth: bool = False   # HTTP Digest instead of Basic for store.username / store.password
+
+    @property
+    def results_format(self) -> ox.QueryResultsFormat:
+        return ox.QueryResultsFormat.XML if self.results == SRX else ox.QueryResultsFormat.JSON
+
+
+DIALECTS = {
+    "standard": Dialect("standard"),
+    "virtuoso": Dialect("virtuoso", results=SRX, digest_auth=True),
+}
+
+#: the graph a dataset with no graph is sent as: no institution slug starts with "_"
+EMPTY_GRAPH = GRAPH_BASE + "_none"
+
+# where a group pattern opens: bindings go first inside it (see `_bound`)
+_WHERE = re.compile(r"\b(?:WHERE|ASK)\s*\{", re.IGNORECASE)
 
 def _server_error(what: str, resp: httpx.Response) -> StoreError:
     """The server's refusal, logged with its text (which may quote the request), and answered
@@ -41,13 +90,18 @@ class RemoteStore(CatalogStore):
         timeout: float = 30.0,
         auth: tuple[str, str] | None = None,
         index_check_interval_s: float = 1.0,
+        dialect: str = "standard",
+        sql: VirtuosoSQL | None = None,
     ):
         super().__init__()
+        self.dialect = DIALECTS[dialect]
+        self.sql = sql  # Virtuoso's SQL port for atomic writes (see the module's docstring)
         self.query_url = query_url
         self.update_url = update_url
         self.gsp_url = gsp_url
         self.timeout = timeout
-        self.client = httpx.Client(timeout=timeout, auth=auth, trust_env=False)
+        http_auth = httpx.DigestAuth(*auth) if auth and self.dialect.digest_auth else auth
+        self.client = httpx.Client(timeout=timeout, auth=http_auth, trust_env=False)
         self.index_check_interval_s = index_check_interval_s
 
     def _shared(self) -> bool:
@@ -75,23 +129,39 @@ class RemoteStore(CatalogStore):
 
     @staticmethod
     def _bound(query: str, bindings: dict[str, Any] | None) -> str:
-        """The protocol carries text only: bindings go in a trailing VALUES clause, each term
-        through `sparql_term`."""
-        return query + values_clause(bindings) if bindings else query
+        """The protocol carries text only: bindings go in a VALUES block opening the query's
+        WHERE clause (the store's own constant texts all have one), each term through
+        `sparql_term`."""
+        if not bindings:
+            return query
+        where = _WHERE.search(query)
+        if where is None:
+            raise ValueError("a query with bindings needs a WHERE clause")
+        return query[:where.end()] + values_clause(bindings) + "\n" + query[where.end():]
+
+    def _results(self, body: bytes):
+        return ox.parse_query_results(body, format=self.dialect.results_format)
 
     def select(self, query, bindings=None, *, timeout=None):
-        body = self._post_query(self._bound(query, bindings), "application/sparql-results+json", timeout)
-        return rows_of(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+        return rows_of(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, timeout)))
 
     def ask(self, query, bindings=None):
-        body = self._post_query(self._bound(query, bindings), "application/sparql-results+json", None)
-        return bool(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+        return bool(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, None)))
 
     def construct(self, query, bindings=None):
         body = self._post_query(self._bound(query, bindings), "application/n-triples", None)
         return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
 
+    def update_ops(self, ops: list[str]) -> None:
+        if self.sql is not None:
+            self.sql.run([PREFIXES + op for op in ops])
+        else:
+            self.update(update_text(ops))
+
     def update(self, update: str) -> None:
+        if self.sql is not None:
+            self.sql.run([update])
+            return
         try:
             resp = self.client.post(
                 self.update_url, content=update.encode("utf-8"),
@@ -132,22 +202,29 @@ class RemoteStore(CatalogStore):
 
     def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
         deadline = time.monotonic() + timeout
-        extra = [("default-graph-uri", g) for g in default_graphs or []]
-        extra += [("named-graph-uri", g) for g in named_graphs or []]
+        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
+        # the dataset goes as the protocol's parameters, never into the query's text; an empty
+        # list is sent as a graph that never holds a triple (no parameter would mean "all")
+        extra = [("default-graph-uri", g) for g in default_graphs or [EMPTY_GRAPH]]
+        extra += [("named-graph-uri", g) for g in named_graphs or [EMPTY_GRAPH]]
         if form == "graph":
             body = self._post_query(query, "application/n-triples", timeout, extra, own=False)
             return collect(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), form, limit, deadline)
-        body = self._post_query(query, "application/sparql-results+json", timeout, extra, own=False)
-        results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        return collect(results, form, limit, deadline)
+        body = self._post_query(query, self.dialect.results, timeout, extra, own=False)
+        return collect(self._results(body), form, limit, deadline)
 
     def close(self) -> None:
         self.client.close()
+        if self.sql is not None:
+            self.sql.close()
 
 
 @register("remote")
 def open_remote(settings: Any) -> RemoteStore:
     cfg = settings.store
-    auth = (cfg.username, cfg.password.get_secret_value() if cfg.password else "") if cfg.username else None
+    password = cfg.password.get_secret_value() if cfg.password else ""
+    auth = (cfg.username, password) if cfg.username else None
+    sql = (VirtuosoSQL(cfg.sql_address, cfg.username or "", password, driver=cfg.odbc_driver, timeout=cfg.timeout_s)
+           if cfg.sql_address else None)
     return RemoteStore(cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
-                       index_check_interval_s=cfg.index_check_interval_s)
+                       index_check_interval_s=cfg.index_check_interval_s, dialect=cfg.dialect, sql=sql)
