@@ -159,6 +159,9 @@ class CatalogStore(FilingLedger, ABC):
         self._last_check = 0.0
         self.index_check_interval_s = 0.0
         self._index_ready = False
+        #: the institutions of the node's settings (set by the app): their graphs are in the
+        #: dataset of users' queries even before they file anything (`user_dataset`)
+        self.institutions: set[str] = set()
 
     # primitives ----------------------------------------------------------------------------
     @abstractmethod
@@ -212,8 +215,10 @@ class CatalogStore(FilingLedger, ABC):
         the dataset, kept only where they are institutions' graphs.  The
         node's own graphs (`_meta`, the ledger), a server's system graphs and any other graph
         in the store never show; a graph that is not the catalog's reads as an empty one.  The
-        institutions are those of the search index (records checked against their graph)."""
-        catalog = sorted(graph_iri(i) for i, mask in self.ensure_index().masks["institution"].items() if mask)
+        institutions are those of the settings (`institutions`) and of the search index (records
+        checked against their graph, which on a shared store other nodes may have written)."""
+        filed = {i for i, mask in self.ensure_index().masks["institution"].items() if mask}
+        catalog = sorted(graph_iri(i) for i in filed | self.institutions)
         if not default_graphs and not named_graphs:
             return catalog, catalog
         # as the SPARQL Protocol says: a dataset that is named is exactly what is named

@@ -10,6 +10,12 @@ What differs between servers is in one place, `Dialect` (chosen by `store.dialec
   start of the WHERE clause, which every SPARQL 1.1 server reads the same way;
 - authentication: Virtuoso takes updates and Graph Store writes on its `/sparql-auth` and
   `/sparql-graph-crud-auth` endpoints with HTTP Digest; other servers with HTTP Basic;
+- the dataset of a user's query: sent as default-graph-uri / named-graph-uri on every server,
+  but Virtuoso lets a query's own FROM / FROM NAMED (and its DEFINE input:... pragmas) override
+  them, so on Virtuoso a user's query that names graphs in its text is refused (the request's
+  parameters name them instead).  Virtuoso 7.2.5 also answers ASK and COUNT over a
+  ``GRAPH <iri>`` outside the named graphs as if it had one empty solution (true, 1): no data
+  shows, but the answer is wrong; the graphs of the node's institutions are always named.
 - atomicity: Virtuoso's HTTP endpoint commits each operation of an update request by itself
   (a failing operation does not undo those before it), so with `store.sql_address` set the
   catalog's writes go through Virtuoso's SQL port in one transaction (backends/virtuoso_sql.py).
@@ -50,6 +56,7 @@ class Dialect:
     name: str
     results: str = SRJ          # the results format asked for SELECT and ASK
     digest_auth: bool = False   # HTTP Digest instead of Basic for store.username / store.password
+    text_dataset_wins: bool = False  # a query's FROM / FROM NAMED override the protocol's graphs
 
     @property
     def results_format(self) -> ox.QueryResultsFormat:
@@ -58,11 +65,18 @@ class Dialect:
 
 DIALECTS = {
     "standard": Dialect("standard"),
-    "virtuoso": Dialect("virtuoso", results=SRX, digest_auth=True),
+    "virtuoso": Dialect("virtuoso", results=SRX, digest_auth=True, text_dataset_wins=True),
 }
 
 #: the graph a dataset with no graph is sent as: no institution slug starts with "_"
 EMPTY_GRAPH = GRAPH_BASE + "_none"
+
+# a query naming its dataset in its text: FROM [NAMED] then an IRI or a prefixed name (comments
+# may stand between tokens), or a Virtuoso pragma.  Conservative: a look-alike in a string is
+# refused too, never missed.
+_TEXT_DATASET = re.compile(
+    r"\bFROM(?:\s|#[^\n]*(?:\n|$))+(?:NAMED(?:\s|#[^\n]*(?:\n|$))+)?(?:<|[\w.\-]*:)|\bDEFINE\s",
+    re.IGNORECASE)
 
 # where a group pattern opens: bindings go first inside it (see `_bound`)
 _WHERE = re.compile(r"\b(?:WHERE|ASK)\s*\{", re.IGNORECASE)
@@ -202,6 +216,11 @@ class RemoteStore(CatalogStore):
 
     def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
         deadline = time.monotonic() + timeout
+        if self.dialect.text_dataset_wins and _TEXT_DATASET.search(query):
+            raise QueryRejected(
+                "this catalog's SPARQL server lets FROM / FROM NAMED in a query override the dataset, so "
+                "queries naming graphs in their text are refused here: name them with the request's "
+                "default-graph-uri / named-graph-uri parameters (the default graph is every institution's)")
         default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
         # the dataset goes as the protocol's parameters, never into the query's text; an empty
         # list is sent as a graph that never holds a triple (no parameter would mean "all")
