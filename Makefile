@@ -7,6 +7,10 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
+# The remote-store tests also run on Virtuoso (Debian's virtuoso-opensource, started by the tests
+# on loopback), whose atomic writes go through its ODBC driver and unixODBC (libodbc2).
+VIRTUOSO := /usr/bin/virtuoso-t /usr/lib/$(shell uname -m)-linux-gnu/libodbc.so.2
+
 .PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots docs jsonld clean
 
 $(BIN)/python:
@@ -34,7 +38,12 @@ $(BROWSER):
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-microhei \
 	  || echo "warning: could not install chromium: the browser tests will skip (outside CI)"
 
-test: $(DEVSTAMP) | $(BROWSER)
+$(VIRTUOSO):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q virtuoso-opensource libodbc2 \
+	  || echo "warning: could not install virtuoso-opensource: the Virtuoso tests will skip (outside CI, where they fail)"
+
+test: $(DEVSTAMP) | $(BROWSER) $(VIRTUOSO)
 	$(BIN)/python -m pytest -q
 
 # Everything but the slow tests (HermiT, Schemathesis, durability, browser: marker `slow`).

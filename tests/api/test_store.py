@@ -142,6 +142,23 @@ def test_replacement_is_atomic(store, monkeypatch):
         assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
 
 
+def test_virtuoso_over_http_alone_commits_operation_by_operation(virtuoso_server):
+    """Why Virtuoso's writes go through its SQL port (backends/virtuoso_sql.py): over its HTTP
+    endpoint, the operations before a failing one stay written.  Should a Virtuoso release make
+    its HTTP updates atomic, this fails, and the SQL path can go."""
+    virtuoso_server.clear()
+    s = RemoteStore(virtuoso_server.query_url, virtuoso_server.update_url, virtuoso_server.gsp_url,
+                    auth=(virtuoso_server.username, virtuoso_server.password), dialect="virtuoso", index_check_interval_s=0)
+    try:
+        submit(s, "hospital-a", DS1, title="Kept title")
+        with pytest.raises(store_mod.StoreError):
+            s.update(store_mod.PREFIXES + f'INSERT DATA {{ GRAPH <{graph_iri("hospital-a")}> {{ <{DS1}> '
+                     f'<http://purl.org/dc/terms/title> "Half written"@en }} }} ;\nCREATE GRAPH <{graph_iri("hospital-a")}>')
+        assert count(s, 'SELECT ?s WHERE { ?s dct:title "Half written"@en }') == 1
+    finally:
+        s.close()
+
+
 def test_search_facets_and_text(store):
     submit(store, "hospital-a", DS1, title="Influenza weekly counts", scenario=("AS-PH", "AS-EMERG"))
     submit(store, "hospital-b", DS2, title="Diabetes cohort features", scenario=("AS-RES",),
