@@ -117,8 +117,8 @@ Striping = 0
 [Parameters]
 ServerPort = 127.0.0.1:{sql_port}
 DisableUnixSocket = 1
-NumberOfBuffers = 4000
-MaxDirtyBuffers = 3000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
 MaxQueryMem = 256M
 ThreadsPerQuery = 2
 DirsAllowed = .
@@ -147,6 +147,7 @@ class VirtuosoServer:
     process: subprocess.Popen | None = None
     username: str = "dba"
     password: str = "dba"  # a fresh database's; this one listens on loopback only and is deleted
+    buffers: int = 4000    # 8 KB pages in memory: 32 MB for the tests (bench/remote_store.py gives more)
 
     @property
     def base(self) -> str:
@@ -178,7 +179,8 @@ class VirtuosoServer:
         self.port, self.sql_port = self.port or free_port(), self.sql_port or free_port()
         self.location.mkdir(parents=True, exist_ok=True)
         ini = self.location / "virtuoso.ini"
-        ini.write_text(VIRTUOSO_INI.format(dir=self.location, sql_port=self.sql_port, http_port=self.port))
+        ini.write_text(VIRTUOSO_INI.format(dir=self.location, sql_port=self.sql_port, http_port=self.port,
+                                           buffers=self.buffers, dirty_buffers=self.buffers * 3 // 4))
         with open(self.location / "stderr.log", "ab") as err:
             self.process = subprocess.Popen([VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
                                             cwd=self.location, stdout=subprocess.DEVNULL, stderr=err)
