@@ -100,6 +100,29 @@ def test_shared_subjects_live_while_a_record_lists_them(store):
     assert not store.delete(dataset_key(DS2))
 
 
+def test_literals_read_back_as_written(store):
+    """Datatypes and language tags survive every write and read path (a server that does not
+    keep one verbatim, as Virtuoso with xsd:duration, is handled by its dialect)."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import XSD
+
+    g, rg, results = fake_run(DS1)
+    review, dcert = URIRef("https://w3id.org/derivecert#reviewCycle"), "https://w3id.org/derivecert#"
+    g.add((URIRef(DS1), review, Literal("P1Y", datatype=XSD.duration)))
+    g.add((URIRef(DS1), URIRef(dcert + "note"), Literal("多 \"quoted\" ^^<x> \\", lang="zh")))
+    store.replace(build_submission("hospital-a", g, rg, results))  # SPARQL UPDATE
+    extra = ox.Triple(ox.NamedNode(DS2), ox.NamedNode(str(review)), ox.Literal("P1DT2H", datatype=ox.NamedNode(str(XSD.duration))))
+    store.load(graph_iri("hospital-b"), [extra])  # Graph Store Protocol
+    duration = ox.NamedNode(str(XSD.duration))
+    written = {(t.subject.value, t.object) for t in store.dataset_triples(dataset_key(DS1)) if t.predicate.value == str(review)}
+    assert written == {(DS1, ox.Literal("P1Y", datatype=duration))}
+    assert extra in [ox.Triple(t.subject, t.predicate, t.object) for t in store.export(graph_iri("hospital-b"))]
+    rows = store.run_query(f"SELECT ?o WHERE {{ <{DS1}> <{review}> ?o }}", "select", limit=10, timeout=10).rows
+    assert rows == [[ox.Literal("P1Y", datatype=duration)]]
+    notes = store.run_query(f"SELECT ?o WHERE {{ <{DS1}> <{dcert}note> ?o }}", "select", limit=10, timeout=10).rows
+    assert [(n.value, n.language) for [n] in notes] == [("多 \"quoted\" ^^<x> \\", "zh")]
+
+
 def test_a_dataset_belongs_to_one_institution(store):
     submit(store, "hospital-a", DS1)
     with pytest.raises(ConflictError):

@@ -20,8 +20,14 @@ What differs between servers is in one place, `Dialect` (chosen by `store.dialec
   (a failing operation does not undo those before it), so with `store.sql_address` set the
   catalog's writes go through Virtuoso's SQL port in one transaction (backends/virtuoso_sql.py).
 
-Everything else (blank nodes: the catalog skolemises them; datatypes; language tags, which
-Virtuoso lower-cases and RDF compares without case) needs no dialect.
+- datatypes: Virtuoso 7 turns an ``xsd:duration`` into a number ("P1Y" reads back as "12")
+  and refuses one in INSERT DATA, so on Virtuoso durations are stored under a datatype of the
+  node's own (`VIRTUOSO_DURATION`) and read back as ``xsd:duration`` by every read of this
+  module, users' queries included (a user's query comparing durations on the server does not
+  see them as durations).
+
+Everything else (blank nodes: the catalog skolemises them; language tags, which Virtuoso
+lower-cases and RDF compares without case) needs no dialect.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import httpx
 import pyoxigraph as ox
 
 from ..errors import QueryRejected, QueryTimeout, StoreError
-from ..model import GRAPH_BASE, PREFIXES
+from ..model import GRAPH_BASE, IDX, PREFIXES
 from ..sparql import update_text, values_clause
 from .base import CatalogStore, collect, rows_of
 from .registry import register
@@ -49,6 +55,15 @@ SRX = "application/sparql-results+xml"
 SRJ = "application/sparql-results+json"
 
 
+XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
+#: how Virtuoso keeps a duration verbatim: a datatype it does not know
+VIRTUOSO_DURATION = IDX + "xsdDuration"
+# every double-quoted literal of an update text, left to right, with its datatype: the texts'
+# values come from `sparql_term` (a quote inside a literal is escaped) and their constant parts
+# have no double quote outside literals, so each match is one whole literal
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"(\^\^<[^>]*>)?')
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How one kind of SPARQL server is spoken to (see the module's docstring)."""
@@ -57,6 +72,40 @@ class Dialect:
     results: str = SRJ          # the results format asked for SELECT and ASK
     digest_auth: bool = False   # HTTP Digest instead of Basic for store.username / store.password
     text_dataset_wins: bool = False  # a query's FROM / FROM NAMED override the protocol's graphs
+    #: datatypes the server does not keep verbatim -> the datatype they are stored under
+    stored_as: tuple[tuple[str, str], ...] = ()
+
+    def to_server_text(self, text: str) -> str:
+        """An update's text with its literals' datatypes as the server keeps them."""
+        if not self.stored_as:
+            return text
+        swap = {f"^^<{a}>": f"^^<{b}>" for a, b in self.stored_as}
+
+        def one(m: re.Match) -> str:
+            dt = m.group(1)
+            return m.group(0) if dt not in swap else m.group(0)[:-len(dt)] + swap[dt]
+
+        return _LITERAL.sub(one, text)
+
+    def to_server(self, term):
+        if self.stored_as and isinstance(term, ox.Literal):
+            for a, b in self.stored_as:
+                if term.datatype.value == a:
+                    return ox.Literal(term.value, datatype=ox.NamedNode(b))
+        return term
+
+    def from_server(self, term):
+        if self.stored_as and isinstance(term, ox.Literal):
+            for a, b in self.stored_as:
+                if term.datatype.value == b:
+                    return ox.Literal(term.value, datatype=ox.NamedNode(a))
+        return term
+
+    def triples_to_server(self, triples):
+        return [ox.Triple(t.subject, t.predicate, self.to_server(t.object)) for t in triples] if self.stored_as else triples
+
+    def triples_from_server(self, triples):
+        return [ox.Triple(t.subject, t.predicate, self.from_server(t.object)) for t in triples] if self.stored_as else triples
 
     @property
     def results_format(self) -> ox.QueryResultsFormat:
@@ -65,7 +114,8 @@ class Dialect:
 
 DIALECTS = {
     "standard": Dialect("standard"),
-    "virtuoso": Dialect("virtuoso", results=SRX, digest_auth=True, text_dataset_wins=True),
+    "virtuoso": Dialect("virtuoso", results=SRX, digest_auth=True, text_dataset_wins=True,
+                        stored_as=((XSD_DURATION, VIRTUOSO_DURATION),)),
 }
 
 #: the graph a dataset with no graph is sent as: no institution slug starts with "_"
@@ -157,22 +207,26 @@ class RemoteStore(CatalogStore):
         return ox.parse_query_results(body, format=self.dialect.results_format)
 
     def select(self, query, bindings=None, *, timeout=None):
-        return rows_of(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, timeout)))
+        rows = rows_of(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, timeout)))
+        if self.dialect.stored_as:
+            rows = [{k: self.dialect.from_server(v) for k, v in r.items()} for r in rows]
+        return rows
 
     def ask(self, query, bindings=None):
         return bool(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, None)))
 
     def construct(self, query, bindings=None):
         body = self._post_query(self._bound(query, bindings), "application/n-triples", None)
-        return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+        return self.dialect.triples_from_server(list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)))
 
     def update_ops(self, ops: list[str]) -> None:
         if self.sql is not None:
-            self.sql.run([PREFIXES + op for op in ops])
+            self.sql.run([self.dialect.to_server_text(PREFIXES + op) for op in ops])
         else:
             self.update(update_text(ops))
 
     def update(self, update: str) -> None:
+        update = self.dialect.to_server_text(update)
         if self.sql is not None:
             self.sql.run([update])
             return
@@ -192,7 +246,7 @@ class RemoteStore(CatalogStore):
         return self.gsp_url
 
     def load(self, graph: str, triples: list[ox.Triple]) -> None:
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        body = ox.serialize(self.dialect.triples_to_server(triples), format=ox.RdfFormat.N_TRIPLES)
         try:
             resp = self.client.post(
                 self._gsp(), params={"graph": graph}, content=body,
@@ -212,7 +266,7 @@ class RemoteStore(CatalogStore):
             return []
         if resp.status_code >= 300:
             raise StoreError(f"Graph Store GET failed, HTTP {resp.status_code}")
-        return list(ox.parse(resp.content, format=ox.RdfFormat.N_TRIPLES))
+        return self.dialect.triples_from_server(list(ox.parse(resp.content, format=ox.RdfFormat.N_TRIPLES)))
 
     def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
         deadline = time.monotonic() + timeout
@@ -228,9 +282,14 @@ class RemoteStore(CatalogStore):
         extra += [("named-graph-uri", g) for g in named_graphs or [EMPTY_GRAPH]]
         if form == "graph":
             body = self._post_query(query, "application/n-triples", timeout, extra, own=False)
-            return collect(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), form, limit, deadline)
+            out = collect(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), form, limit, deadline)
+            out.triples = self.dialect.triples_from_server(out.triples)
+            return out
         body = self._post_query(query, self.dialect.results, timeout, extra, own=False)
-        return collect(self._results(body), form, limit, deadline)
+        out = collect(self._results(body), form, limit, deadline)
+        if self.dialect.stored_as:
+            out.rows = [[self.dialect.from_server(v) for v in row] for row in out.rows]
+        return out
 
     def close(self) -> None:
         self.client.close()
