@@ -18,6 +18,7 @@ from derivecert.catalog import (
     graph_iri,
 )
 
+from .conftest import remote_store
 from .fakes import fake_run
 from .servers import free_port
 
@@ -227,10 +228,13 @@ def test_sparql_search_agrees_with_the_index(store):
         assert [i.key for i in a.items] == [i.key for i in b.items]
 
 
-def test_remote_index_follows_another_writer(oxigraph_server):
-    oxigraph_server.clear()
-    a = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
-    b = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
+@pytest.mark.parametrize("server_fixture", ["oxigraph_server", "virtuoso_server"])
+def test_remote_index_follows_another_writer(request, server_fixture):
+    """Two nodes over one shared store (the national recipe): each sees the other's writes."""
+    server = request.getfixturevalue(server_fixture)
+    server.clear()
+    a = remote_store(server, index_check_interval_s=0)
+    b = remote_store(server, index_check_interval_s=0)
     try:
         assert a.count() == 0
         submit(b, "hospital-a", DS1)
