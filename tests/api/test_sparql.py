@@ -85,6 +85,8 @@ def test_the_dataset_is_exactly_the_institutions_graphs(client, store):
     assert seen == expected and expected
     graphs = {r["g"]["value"] for r in _rows(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
     assert graphs == {g for g in catalog if store.export(g)}
+    # what rdflib's SPARQLStore.contexts() asks: no graph outside the catalog's
+    assert {r["g"]["value"] for r in _rows(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")} <= set(catalog)
     internal = [META_GRAPH, FILINGS_GRAPH, UNRELATED, VIRTRDF]
     for g in internal:  # named in the request: an empty graph
         assert _rows(client, "SELECT * WHERE { ?s ?p ?o }", **{"default-graph-uri": g}) == []
