@@ -18,8 +18,7 @@ What differs between servers is in one place, `Dialect` (chosen by `store.dialec
   shows, but the answer is wrong; the graphs of the node's institutions are always named.
 - atomicity: Virtuoso's HTTP endpoint commits each operation of an update request by itself
   (a failing operation does not undo those before it), so with `store.sql_address` set the
-  catalog's writes go through Virtuoso's SQL port in one transaction (backends/virtuoso_sql.py).
-
+  catalog's writes go through Virtuoso's SQL port in one transaction (backends/virtuoso_sql.py);
 - datatypes: Virtuoso 7 turns an ``xsd:duration`` into a number ("P1Y" reads back as "12")
   and refuses one in INSERT DATA, so on Virtuoso durations are stored under a datatype of the
   node's own (`VIRTUOSO_DURATION`) and read back as ``xsd:duration`` by every read of this
@@ -130,6 +129,7 @@ _TEXT_DATASET = re.compile(
 
 # where a group pattern opens: bindings go first inside it (see `_bound`)
 _WHERE = re.compile(r"\b(?:WHERE|ASK)\s*\{", re.IGNORECASE)
+
 
 def _server_error(what: str, resp: httpx.Response) -> StoreError:
     """The server's refusal, logged with its text (which may quote the request), and answered
