@@ -130,7 +130,7 @@ ServerThreads = 10
 MaxClientConnections = 10
 Charset = UTF-8
 [SPARQL]
-ResultSetMaxRows = 10000000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 120
 """
 
@@ -148,6 +148,7 @@ class VirtuosoServer:
     username: str = "dba"
     password: str = "dba"  # a fresh database's; this one listens on loopback only and is deleted
     buffers: int = 4000    # 8 KB pages in memory: 32 MB for the tests (bench/remote_store.py gives more)
+    max_rows: int = 10_000_000  # [SPARQL] ResultSetMaxRows: above any catalog of the tests
 
     @property
     def base(self) -> str:
@@ -180,7 +181,8 @@ class VirtuosoServer:
         self.location.mkdir(parents=True, exist_ok=True)
         ini = self.location / "virtuoso.ini"
         ini.write_text(VIRTUOSO_INI.format(dir=self.location, sql_port=self.sql_port, http_port=self.port,
-                                           buffers=self.buffers, dirty_buffers=self.buffers * 3 // 4))
+                                           buffers=self.buffers, dirty_buffers=self.buffers * 3 // 4,
+                                           max_rows=self.max_rows))
         with open(self.location / "stderr.log", "ab") as err:
             self.process = subprocess.Popen([VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
                                             cwd=self.location, stdout=subprocess.DEVNULL, stderr=err)

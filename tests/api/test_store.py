@@ -20,7 +20,7 @@ from derivecert.catalog import (
 
 from .conftest import remote_store
 from .fakes import fake_run
-from .servers import free_port
+from .servers import VirtuosoServer, free_port
 
 DS1 = "https://fake.example.org/ds/1"
 DS2 = "https://fake.example.org/ds/2"
@@ -181,6 +181,28 @@ def test_virtuoso_over_http_alone_commits_operation_by_operation(virtuoso_server
         assert count(s, 'SELECT ?s WHERE { ?s dct:title "Half written"@en }') == 1
     finally:
         s.close()
+
+
+def test_a_server_cutting_results_at_its_row_cap_is_an_error_not_a_smaller_catalog(virtuoso_server, tmp_path):
+    """Virtuoso cuts every result at `[SPARQL] ResultSetMaxRows` (10,000 by default): the index
+    rebuilt from a cut result would silently miss records, so the store refuses it; a user's
+    query cut there is marked truncated."""
+    server = VirtuosoServer(tmp_path / "capped", max_rows=5).start()  # the fixture checked it is installed
+    s = remote_store(server, index_check_interval_s=0)
+    try:
+        subs = []
+        for i in range(6):
+            g, rg, results = fake_run(f"https://fake.example.org/capped/{i}", filing=f"DC-20250101-CAPD{i:04d}")
+            subs.append(build_submission("hospital-a", g, rg, results))
+        assert s.count() == 0
+        s.bulk_add(subs)  # the index follows the node's own writes
+        out = s.run_query("SELECT ?s WHERE { ?s ?p ?o }", "select", limit=100, timeout=30)
+        assert out.truncated and len(out.rows) == 5
+        with pytest.raises(store_mod.StoreError, match="ResultSetMaxRows"):
+            s.rebuild_index()  # as at a restart
+    finally:
+        s.close()
+        server.stop()
 
 
 def test_search_facets_and_text(store):

@@ -172,9 +172,12 @@ class RemoteStore(CatalogStore):
         return True
 
     def _post_query(self, query: str, accept: str, timeout: float | None, extra: list[tuple[str, str]] | None = None,
-                    *, own: bool = True) -> bytes:
+                    *, own: bool = True) -> tuple[bytes, bool]:
         """POST a query; `own` = False for a user's query, whose refusal the user may read.  The
-        server's answer to the store's own queries is logged, never sent to a client."""
+        server's answer to the store's own queries is logged, never sent to a client.  Returns
+        the body and whether the server cut the result at its own row cap (Virtuoso says so in
+        `X-SPARQL-MaxRows`, also when the result has exactly that many rows): a cut result of the
+        store's own is an error (the search index would miss records), a user's is marked."""
         body = urlencode([("query", query)] + (extra or [])).encode("ascii")
         try:
             resp = self.client.post(
@@ -189,7 +192,12 @@ class RemoteStore(CatalogStore):
             if resp.status_code < 500 and not own:
                 raise QueryRejected(resp.text.strip()[:2000] or f"HTTP {resp.status_code}")
             raise _server_error("query", resp)
-        return resp.content
+        cut = "x-sparql-maxrows" in resp.headers
+        if cut and own:
+            log.warning("SPARQL server cut a result of the catalog at %s rows", resp.headers["x-sparql-maxrows"])
+            raise StoreError(f"the SPARQL server cut a result of the catalog at {resp.headers['x-sparql-maxrows']} rows: "
+                             "raise its row cap above the catalog's size (Virtuoso: [SPARQL] ResultSetMaxRows)")
+        return resp.content, cut
 
     @staticmethod
     def _bound(query: str, bindings: dict[str, Any] | None) -> str:
@@ -207,16 +215,16 @@ class RemoteStore(CatalogStore):
         return ox.parse_query_results(body, format=self.dialect.results_format)
 
     def select(self, query, bindings=None, *, timeout=None):
-        rows = rows_of(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, timeout)))
+        rows = rows_of(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, timeout)[0]))
         if self.dialect.stored_as:
             rows = [{k: self.dialect.from_server(v) for k, v in r.items()} for r in rows]
         return rows
 
     def ask(self, query, bindings=None):
-        return bool(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, None)))
+        return bool(self._results(self._post_query(self._bound(query, bindings), self.dialect.results, None)[0]))
 
     def construct(self, query, bindings=None):
-        body = self._post_query(self._bound(query, bindings), "application/n-triples", None)
+        body, _ = self._post_query(self._bound(query, bindings), "application/n-triples", None)
         return self.dialect.triples_from_server(list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)))
 
     def update_ops(self, ops: list[str]) -> None:
@@ -281,14 +289,15 @@ class RemoteStore(CatalogStore):
         extra = [("default-graph-uri", g) for g in default_graphs or [EMPTY_GRAPH]]
         extra += [("named-graph-uri", g) for g in named_graphs or [EMPTY_GRAPH]]
         if form == "graph":
-            body = self._post_query(query, "application/n-triples", timeout, extra, own=False)
+            body, cut = self._post_query(query, "application/n-triples", timeout, extra, own=False)
             out = collect(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), form, limit, deadline)
             out.triples = self.dialect.triples_from_server(out.triples)
-            return out
-        body = self._post_query(query, self.dialect.results, timeout, extra, own=False)
-        out = collect(self._results(body), form, limit, deadline)
-        if self.dialect.stored_as:
-            out.rows = [[self.dialect.from_server(v) for v in row] for row in out.rows]
+        else:
+            body, cut = self._post_query(query, self.dialect.results, timeout, extra, own=False)
+            out = collect(self._results(body), form, limit, deadline)
+            if self.dialect.stored_as:
+                out.rows = [[self.dialect.from_server(v) for v in row] for row in out.rows]
+        out.truncated = out.truncated or cut
         return out
 
     def close(self) -> None:
