@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 
+from derivecert.catalog.backends.virtuoso_sql import DEFAULT_DRIVER
 from derivecert.catalog.sparql import sparql_iri
 
 
@@ -139,14 +142,16 @@ MaxQueryExecutionTime = 120
 class VirtuosoServer:
     """A `virtuoso-t +foreground` process of the tests' own (own virtuoso.ini, database in
     `location`).  Queries on /sparql; updates and Graph Store writes on the Digest-protected
-    /sparql-auth and /sparql-graph-crud-auth, as the `dba` of this fresh database."""
+    /sparql-auth and /sparql-graph-crud-auth and SQL writes on its SQL port, all as a node
+    account (`username`) that `dba` creates at start."""
 
     location: Path
     port: int = 0
     sql_port: int = 0
     process: subprocess.Popen | None = None
-    username: str = "dba"
-    password: str = "dba"  # a fresh database's; this one listens on loopback only and is deleted
+    username: str = "derivecert"  # the node's account, made at start as README's recipe says
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    admin_password: str = "dba"   # a fresh database's `dba`: loopback only, deleted after the tests
     buffers: int = 4000    # 8 KB pages in memory: 32 MB for the tests (bench/remote_store.py gives more)
     max_rows: int = 10_000_000  # [SPARQL] ResultSetMaxRows: above any catalog of the tests
 
@@ -194,12 +199,30 @@ class VirtuosoServer:
             try:
                 r = httpx.get(self.query_url, params={"query": "ASK {}"}, timeout=1, trust_env=False)
                 if r.status_code == 200:
+                    self.create_account()
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("virtuoso did not start in time")
+
+    def create_account(self) -> None:
+        """The node's account: SPARQL updates (HTTP and SQL) and write access to the graphs."""
+        import pyodbc
+
+        # Virtuoso's procedures refuse bound NVARCHAR parameters: the values (ours, [A-Za-z0-9_-])
+        # are written into the statements
+        assert re.fullmatch(r"[\w-]+", self.username) and re.fullmatch(r"[\w-]+", self.password)
+        conn = pyodbc.connect(f"DRIVER={DEFAULT_DRIVER};HOST={self.sql_address};UID=dba;PWD={self.admin_password}",
+                              autocommit=True)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(f"DB.DBA.USER_CREATE('{self.username}', '{self.password}')")
+            cursor.execute(f'GRANT SPARQL_UPDATE TO "{self.username}"')
+            cursor.execute(f"DB.DBA.RDF_DEFAULT_USER_PERMS_SET('{self.username}', 3)")
+        finally:
+            conn.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
