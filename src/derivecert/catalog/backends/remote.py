@@ -313,5 +313,8 @@ def open_remote(settings: Any) -> RemoteStore:
     auth = (cfg.username, password) if cfg.username else None
     sql = (VirtuosoSQL(cfg.sql_address, cfg.username or "", password, driver=cfg.odbc_driver, timeout=cfg.timeout_s)
            if cfg.sql_address else None)
+    if cfg.dialect == "virtuoso" and sql is None:
+        log.warning("store.dialect = 'virtuoso' without store.sql_address: Virtuoso commits each operation of "
+                    "an update by itself, so a write that fails half-way stays half written")
     return RemoteStore(cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
                        index_check_interval_s=cfg.index_check_interval_s, dialect=cfg.dialect, sql=sql)
