@@ -317,3 +317,23 @@ def test_a_catalog_filed_before_the_ledger_gets_its_filings_copied_once(store):
     assert store.set_filing_status("DC-20250101-BBBB0002", "revoked", allowed={"valid"}, reason="r", when="2026-01-01T00:00:00Z")
     store.warm()  # the ledger is not empty: nothing is copied again
     assert store.filing_status("DC-20250101-BBBB0002") == "revoked"
+
+
+def test_settings_open_a_virtuoso_store():
+    import httpx
+    from pydantic import ValidationError
+
+    from derivecert.catalog import open_store
+    from derivecert.settings import Settings
+
+    urls = {"kind": "remote", "query_url": "http://127.0.0.1:1/sparql", "update_url": "http://127.0.0.1:1/sparql-auth",
+            "gsp_url": "http://127.0.0.1:1/sparql-graph-crud-auth", "username": "derivecert", "password": "secret"}
+    s = open_store(Settings(store={**urls, "dialect": "virtuoso", "sql_address": "127.0.0.1:1"}))
+    try:
+        assert isinstance(s, RemoteStore) and s.dialect.name == "virtuoso" and s.sql is not None
+        assert isinstance(s.client.auth, httpx.DigestAuth)  # Virtuoso's /sparql-auth
+        assert "secret" not in repr(Settings(store=urls).store)  # a SecretStr
+    finally:
+        s.close()
+    with pytest.raises(ValidationError, match="sql_address"):
+        Settings(store={**urls, "sql_address": "127.0.0.1:1"})  # the SQL path is Virtuoso's
