@@ -7,6 +7,10 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The browser tests drive Debian's Chromium (no browser download at run time); CJK fonts for the pages.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
+# The remote-store tests also run on Virtuoso (Debian's virtuoso-opensource, started by the tests
+# on loopback), whose atomic writes go through its ODBC driver and unixODBC (libodbc2).
+VIRTUOSO := /usr/bin/virtuoso-t /usr/lib/$(shell uname -m)-linux-gnu/libodbc.so.2
+
 .PHONY: run test test-fast lint constraints bench bench-quick serve certify-examples screenshots docs jsonld w3c clean
 
 $(BIN)/python:
@@ -60,7 +64,12 @@ $(NODE_CLIENTS): tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund \
 	  || echo "warning: could not install the npm clients: the Comunica test will skip (outside CI)"
 
-test: $(DEVSTAMP) $(W3C_SPARQL) | $(BROWSER) $(NODE_CLIENTS)
+$(VIRTUOSO):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q virtuoso-opensource libodbc2 \
+	  || echo "warning: could not install virtuoso-opensource: the Virtuoso tests will skip (outside CI, where they fail)"
+
+test: $(DEVSTAMP) $(W3C_SPARQL) | $(BROWSER) $(NODE_CLIENTS) $(VIRTUOSO)
 	$(BIN)/python -m pytest -q
 
 # Everything but the slow tests (HermiT, Schemathesis, durability, browser: marker `slow`).

@@ -168,6 +168,16 @@ class StoreSettings(Table):
     username: str | None = None
     password: SecretStr | None = None
     timeout_s: float = 30.0
+    #: the remote server's kind, where servers differ (backends/remote.py `Dialect`):
+    #: "standard" (any SPARQL 1.1 server, e.g. `oxigraph serve`) or "virtuoso" (Digest auth on
+    #: /sparql-auth, SPARQL XML results)
+    dialect: Literal["standard", "virtuoso"] = "standard"
+    #: Virtuoso only: its SQL port ("127.0.0.1:1111"), through which the catalog's writes run as
+    #: one transaction each (Virtuoso's HTTP endpoint commits operation by operation); signs in
+    #: as store.username / store.password.  Needs pyodbc (extra "virtuoso") and libodbc2.
+    sql_address: str | None = None
+    #: Virtuoso's ODBC driver (Debian package libvirtodbc0)
+    odbc_driver: str = "/usr/lib/x86_64-linux-gnu/odbc/virtodbc_r.so"
     #: run users' SPARQL on an embedded store in worker processes that the time limit can stop
     query_processes: bool = True
     #: how often (seconds) a node over a shared remote store checks whether another writer
@@ -178,6 +188,8 @@ class StoreSettings(Table):
     def _remote_urls(self) -> "StoreSettings":
         if self.kind == "remote" and not (self.query_url and self.update_url):
             raise ValueError("store.kind = 'remote' needs store.query_url and store.update_url")
+        if self.sql_address and self.dialect != "virtuoso":
+            raise ValueError("store.sql_address is for store.dialect = 'virtuoso'")
         return self
 
 

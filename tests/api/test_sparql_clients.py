@@ -123,16 +123,18 @@ def test_the_store_bookkeeping_graphs_never_show(client, store):
 def test_results_are_the_engines(client, store):
     """Terms of every kind survive each results format (the engine writes them)."""
     fill(store)
+    # Virtuoso 7.2 has no BNODE() ("Built-in function is not implemented"): there the column stays unbound
+    blank = "" if getattr(getattr(store, "dialect", None), "name", "") == "virtuoso" else "BIND(BNODE() AS ?blank) "
     q = ('SELECT ?iri ?lang ?typed ?plain ?blank ?unbound WHERE { BIND(<http://e/x> AS ?iri) '
-         'BIND("标题\\n\\"q\\"\\t"@zh AS ?lang) BIND(42 AS ?typed) BIND("a,b" AS ?plain) BIND(BNODE() AS ?blank) }')
+         'BIND("标\\t题\\n\\"q\\""@zh AS ?lang) BIND(42 AS ?typed) BIND("a,b" AS ?plain) ' + blank + '}')
     import pyoxigraph as ox
 
     for fmt in (ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML, ox.QueryResultsFormat.TSV):
         r = client.get("/sparql", params={"query": q, "format": fmt.media_type})
         (row,) = list(ox.parse_query_results(r.content, format=fmt))
-        assert row["iri"] == ox.NamedNode("http://e/x") and row["lang"] == ox.Literal('标题\n"q"\t', language="zh")
+        assert row["iri"] == ox.NamedNode("http://e/x") and row["lang"] == ox.Literal('标\t题\n"q"', language="zh")
         assert row["typed"].value == "42" and row["plain"] == ox.Literal("a,b")
-        assert isinstance(row["blank"], ox.BlankNode) and row["unbound"] is None
+        assert (isinstance(row["blank"], ox.BlankNode) if blank else row["blank"] is None) and row["unbound"] is None
     r = client.get("/sparql", params={"query": q, "format": "csv"})
     header, row = list(csv.reader(io.StringIO(r.text)))
     assert header == ["iri", "lang", "typed", "plain", "blank", "unbound"] and row[3] == "a,b" and row[5] == ""
@@ -323,7 +325,12 @@ def test_a_client_reading_the_endpoint_first_gets_its_service_description(client
 def test_bookkeeping_graphs_stay_out_whatever_the_request_names(client, store):
     fill(store)
     q = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    # as the SPARQL 1.1 Protocol says, a dataset named in the request is exactly what is named
     r = client.get("/sparql", params={"query": q, "default-graph-uri": graph_iri("hospital-a")})
+    assert r.json()["results"]["bindings"] == []
+    r = client.get("/sparql", params={"query": q, "named-graph-uri": [graph_iri("hospital-a"), graph_iri("cdc-east")]})
+    assert {b["g"]["value"] for b in r.json()["results"]["bindings"]} == {graph_iri(i) for i in ("cdc-east", "hospital-a")}
+    r = client.get("/sparql", params={"query": q})
     assert {b["g"]["value"] for b in r.json()["results"]["bindings"]} == {graph_iri(i) for i in ("cdc-east", "hospital-a", "hospital-b")}
     r = client.get("/sparql", params={"query": f"SELECT DISTINCT ?g FROM <{graph_iri('cdc-east')}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"})
     assert "_meta" not in r.text and "_filings" not in r.text

@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
     async def lifespan(app: FastAPI):
         own_store = store is None
         the_store = store if store is not None else open_store(settings)
+        # /sparql's default graph: these institutions' graphs, and any that holds records
+        the_store.institutions = {i.id for i in settings.institutions}
         svc = Services(settings=settings, store=the_store, engine=engine or None,
                        sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)),
                        filing_key=load_filing_key(settings))

@@ -27,7 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import QueryTimeout
-from derivecert.catalog.model import GRAPH_BASE, graph_iri
+from derivecert.catalog.model import GRAPH_BASE
 from derivecert.sparql_guard import QueryAnalyser, check_services
 
 from ..deps import Reader, Services, ServicesDep, read_body
@@ -111,15 +111,6 @@ def service_description(endpoint: str) -> list[ox.Triple]:
     return triples
 
 
-def _institution_graphs(svc: Services) -> list[str]:
-    """The institutions' graphs: what the default graph unites and `GRAPH ?g` ranges over unless
-    the request or the query names graphs, so that the store's bookkeeping graphs (`_meta`,
-    `_filings`) never show (rdflib's `SPARQLStore.contexts()` lists exactly these)."""
-    ids = {i.id for i in svc.settings.institutions} | set(svc.store.institution_counts())
-    # no institution yet: a graph that never holds data (no institution slug starts with "_")
-    return [graph_iri(i) for i in sorted(ids)] or [GRAPH_BASE + "_none"]
-
-
 async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
     """One of the SPARQL slots (made in the lifespan), or a 503 after a short wait."""
     assert slots is not None, "made in the lifespan"
@@ -195,9 +186,7 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
     if internal:
         raise Problem(400, "invalid-request", f"<{internal[0]}> is the store's bookkeeping, not a catalog graph",
                       hint="name institutions' graphs (GET /v1/institutions lists them), or none for their union")
-    if not default_graphs or not named_graphs:  # what is not named: the institutions' graphs
-        graphs = await run_in_threadpool(_institution_graphs, svc)
-        default_graphs, named_graphs = default_graphs or graphs, named_graphs or graphs
+    # what is not named is the institutions' graphs: the store decides (`CatalogStore.user_dataset`)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
         media = negotiate(request, offered, formats)

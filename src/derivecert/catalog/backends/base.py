@@ -56,17 +56,11 @@ class QueryOutcome:
     truncated: bool = False
 
 
-def dataset_options(default_graphs, named_graphs) -> dict[str, Any]:
-    """Oxigraph query options for the SPARQL Protocol's default-graph-uri / named-graph-uri
-    (no default graph named: the union of the institutions' graphs)."""
-    options: dict[str, Any] = {}
-    if default_graphs:
-        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-    else:
-        options["use_default_graph_as_union"] = True
-    if named_graphs:
-        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-    return options
+def dataset_options(default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
+    """Oxigraph query options for a query's dataset, both lists explicit (an empty list is an
+    empty graph, never "all graphs"): see `CatalogStore.user_dataset`."""
+    return {"default_graph": [ox.NamedNode(g) for g in default_graphs],
+            "named_graphs": [ox.NamedNode(g) for g in named_graphs]}
 
 
 def collect(results, form: str, limit: int, deadline: float) -> QueryOutcome:
@@ -165,6 +159,9 @@ class CatalogStore(FilingLedger, ABC):
         self._last_check = 0.0
         self.index_check_interval_s = 0.0
         self._index_ready = False
+        #: the institutions of the node's settings (set by the app): their graphs are in the
+        #: dataset of users' queries even before they file anything (`user_dataset`)
+        self.institutions: set[str] = set()
 
     # primitives ----------------------------------------------------------------------------
     @abstractmethod
@@ -184,6 +181,10 @@ class CatalogStore(FilingLedger, ABC):
     @abstractmethod
     def update(self, update: str) -> None:
         """One SPARQL UPDATE request: a single transaction."""
+
+    def update_ops(self, ops: list[str]) -> None:
+        """Update operations (without prefixes) as one transaction: one request by default."""
+        self.update(update_text(ops))
 
     @abstractmethod
     def load(self, graph: str, triples: list[ox.Triple]) -> None:
@@ -205,6 +206,24 @@ class CatalogStore(FilingLedger, ABC):
         named_graphs: list[str] | None = None,
     ) -> QueryOutcome:
         """A user's read-only query; the default graph is the union of the named graphs."""
+
+    def user_dataset(self, default_graphs: list[str] | None,
+                     named_graphs: list[str] | None) -> tuple[list[str], list[str]]:
+        """The dataset of a user's query (`run_query`): the default graph is the union of the
+        institutions' graphs and the named graphs are those graphs, unless the request or the
+        query names some (FROM, FROM NAMED, default-graph-uri, named-graph-uri), which are then
+        the dataset, kept only where they are institutions' graphs.  The
+        node's own graphs (`_meta`, the ledger), a server's system graphs and any other graph
+        in the store never show; a graph that is not the catalog's reads as an empty one.  The
+        institutions are those of the settings (`institutions`) and of the search index (records
+        checked against their graph, which on a shared store other nodes may have written)."""
+        filed = {i for i, mask in self.ensure_index().masks["institution"].items() if mask}
+        catalog = sorted(graph_iri(i) for i in filed | self.institutions)
+        if not default_graphs and not named_graphs:
+            return catalog, catalog
+        # as the SPARQL Protocol says: a dataset that is named is exactly what is named
+        allowed = set(catalog)
+        return ([g for g in default_graphs or [] if g in allowed], [g for g in named_graphs or [] if g in allowed])
 
     def warm(self) -> None:
         """Prepare for the first queries (start query workers, build the search index)."""
@@ -303,7 +322,7 @@ class CatalogStore(FilingLedger, ABC):
             ops.append(insert_data(graph_iri(submission.institution), submission.all_triples()))
             ops.extend(filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
             ops.extend(_generation_ops(generation))
-            self.update(update_text(ops))
+            self.update_ops(ops)
             for rec in submission.records:
                 index.add(rec)
             self._generation = generation
@@ -317,7 +336,7 @@ class CatalogStore(FilingLedger, ABC):
             if owner is None or (institution is not None and owner != institution):
                 return False
             generation = uuid.uuid4().hex
-            self.update(update_text(_delete_records_ops([key], owner) + _generation_ops(generation)))
+            self.update_ops(_delete_records_ops([key], owner) + _generation_ops(generation))
             self.index.remove(key)
             self._generation = generation
             return True
@@ -334,7 +353,7 @@ class CatalogStore(FilingLedger, ABC):
             for graph, triples in by_graph.items():
                 self.load(graph, triples)
             generation = uuid.uuid4().hex
-            self.update(update_text(_generation_ops(generation)))
+            self.update_ops(_generation_ops(generation))
             self._generation = generation
             self.index.add_many(r for sub in submissions for r in sub.records)
 

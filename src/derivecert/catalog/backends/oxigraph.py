@@ -76,6 +76,7 @@ class EmbeddedStore(CatalogStore):
         return [q.triple for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
 
     def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
+        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
         if self.query_pool is not None:
             try:
                 status, payload = self.query_pool.run(
