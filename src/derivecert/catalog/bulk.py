@@ -1,0 +1,220 @@
+"""Bulk loading (issue 15): many descriptions certified together and filed one by one.
+
+A batch of documents is certified as one engine call (one reasoner and one pySHACL call for
+the lot: the engine's fixed costs are paid once per batch, not once per file), then each
+document is filed on its own through `file_submission`, exactly as a PUT of that document would
+be: a document with a rejected dataset, nothing derived, a reserved term or another
+institution's dataset is refused alone, and the rest of the batch is filed.  A document that
+does not parse is reported as failed and left out of the batch before certification.
+
+Certifying together is what `Engine.certify_documents` does for a batch (descriptions that share
+an IRI, e.g. a source described in one file and used in another, are read together); a caller
+who wants each file judged strictly alone gives batches of one.
+
+`certify_batch` is the untrusted part (parsing and the engine): callers run it in a bounded
+worker (derivecert.sandbox), one batch at a time, so memory is bounded by the batch size, not by
+the input.  `file_batch` is the trusted part and runs beside the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .errors import StoreError
+from .service import file_submission
+
+#: outcome statuses, in the order a summary lists them
+STATUSES = ("filed", "refused", "failed")
+
+
+@dataclass
+class ItemOutcome:
+    """What became of one document of a batch: `filed` (its datasets stored), `refused` (the
+    certification or the catalog refused it, nothing stored) or `failed` (unusable input)."""
+
+    name: str
+    status: str
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    code: str | None = None
+    message: str | None = None
+    hint: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "status": self.status, "datasets": self.datasets}
+        if self.status != "filed":
+            out.update(code=self.code, message=self.message, hint=self.hint)
+        if self.results and self.status == "refused":
+            out["results"] = self.results
+        return out
+
+
+@dataclass
+class CertifiedDocument:
+    """A document of a certified batch: its own description and its datasets' results (with the
+    result and filing triples that concern them), or why it could not be read."""
+
+    name: str
+    run: Any = None                 # a CertificationRun over this document only (None: failed)
+    error: dict[str, Any] | None = None
+
+
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """code / message / hint of a DeriveCert or catalog error, for an outcome."""
+    message = getattr(exc, "message", None) or str(exc)
+    where = getattr(exc, "where", None)
+    return {"code": getattr(exc, "code", "error"), "message": f"{where}: {message}" if where else message,
+            "hint": getattr(exc, "hint", None) or None}
+
+
+def certify_batch(engine: Any, documents: list[tuple[str, bytes]], *, media_type: str | None = None,
+                  filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
+                  on: date | None = None) -> list[CertifiedDocument]:
+    """Parse each document alone (a bad one is reported, not fatal), certify the good ones as one
+    engine call and split the run back per document.  Runs in a bounded worker."""
+    from rdflib import Graph
+
+    from ..classify import datasets
+    from ..engine import CertificationRun
+    from ..errors import DeriveCertError
+    from ..vocab import bind_prefixes
+
+    out: list[CertifiedDocument] = []
+    parsed: list[tuple[CertifiedDocument, Graph, list]] = []
+    union = Graph()
+    origin: dict = {}
+    for name, data in documents:
+        doc = CertifiedDocument(name)
+        out.append(doc)
+        try:
+            graph, _ = engine.load(data, media_type=media_type, filename=name)
+        except DeriveCertError as exc:
+            doc.error = error_fields(exc)
+            continue
+        found = datasets(graph)
+        for ds in found:
+            origin.setdefault(ds, name)
+        union += graph
+        parsed.append((doc, graph, found))
+    if not parsed:
+        return out
+    if not origin:  # no document describes a dataset: each is refused on its own below
+        run = CertificationRun(union, None, [], Graph())
+    else:
+        run = engine.certify_graph(union, origin, filing_numbers=filing_numbers,
+                                   certifying_body=certifying_body, on=on)
+    by_name: dict[str, list] = {}
+    for result in run.results:
+        by_name.setdefault(result.source, []).append(result)
+    split = _split_results(run.result_graph, {doc.name: found for doc, _, found in parsed})
+    for doc, graph, _ in parsed:
+        result_graph = split.get(doc.name) or Graph()
+        bind_prefixes(result_graph)
+        doc.run = CertificationRun(graph, None, by_name.get(doc.name, []), result_graph, None, run.on)
+    return out
+
+
+def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
+    """The result graph of a batch cut per document: for each of its datasets, the nodes that
+    point at it (its result, its filing) and what they lead to, never crossing another dataset."""
+    from rdflib import Graph
+
+    by_subject: dict[Any, list] = {}
+    pointing: dict[Any, set] = {}
+    for s, p, o in result_graph:
+        by_subject.setdefault(s, []).append((s, p, o))
+        pointing.setdefault(o, set()).add(s)
+    all_datasets = {ds for found in groups.values() for ds in found}
+    out: dict[str, Any] = {}
+    for name, found in groups.items():
+        graph = Graph()
+        seen: set = set()
+        todo = list(found) + [s for ds in found for s in pointing.get(ds, ())]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for triple in by_subject.get(node, ()):
+                graph.add(triple)
+                obj = triple[2]
+                if obj in by_subject and obj not in seen and obj not in all_datasets:
+                    todo.append(obj)
+        out[name] = graph
+    return out
+
+
+def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
+               signing_key: Any = None) -> list[ItemOutcome]:
+    """File each certified document through `file_submission` (one transaction each, as a PUT):
+    the outcome of every document, in order."""
+    from ..errors import DeriveCertError
+
+    outcomes = []
+    for doc in documents:
+        if doc.run is None:
+            outcomes.append(ItemOutcome(doc.name, "failed", **(doc.error or {})))
+            continue
+        if signing_key is not None:
+            doc.run.sign_filings(signing_key)
+        try:
+            filed = file_submission(store, institution, doc.run)
+        except (StoreError, DeriveCertError) as exc:
+            if isinstance(exc, StoreError) and exc.status >= 500:
+                raise  # the store is down: the batch stops, the caller reports it
+            results = list(getattr(exc, "extensions", {}).get("results") or [])
+            outcomes.append(ItemOutcome(doc.name, "refused", results=results, **error_fields(exc)))
+            continue
+        outcomes.append(ItemOutcome(doc.name, "filed", datasets=filed.datasets))
+    return outcomes
+
+
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of at most `size`, read lazily (the input is never held whole)."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def summary(outcomes: Iterable[ItemOutcome]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    datasets = 0
+    for o in outcomes:
+        counts[o.status] += 1
+        datasets += len(o.datasets)
+    return {**counts, "datasets": datasets}
+
+
+def load_batches(store: Any, institution: str, documents: Iterable[tuple[str, bytes | BaseException]],
+                 certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]], *,
+                 batch_size: int, signing_key: Any = None) -> Iterator[list[ItemOutcome]]:
+    """Certify and file `documents` (name, content, or the error reading it) `batch_size` at a
+    time with `certify` (`certify_batch` in a bounded worker); yields each batch's outcomes.
+
+    A batch the engine cannot certify as a whole (a worker past its memory or time limit) is
+    certified again one document at a time, so the document at fault is the only one failed."""
+    from ..errors import DeriveCertError
+
+    for batch in batches(documents, batch_size):
+        unread = {name: exc for name, exc in batch if isinstance(exc, BaseException)}
+        readable = [(name, data) for name, data in batch if not isinstance(data, BaseException)]
+        try:
+            certified = certify(readable) if readable else []
+        except DeriveCertError as exc:
+            certified = [CertifiedDocument(readable[0][0], error=error_fields(exc))] if len(readable) == 1 else []
+            for doc in readable if len(readable) > 1 else ():
+                try:
+                    certified.extend(certify([doc]))
+                except DeriveCertError as one:
+                    certified.append(CertifiedDocument(doc[0], error=error_fields(one)))
+        by_name = {doc.name: doc for doc in certified}
+        ordered = [by_name.get(name) or CertifiedDocument(name, error=error_fields(unread[name])) for name, _ in batch]
+        yield file_batch(store, institution, ordered, signing_key)
