@@ -108,7 +108,7 @@ def certify_batch(engine: Any, documents: list[tuple[str, bytes]], *, media_type
                                    certifying_body=certifying_body, on=on)
     by_name: dict[str, list] = {}
     for result in run.results:
-        by_name.setdefault(result.source, []).append(result)
+        by_name.setdefault(result.source or "", []).append(result)
     split = _split_results(run.result_graph, {doc.name: found for doc, _, found in parsed})
     for doc, graph, _ in parsed:
         result_graph = split.get(doc.name) or Graph()

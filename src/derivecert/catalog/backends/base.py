@@ -42,6 +42,7 @@ from ..model import (
 from ..search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
 from ..sparql import insert_data, sparql_iri, sparql_literal, update_text
 from ..submission import Submission
+from ..text import TextIndex
 
 
 @dataclass
@@ -160,6 +161,8 @@ class CatalogStore(FilingLedger, ABC):
 
     def __init__(self) -> None:
         self.index = FacetIndex()
+        #: ranked text search (catalog/text.py), kept with the facet index at every write below
+        self.text = TextIndex()
         self._lock = threading.RLock()
         self._generation: str | None = None
         self._last_check = 0.0
@@ -212,7 +215,7 @@ class CatalogStore(FilingLedger, ABC):
         self.ensure_index()
 
     def close(self) -> None:
-        pass
+        self.text.close()
 
     # catalog ---------------------------------------------------------------------------------
     def ensure_index(self) -> FacetIndex:
@@ -252,6 +255,7 @@ class CatalogStore(FilingLedger, ABC):
             entries = _first_filed(self._summaries())
             index = FacetIndex()
             index.add_many(entries)
+            self.text.sync(generation, entries)
             self.index = index
             self._generation = generation
             self._index_ready = True
@@ -306,6 +310,7 @@ class CatalogStore(FilingLedger, ABC):
             self.update(update_text(ops))
             for rec in submission.records:
                 index.add(rec)
+            self.text.update(submission.records, submission.keys, generation)
             self._generation = generation
 
     def delete(self, key: str, institution: str | None = None) -> bool:
@@ -319,6 +324,7 @@ class CatalogStore(FilingLedger, ABC):
             generation = uuid.uuid4().hex
             self.update(update_text(_delete_records_ops([key], owner) + _generation_ops(generation)))
             self.index.remove(key)
+            self.text.update([], [key], generation)
             self._generation = generation
             return True
 
@@ -337,9 +343,13 @@ class CatalogStore(FilingLedger, ABC):
             self.update(update_text(_generation_ops(generation)))
             self._generation = generation
             self.index.add_many(r for sub in submissions for r in sub.records)
+            self.text.update([r for sub in submissions for r in sub.records], [], generation)
 
     def search(self, query: SearchQuery) -> SearchResult:
-        return self.ensure_index().search(query)
+        """Faceted search; words in `query.text` are found by the ranked text index."""
+        index = self.ensure_index()
+        ranked = self.text.search(query.text) if query.text.strip() else None
+        return index.search(query, ranked=ranked)
 
     def search_sparql(self, query: SearchQuery) -> SearchResult:
         """The same search in SPARQL (what a plain-SPARQL peer answers); for tests and bench."""

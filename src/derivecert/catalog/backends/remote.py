@@ -143,6 +143,7 @@ class RemoteStore(CatalogStore):
 
     def close(self) -> None:
         self.client.close()
+        super().close()
 
 
 @register("remote")
