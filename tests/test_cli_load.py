@@ -91,3 +91,23 @@ def test_help_states_the_exit_codes():
     code, out, _ = run("load", "--help")
     assert code == 0
     assert "0 every file filed" in out and "1 some file refused or failed" in out and "2 unusable input" in out
+
+
+def test_a_batch_past_a_limit_is_certified_again_one_document_at_a_time_so_only_the_culprit_fails():
+    from derivecert.catalog.bulk import CertifiedDocument, _certify_each
+    from derivecert.errors import ResourceLimitError
+
+    calls = []
+
+    def certify(documents):
+        calls.append([name for name, _ in documents])
+        if any(data == b"huge" for _, data in documents):
+            raise ResourceLimitError("the work needed more memory than 1536 MB", limit="certify_memory_mb")
+        return [CertifiedDocument(name, run=object()) for name, _ in documents]
+
+    unread = OSError("unreadable")
+    got = _certify_each([("a", b"ok"), ("b", b"huge"), ("c", unread), ("d", b"ok")], certify)
+    assert [d.name for d in got] == ["a", "b", "c", "d"]
+    assert [d.run is not None for d in got] == [True, False, False, True]
+    assert "1536 MB" in got[1].error["message"] and got[2].error["message"] == "unreadable"
+    assert calls == [["a", "b", "d"], ["a"], ["b"], ["d"]]

@@ -650,11 +650,13 @@ def load(
     store: Optional[Path] = StoreOpt,
     config: Optional[Path] = ConfigOpt,
     batch_size: int = typer.Option(200, "--batch-size", min=1, help="Files certified together (memory grows with it)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1,
+                                help="Batches certified at once, each in its own worker (default: all cores)."),
     lang: Lang = LangOpt,
 ) -> int:
     """Certify and file many descriptions into the node's catalog, each file as one submission.
 
-    Files are certified in batches (one engine call each, in a bounded worker) and each file is
+    Files are certified in batches (one engine call each, in bounded workers) and each file is
     filed on its own, as `PUT /v1/institutions/{institution}/datasets` would: a refused or
     unreadable file is reported and the others are filed.  Filing again replaces (re-loading
     is idempotent).  The store is the one `serve` uses (settings, or --store FOLDER); an
@@ -707,7 +709,8 @@ def load(
         with bar:
             task = bar.add_task("load", total=len(files))
             for outcomes in load_batches(catalog, institution, _read_documents(files, engine.max_bytes), certify,
-                                         batch_size=batch_size, signing_key=key):
+                                         batch_size=batch_size, signing_key=key,
+                                         workers=workers if sandbox.available() else 0):
                 for o in outcomes:
                     counts[o.status] += 1
                     counts["datasets"] += len(o.datasets)

@@ -18,7 +18,9 @@ the input.  `file_batch` is the trusted part and runs beside the store.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -195,26 +197,44 @@ def summary(outcomes: Iterable[ItemOutcome]) -> dict[str, int]:
 
 def load_batches(store: Any, institution: str, documents: Iterable[tuple[str, bytes | BaseException]],
                  certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]], *,
-                 batch_size: int, signing_key: Any = None) -> Iterator[list[ItemOutcome]]:
+                 batch_size: int, signing_key: Any = None, workers: int = 1) -> Iterator[list[ItemOutcome]]:
     """Certify and file `documents` (name, content, or the error reading it) `batch_size` at a
-    time with `certify` (`certify_batch` in a bounded worker); yields each batch's outcomes.
+    time with `certify` (`certify_batch` in a bounded worker); yields each batch's outcomes, in order.
 
-    A batch the engine cannot certify as a whole (a worker past its memory or time limit) is
-    certified again one document at a time, so the document at fault is the only one failed."""
+    With `workers` >= 1, that many batches are certified at once (each `certify` call waits on its
+    own worker process) while the batch before them is filed here, so at most `workers` + 1
+    batches are held; `workers=0` certifies in this thread, one batch after the other (for a
+    `certify` that runs in-process).  A batch the engine cannot certify as a whole (a worker past
+    its memory limit) is certified again one document at a time, so only the one at fault fails."""
+    if workers < 1:
+        for batch in batches(documents, batch_size):
+            yield file_batch(store, institution, _certify_each(batch, certify), signing_key)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derivecert-load") as pool:
+        pending: deque = deque()
+        for batch in batches(documents, batch_size):
+            pending.append(pool.submit(_certify_each, batch, certify))
+            if len(pending) > workers:
+                yield file_batch(store, institution, pending.popleft().result(), signing_key)
+        while pending:
+            yield file_batch(store, institution, pending.popleft().result(), signing_key)
+
+
+def _certify_each(batch: list[tuple[str, bytes | BaseException]],
+                  certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]]) -> list[CertifiedDocument]:
+    """Every document of `batch`, certified, or failed with its reason, in the batch's order."""
     from ..errors import DeriveCertError
 
-    for batch in batches(documents, batch_size):
-        unread = {name: exc for name, exc in batch if isinstance(exc, BaseException)}
-        readable = [(name, data) for name, data in batch if not isinstance(data, BaseException)]
-        try:
-            certified = certify(readable) if readable else []
-        except DeriveCertError as exc:
-            certified = [CertifiedDocument(readable[0][0], error=error_fields(exc))] if len(readable) == 1 else []
-            for doc in readable if len(readable) > 1 else ():
-                try:
-                    certified.extend(certify([doc]))
-                except DeriveCertError as one:
-                    certified.append(CertifiedDocument(doc[0], error=error_fields(one)))
-        by_name = {doc.name: doc for doc in certified}
-        ordered = [by_name.get(name) or CertifiedDocument(name, error=error_fields(unread[name])) for name, _ in batch]
-        yield file_batch(store, institution, ordered, signing_key)
+    unread = {name: exc for name, exc in batch if isinstance(exc, BaseException)}
+    readable = [(name, data) for name, data in batch if not isinstance(data, BaseException)]
+    try:
+        certified = certify(readable) if readable else []
+    except DeriveCertError as exc:
+        certified = [CertifiedDocument(readable[0][0], error=error_fields(exc))] if len(readable) == 1 else []
+        for doc in readable if len(readable) > 1 else ():
+            try:
+                certified.extend(certify([doc]))
+            except DeriveCertError as one:
+                certified.append(CertifiedDocument(doc[0], error=error_fields(one)))
+    by_name = {doc.name: doc for doc in certified}
+    return [by_name.get(name) or CertifiedDocument(name, error=error_fields(unread[name])) for name, _ in batch]

@@ -105,6 +105,10 @@ class TextIndex:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False)
         try:
+            # a write-ahead log synced at checkpoints, not at every commit: a commit lost to a power
+            # cut leaves an older generation, which `sync` repairs from the store
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
         except sqlite3.DatabaseError:  # not a database (a torn or foreign file): start afresh
