@@ -1,6 +1,6 @@
 """Benchmark of bulk loading (issue 15): `derivecert load` against filing one file at a time.
 
-    python bench/load.py --quick     # ~1 min: 400 files, one-by-one baseline on 60 of them
+    python bench/load.py --quick     # a few minutes: 400 and 1,600 files, one-by-one baseline on 60 of them
     python bench/load.py             # 2,000 and 8,000 files
 
 Data: the certifiable demo descriptions of examples/ cloned into N files (every IRI under
@@ -41,7 +41,7 @@ def write_clones(folder: Path, n: int) -> None:
         (folder / f"{j:07d}-{sources[j % len(sources)].name}").write_text(text, encoding="utf-8")
 
 
-def run_load(files: Path, store: Path) -> dict:
+def run_load(files: Path, store: Path, batch_size: int) -> dict:
     """`derivecert load` in a new process; wall time, its summary line and the peak RSS of the
     largest process it started (the command itself or a bounded worker)."""
     probe = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
@@ -51,7 +51,8 @@ def run_load(files: Path, store: Path) -> dict:
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "derivecert.cli", "load", str(files),
-                           "--institution", INSTITUTION, "--store", str(store)], capture_output=True, text=True, env=env)
+                           "--institution", INSTITUTION, "--store", str(store),
+                           "--batch-size", str(batch_size)], capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     head, _, tail = proc.stdout.partition("\n")
     code, rss_kb = (int(x) for x in head.split())
@@ -81,13 +82,16 @@ def baseline(files: list[Path], store_dir: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="400 files, about a minute")
+    ap.add_argument("--quick", action="store_true", help="400 and 1,600 files")
+    ap.add_argument("--batch-size", type=int, default=50,
+                    help="derivecert load --batch-size (small, so both sizes hold many batches)")
     ap.add_argument("--sizes", type=int, nargs="*", help="file counts (default 2000 8000)")
     ap.add_argument("--baseline-files", type=int, default=None, help="files filed one by one for the baseline")
     args = ap.parse_args(argv)
-    sizes = args.sizes or ([100, 400] if args.quick else [2000, 8000])
+    sizes = args.sizes or ([400, 1600] if args.quick else [2000, 8000])
     k = args.baseline_files or (60 if args.quick else 300)
-    report: dict = {"bench": "load", "quick": args.quick, "sizes": []}
+    report: dict = {"bench": "load", "quick": args.quick, "cores": os.cpu_count(), "batch_size": args.batch_size,
+                    "sizes": []}
     with tempfile.TemporaryDirectory(prefix="derivecert-bench-load-") as tmp:
         work = Path(tmp)
         write_clones(work / "baseline-files", k)
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one by one: {per_s:.1f} datasets/s", file=sys.stderr, flush=True)
         for n in sizes:
             write_clones(work / f"files-{n}", n)
-            got = run_load(work / f"files-{n}", work / f"store-{n}")
+            got = run_load(work / f"files-{n}", work / f"store-{n}", args.batch_size)
             got["files"] = n
             got["load_datasets_per_s"] = round(n / got["seconds"], 1)
             got["speedup"] = round(got["load_datasets_per_s"] / per_s, 2)

@@ -86,3 +86,14 @@ def test_limits_and_malformed_batches_are_named(client, settings):
     body = post(client, "cdc-east", [doc(CDC[0])]).json()
     assert body["items"][0]["status"] == "failed" and "limits.max_body_bytes" in body["items"][0]["message"]
     assert client.get("/v1/datasets").json()["total"] == 0
+
+
+def test_documents_naming_the_same_dataset_are_each_judged_alone(client):
+    """The same description twice in one batch: each is filed as a PUT of it would be (the second
+    replaces the first), never judged on the other's facts."""
+    body = post(client, "cdc-east", [doc(CDC[0]), doc(CDC[0], "again.ttl"), doc(CDC[1])]).json()
+    assert [i["status"] for i in body["items"]] == ["filed", "filed", "filed"], body
+    first, again, _ = (i["datasets"][0] for i in body["items"])
+    assert first["dataset"] == again["dataset"] and again["replaced"] is True
+    assert first["filing"]["sha256"] == again["filing"]["sha256"]
+    assert client.get("/v1/datasets", params={"institution": "cdc-east"}).json()["total"] == 2

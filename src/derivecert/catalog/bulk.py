@@ -76,18 +76,17 @@ def certify_batch(engine: Any, documents: list[tuple[str, bytes]], *, media_type
                   filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
                   on: date | None = None) -> list[CertifiedDocument]:
     """Parse each document alone (a bad one is reported, not fatal), certify the good ones as one
-    engine call and split the run back per document.  Runs in a bounded worker."""
-    from rdflib import Graph
+    engine call and split the run back per document.  Runs in a bounded worker.
 
+    Each document gets the outcome it would get alone: a document naming a dataset that another
+    document of the batch also names (a source described in one file and used in another, or one
+    dataset in two files) is certified on its own, so another file's facts never decide its
+    verdict or enter its digest."""
     from ..classify import datasets
-    from ..engine import CertificationRun
     from ..errors import DeriveCertError
-    from ..vocab import bind_prefixes
 
     out: list[CertifiedDocument] = []
-    parsed: list[tuple[CertifiedDocument, Graph, list]] = []
-    union = Graph()
-    origin: dict = {}
+    parsed: list[tuple[CertifiedDocument, Any, list]] = []
     for name, data in documents:
         doc = CertifiedDocument(name)
         out.append(doc)
@@ -96,27 +95,50 @@ def certify_batch(engine: Any, documents: list[tuple[str, bytes]], *, media_type
         except DeriveCertError as exc:
             doc.error = error_fields(exc)
             continue
-        found = datasets(graph)
+        parsed.append((doc, graph, datasets(graph)))
+    named: dict[Any, set[int]] = {}  # dataset IRI -> documents typing it
+    for i, (_, _, found) in enumerate(parsed):
         for ds in found:
-            origin.setdefault(ds, name)
-        union += graph
-        parsed.append((doc, graph, found))
-    if not parsed:
-        return out
-    if not origin:  # no document describes a dataset: each is refused on its own below
+            named.setdefault(ds, set()).add(i)
+    alone = {i for i, (_, graph, _) in enumerate(parsed)
+             for term in {t for s, _, o in graph for t in (s, o)} if named.get(term, {i}) != {i}}
+    together = [p for i, p in enumerate(parsed) if i not in alone]
+    kwargs = {"filing_numbers": filing_numbers, "certifying_body": certifying_body, "on": on}
+    for members in ([together] if together else []) + [[p] for i, p in enumerate(parsed) if i in alone]:
+        try:
+            _certify_together(engine, members, kwargs)
+        except DeriveCertError as exc:
+            if len(members) > 1:
+                raise  # the caller certifies each document alone
+            members[0][0].error = error_fields(exc)
+    return out
+
+
+def _certify_together(engine: Any, members: list[tuple[CertifiedDocument, Any, list]], kwargs: dict) -> None:
+    """One engine call for the documents' union; each document gets its part of the run."""
+    from rdflib import Graph
+
+    from ..engine import CertificationRun
+    from ..vocab import bind_prefixes
+
+    union = members[0][1] if len(members) == 1 else Graph()
+    origin: dict = {}
+    for doc, graph, found in members:
+        origin.update((ds, doc.name) for ds in found)
+        if len(members) > 1:
+            union += graph
+    if origin:
+        run = engine.certify_graph(union, origin, **kwargs)
+    else:  # no document describes a dataset: each is refused as nothing to file
         run = CertificationRun(union, None, [], Graph())
-    else:
-        run = engine.certify_graph(union, origin, filing_numbers=filing_numbers,
-                                   certifying_body=certifying_body, on=on)
     by_name: dict[str, list] = {}
     for result in run.results:
         by_name.setdefault(result.source or "", []).append(result)
-    split = _split_results(run.result_graph, {doc.name: found for doc, _, found in parsed})
-    for doc, graph, _ in parsed:
+    split = _split_results(run.result_graph, {doc.name: found for doc, _, found in members})
+    for doc, graph, _ in members:
         result_graph = split.get(doc.name) or Graph()
         bind_prefixes(result_graph)
         doc.run = CertificationRun(graph, None, by_name.get(doc.name, []), result_graph, None, run.on)
-    return out
 
 
 def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
