@@ -119,7 +119,6 @@ def _certify_together(engine: Any, members: list[tuple[CertifiedDocument, Any, l
     from rdflib import Graph
 
     from ..engine import CertificationRun
-    from ..vocab import bind_prefixes
 
     union = members[0][1] if len(members) == 1 else Graph()
     origin: dict = {}
@@ -136,8 +135,7 @@ def _certify_together(engine: Any, members: list[tuple[CertifiedDocument, Any, l
         by_name.setdefault(result.source or "", []).append(result)
     split = _split_results(run.result_graph, {doc.name: found for doc, _, found in members})
     for doc, graph, _ in members:
-        result_graph = split.get(doc.name) or Graph()
-        bind_prefixes(result_graph)
+        result_graph = split.get(doc.name) or Graph(bind_namespaces="none")
         doc.run = CertificationRun(graph, None, by_name.get(doc.name, []), result_graph, None, run.on)
 
 
@@ -154,7 +152,7 @@ def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
     all_datasets = {ds for found in groups.values() for ds in found}
     out: dict[str, Any] = {}
     for name, found in groups.items():
-        graph = Graph()
+        graph = Graph(bind_namespaces="none")  # read as triples, never serialised: no prefixes to bind
         seen: set = set()
         todo = list(found) + [s for ds in found for s in pointing.get(ds, ())]
         while todo:
