@@ -4,8 +4,8 @@ datasets take milliseconds without running SPARQL."""
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .model import DIMENSIONS, RecordSummary, iri_lookalike_form
 from .search import SearchQuery, SearchResult
