@@ -191,6 +191,7 @@ def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
             outcomes.append(ItemOutcome(doc.name, "refused", results=results, **error_fields(exc)))
             continue
         outcomes.append(ItemOutcome(doc.name, "filed", datasets=filed.datasets))
+    store.flush()  # the store's write buffers, else its memory grows with every batch
     return outcomes
 
 

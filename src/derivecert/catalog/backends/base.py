@@ -217,6 +217,9 @@ class CatalogStore(FilingLedger, ABC):
     def close(self) -> None:
         self.text.close()
 
+    def flush(self) -> None:
+        """Write out what the backend buffers in memory (bulk loads call it after each batch)."""
+
     # catalog ---------------------------------------------------------------------------------
     def ensure_index(self) -> FacetIndex:
         """The search index, rebuilt from the store at first use or when another writer changed
