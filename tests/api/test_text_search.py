@@ -114,7 +114,7 @@ def test_the_text_index_is_persisted_beside_the_store_and_rebuilt_when_stale(tmp
 
     # a crash between the store's write and the text index's: an older generation, a missing row
     db = sqlite3.connect(text_file)
-    db.execute("DELETE FROM docs")
+    db.execute("DELETE FROM texts")
     db.execute("UPDATE meta SET value = 'before-the-crash'")
     db.commit()
     db.close()

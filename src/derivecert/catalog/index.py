@@ -177,8 +177,8 @@ class FacetIndex:
         return mask
 
     def search(self, query: SearchQuery, ranked: list[str] | None = None) -> SearchResult:
-        """`ranked`: the keys the text index found for `query.text`, best first (they replace the
-        substring match of its words, and order the page when `query.sort` is "relevance")."""
+        """`ranked`: the keys the text index found for `query.text` (they replace the substring
+        match of its words), best first when `query.sort` is "relevance", which orders the page."""
         base = self.live
         if ranked is not None:
             base &= self._keys_mask(ranked)

@@ -33,18 +33,31 @@ from .model import RecordSummary
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
-#: BM25 weights of the columns key (not indexed), title, body
-_WEIGHTS = (0.0, 5.0, 1.0)
+#: BM25 weights of the columns title and body
+_WEIGHTS = (5.0, 1.0)
 
+# A record's row is its key as a signed 64-bit integer (keys are 16 hex digits, `model.KEY`):
+# matches are read from the full-text index alone, never from the rows' content (20× faster).
 _SCHEMA = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(key UNINDEXED, title, body, tokenize='unicode61')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(title, body, tokenize='unicode61')",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
-Q_GENERATION = "SELECT value FROM meta WHERE name = 'generation'"
-Q_SET_GENERATION = "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation', ?)"
-Q_DELETE = "DELETE FROM docs WHERE key = ?"
-Q_INSERT = "INSERT INTO docs (key, title, body) VALUES (?, ?, ?)"
-Q_SEARCH = f"SELECT key FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, {', '.join(map(str, _WEIGHTS))})"
+# the generation's name changes with the layout, so a file of another layout is rebuilt
+Q_GENERATION = "SELECT value FROM meta WHERE name = 'generation/texts'"
+Q_SET_GENERATION = "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation/texts', ?)"
+Q_DELETE = "DELETE FROM texts WHERE rowid = ?"
+Q_INSERT = "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)"
+Q_MATCHES = "SELECT rowid FROM texts WHERE texts MATCH ?"
+Q_RANKED = f"SELECT rowid FROM texts WHERE texts MATCH ? ORDER BY bm25(texts, {', '.join(map(str, _WEIGHTS))})"
+_SIGN = 1 << 63
+
+
+def row_of(key: str) -> int:
+    return int(key, 16) - _SIGN
+
+
+def key_of(row: int) -> str:
+    return format(row + _SIGN, "016x")
 
 
 def stem(word: str) -> str:
@@ -102,7 +115,7 @@ class TextIndex:
         self._lock = threading.Lock()
         self._db = self._open()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, retry: bool = True) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False)
         try:
             # a write-ahead log synced at checkpoints, not at every commit: a commit lost to a power
@@ -111,11 +124,15 @@ class TextIndex:
             db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
-        except sqlite3.DatabaseError:  # not a database (a torn or foreign file): start afresh
+            db.execute(Q_GENERATION).fetchall()
+            db.execute(Q_MATCHES + " LIMIT 1", ('"probe"',)).fetchall()
+        except sqlite3.DatabaseError:  # not a database, or a torn one: start afresh (`sync` refills it)
             db.close()
-            assert self.path is not None
-            self.path.unlink()
-            return self._open()
+            if self.path is None or not retry:
+                raise
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            return self._open(retry=False)
         db.commit()
         return db
 
@@ -129,7 +146,7 @@ class TextIndex:
         if generation is not None and self.generation() == generation:
             return False
         with self._lock, self._db:
-            self._db.execute("DELETE FROM docs")
+            self._db.execute("DELETE FROM texts")
             self._db.executemany(Q_INSERT, _rows(entries))
             self._db.execute(Q_SET_GENERATION, (generation or "",))
         return True
@@ -138,17 +155,19 @@ class TextIndex:
         """After a store transaction: drop `removed` keys (and those re-added), add `added`."""
         added = list(added)
         with self._lock, self._db:
-            self._db.executemany(Q_DELETE, ((k,) for k in {*removed, *(e.key for e in added)}))
+            self._db.executemany(Q_DELETE, ((row_of(k),) for k in {*removed, *(e.key for e in added)}))
             self._db.executemany(Q_INSERT, _rows(added))
             self._db.execute(Q_SET_GENERATION, (generation,))
 
-    def search(self, query: str) -> list[str] | None:
-        """Keys of the records matching every word of `query`, best first; None: no word to search."""
+    def search(self, query: str, *, ranked: bool = True) -> list[str] | None:
+        """Keys of the records matching every word of `query`, best first if `ranked` (BM25 costs
+        about as much again as the match); None: no word to search."""
         expression = match_expression(query)
         if expression is None:
             return None
         with self._lock:
-            return [row[0] for row in self._db.execute(Q_SEARCH, (expression,))]
+            rows = self._db.execute(Q_RANKED if ranked else Q_MATCHES, (expression,)).fetchall()
+        return [key_of(row) for row, in rows]
 
     def close(self) -> None:
         with self._lock:
@@ -159,4 +178,4 @@ def _rows(entries: Iterable[RecordSummary]):
     """(key, title, body) rows, pre-tokenised for FTS5."""
     for e in entries:
         title, body = record_texts(e)
-        yield e.key, index_text(title), index_text(body)
+        yield row_of(e.key), index_text(title), index_text(body)

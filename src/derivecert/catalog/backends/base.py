@@ -351,7 +351,7 @@ class CatalogStore(FilingLedger, ABC):
     def search(self, query: SearchQuery) -> SearchResult:
         """Faceted search; words in `query.text` are found by the ranked text index."""
         index = self.ensure_index()
-        ranked = self.text.search(query.text) if query.text.strip() else None
+        ranked = self.text.search(query.text, ranked=query.sort == "relevance") if query.text.strip() else None
         return index.search(query, ranked=ranked)
 
     def search_sparql(self, query: SearchQuery) -> SearchResult:
