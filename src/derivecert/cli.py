@@ -607,9 +607,9 @@ def revoke(number: str = typer.Argument(..., help="Filing number."), reason: str
 
 
 LOAD_UI = {
-    "zh": {"filed": "已备案", "refused": "被拒", "failed": "失败", "files": "文件", "datasets": "个数据集",
+    "zh": {"filed": "已备案", "refused": "被拒", "failed": "失败",
            "summary": "{filed} 个文件已备案（{datasets} 个数据集），{refused} 个被拒，{failed} 个失败", "hint": "提示"},
-    "en": {"filed": "filed", "refused": "refused", "failed": "failed", "files": "files", "datasets": "datasets",
+    "en": {"filed": "filed", "refused": "refused", "failed": "failed",
            "summary": "{filed} files filed ({datasets} datasets), {refused} refused, {failed} failed", "hint": "hint"},
 }
 
@@ -665,11 +665,8 @@ def load(
     Exit codes: 0 every file filed; 1 some file refused or failed (listed with the reason);
     2 unusable input (no files, bad institution or settings); 3 internal error.
     """
-    from . import sandbox
     from .catalog import is_institution_id
-    from .catalog.bulk import certify_batch, load_batches
-    from .engine import Engine, collect_files
-    from .signing import FilingKey
+    from .engine import collect_files
 
     settings = _local_settings(config, store)
     if not is_institution_id(institution):
@@ -683,11 +680,25 @@ def load(
     if not files:
         raise InputError("no description files found", where=" ".join(map(str, paths)),
                          hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")
+    catalog = _load_store(settings)  # first: a store in use is refused before the engine loads
+    try:
+        return _load_files(catalog, settings, institution, files, batch_size, workers, LOAD_UI[lang.value])
+    finally:
+        catalog.close()
+
+
+def _load_files(catalog, settings, institution: str, files: list[Path], batch_size: int, workers: int, ui: dict) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import sandbox
+    from .catalog.bulk import certify_batch, load_batches
+    from .engine import Engine
+    from .signing import FilingKey
+
     engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
                     certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
     engine.warm()  # the bounded workers are forked from this process: they start warm
     key, _ = FilingKey.load_or_create(settings.filing_key_file(), settings.signing.passphrase_bytes())
-    catalog = _load_store(settings)
     taken: set[str] = set()
     bounds = settings.limits.certify_bounds(batch=True)
 
@@ -698,27 +709,21 @@ def load(
             return certify_batch(engine, documents, **kwargs)
         return sandbox.run_bounded(certify_batch, engine, documents, bounds=bounds, **kwargs)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    ui = LOAD_UI[lang.value]
     counts = {"filed": 0, "refused": 0, "failed": 0, "datasets": 0}
     problems = []
     bar = Progress(TextColumn(f"{escape(institution)}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=err, transient=True, disable=not err.is_terminal)
-    try:
-        with bar:
-            task = bar.add_task("load", total=len(files))
-            for outcomes in load_batches(catalog, institution, _read_documents(files, engine.max_bytes), certify,
-                                         batch_size=batch_size, signing_key=key,
-                                         workers=workers if sandbox.available() else 0):
-                for o in outcomes:
-                    counts[o.status] += 1
-                    counts["datasets"] += len(o.datasets)
-                    if o.status != "filed":
-                        problems.append(o)
-                bar.advance(task, len(outcomes))
-    finally:
-        catalog.close()
+    with bar:
+        task = bar.add_task("load", total=len(files))
+        for outcomes in load_batches(catalog, institution, _read_documents(files, engine.max_bytes), certify,
+                                     batch_size=batch_size, signing_key=key,
+                                     workers=workers if sandbox.available() else 0):
+            for o in outcomes:
+                counts[o.status] += 1
+                counts["datasets"] += len(o.datasets)
+                if o.status != "filed":
+                    problems.append(o)
+            bar.advance(task, len(outcomes))
     for o in problems:
         message = o.message or ""  # names the file (and the position) when the error says where
         where = "" if message.startswith(o.name) else f"{o.name}: "
