@@ -111,3 +111,12 @@ def test_a_batch_past_a_limit_is_certified_again_one_document_at_a_time_so_only_
     assert [d.run is not None for d in got] == [True, False, False, True]
     assert "1536 MB" in got[1].error["message"] and got[2].error["message"] == "unreadable"
     assert calls == [["a", "b", "d"], ["a"], ["b"], ["d"]]
+
+
+def test_a_store_in_use_is_refused_with_exit_2_and_what_to_do(tmp_path):
+    held = EmbeddedStore(tmp_path / "store", query_processes=0)  # as a running server holds it
+    try:
+        code, _, err = run("load", CDC[0], "--institution", "cdc-east", "--store", tmp_path / "store")
+    finally:
+        held.close()
+    assert code == 2 and "cannot open the store" in err and "POST the batch to its API" in err
