@@ -142,3 +142,12 @@ def test_the_search_endpoint_ranks_by_relevance_with_q_and_combines_it_with_face
     newest = client.get("/v1/datasets", params={"q": "diabetes", "sort": "-modified"}).json()
     assert newest["sort"] == "-modified" and [i["dataset"] for i in newest["items"]] == [BASE + "flu-model", BASE + "t2d"]
     assert client.get("/v1/datasets").json()["sort"] == "-modified"
+
+
+def test_the_web_search_box_shows_the_matches_best_first(client, store):
+    for record in RECORDS:
+        file(store, *record)
+    client.cookies.set("derivecert-lang", "zh")
+    page = client.get("/ui/datasets", params={"q": "diabetes"}).text
+    assert page.index("2型糖尿病患者随访数据") < page.index("住院床位预测")
+    assert "流感监测周报" not in page and 'value="diabetes"' in page
