@@ -94,7 +94,7 @@ def test_help_states_the_exit_codes():
 
 
 def test_a_batch_past_a_limit_is_certified_again_one_document_at_a_time_so_only_the_culprit_fails():
-    from derivecert.catalog.bulk import CertifiedDocument, _certify_each
+    from derivecert.catalog.bulk import CertifiedDocument, certify_each
     from derivecert.errors import ResourceLimitError
 
     calls = []
@@ -106,7 +106,7 @@ def test_a_batch_past_a_limit_is_certified_again_one_document_at_a_time_so_only_
         return [CertifiedDocument(name, run=object()) for name, _ in documents]
 
     unread = OSError("unreadable")
-    got = _certify_each([("a", b"ok"), ("b", b"huge"), ("c", unread), ("d", b"ok")], certify)
+    got = certify_each([("a", b"ok"), ("b", b"huge"), ("c", unread), ("d", b"ok")], certify)
     assert [d.name for d in got] == ["a", "b", "c", "d"]
     assert [d.run is not None for d in got] == [True, False, False, True]
     assert "1536 MB" in got[1].error["message"] and got[2].error["message"] == "unreadable"

@@ -19,7 +19,7 @@ the input.  `file_batch` is the trusted part and runs beside the store.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -229,19 +229,19 @@ def load_batches(store: Any, institution: str, documents: Iterable[tuple[str, by
     its memory limit) is certified again one document at a time, so only the one at fault fails."""
     if workers < 1:
         for batch in batches(documents, batch_size):
-            yield file_batch(store, institution, _certify_each(batch, certify), signing_key)
+            yield file_batch(store, institution, certify_each(batch, certify), signing_key)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derivecert-load") as pool:
         pending: deque = deque()
         for batch in batches(documents, batch_size):
-            pending.append(pool.submit(_certify_each, batch, certify))
+            pending.append(pool.submit(certify_each, batch, certify))
             if len(pending) > workers:
                 yield file_batch(store, institution, pending.popleft().result(), signing_key)
         while pending:
             yield file_batch(store, institution, pending.popleft().result(), signing_key)
 
 
-def _certify_each(batch: list[tuple[str, bytes | BaseException]],
+def certify_each(batch: Sequence[tuple[str, bytes | BaseException]],
                   certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]]) -> list[CertifiedDocument]:
     """Every document of `batch`, certified, or failed with its reason, in the batch's order."""
     from ..errors import DeriveCertError

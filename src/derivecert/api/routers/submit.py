@@ -3,19 +3,19 @@ with their result and filing record, atomically, replacing earlier versions (DOM
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+import functools
 import json
 
+from anyio import from_thread
 from pydantic import BaseModel, Field, ValidationError
 
 from derivecert.catalog import file_submission
-from derivecert.catalog.bulk import CertifiedDocument, certify_batch, error_fields, file_batch, summary
-from derivecert.errors import DeriveCertError
+from derivecert.catalog.bulk import CertifiedDocument, certify_batch, certify_each, file_batch, summary
+from derivecert.errors import InputTooLargeError
 from derivecert.filing import draft_numbers
 
 from ..deps import InstitutionWriter, ServicesDep, key_of, read_body
@@ -143,25 +143,15 @@ async def submit_batch(institution: str, request: Request, svc: ServicesDep, _pr
     def numbers() -> str:  # called by the engine in its worker
         return store.new_filing_number(prefix, taken=taken)
 
-    async def certify(documents: list[tuple[str, bytes]], media_type: str | None) -> list[CertifiedDocument]:
-        return await svc.run_engine(certify_batch, engine, documents, media_type=media_type, filing_numbers=numbers,
-                                    certifying_body=svc.settings.certifying_body)
+    def certify(documents: list[tuple[str, bytes]], media_type: str | None) -> list[CertifiedDocument]:
+        # from a worker thread: the engine call goes through the event loop's bounded workers
+        return from_thread.run(functools.partial(
+            svc.run_engine, certify_batch, engine, documents, media_type=media_type, filing_numbers=numbers,
+            certifying_body=svc.settings.certifying_body))
 
     certified: list[CertifiedDocument] = []
     for media_type, documents in _by_media_type(batch, limits.max_body_bytes).items():
-        readable = [(name, data) for name, data in documents if isinstance(data, bytes)]
-        certified.extend(CertifiedDocument(name, error=error) for name, error in documents if isinstance(error, dict))
-        try:
-            certified.extend(await certify(readable, media_type) if readable else [])
-        except DeriveCertError as exc:  # the batch past a limit: each document alone finds the one at fault
-            if len(readable) == 1:
-                certified.append(CertifiedDocument(readable[0][0], error=error_fields(exc)))
-                continue
-            for doc in readable:
-                try:
-                    certified.extend(await certify([doc], media_type))
-                except DeriveCertError as one:
-                    certified.append(CertifiedDocument(doc[0], error=error_fields(one)))
+        certified.extend(await run_in_threadpool(certify_each, documents, functools.partial(certify, media_type=media_type)))
     order = {d.name: i for i, d in enumerate(batch.documents)}
     certified.sort(key=lambda d: order[d.name])
     outcomes = await run_in_threadpool(file_batch, store, institution, certified, svc.filing_key)
@@ -202,17 +192,14 @@ def _batch(body: bytes, max_documents: int) -> Batch:
     return batch
 
 
-def _by_media_type(batch: Batch, max_bytes: int) -> dict[str | None, list[tuple[str, Any]]]:
+def _by_media_type(batch: Batch, max_bytes: int) -> dict[str | None, list[tuple[str, bytes | Exception]]]:
     """Documents grouped by media type (one engine call each), as (name, bytes), or (name, the
     error) for one over the size limit of a single submission."""
-    groups: dict[str | None, list[tuple[str, Any]]] = {}
+    groups: dict[str | None, list[tuple[str, bytes | Exception]]] = {}
     for doc in batch.documents:
         data = doc.content.encode("utf-8")
         media_type = base_media_type(doc.media_type) if doc.media_type else None
-        if len(data) > max_bytes:
-            groups.setdefault(media_type, []).append((doc.name, {
-                "code": "input-too-large", "message": f"{doc.name}: {len(data)} bytes, over the limit of {max_bytes} "
-                "(limits.max_body_bytes)", "hint": "split the description into several submissions"}))
-        else:
-            groups.setdefault(media_type, []).append((doc.name, data))
+        groups.setdefault(media_type, []).append((doc.name, data if len(data) <= max_bytes else InputTooLargeError(
+            f"{len(data)} bytes, over the limit of {max_bytes} (limits.max_body_bytes)", where=doc.name,
+            hint="split the description into several submissions", limit="max_body_bytes")))
     return groups
