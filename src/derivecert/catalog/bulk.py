@@ -7,13 +7,14 @@ be: a document with a rejected dataset, nothing derived, a reserved term or anot
 institution's dataset is refused alone, and the rest of the batch is filed.  A document that
 does not parse is reported as failed and left out of the batch before certification.
 
-Certifying together is what `Engine.certify_documents` does for a batch (descriptions that share
-an IRI, e.g. a source described in one file and used in another, are read together); a caller
-who wants each file judged strictly alone gives batches of one.
+A document naming a dataset that another document of the batch names too (a source described in
+one file and used in another) is certified alone, so another file's facts never decide its
+verdict or enter its digest; other shared IRIs (a publisher described in every file) are read
+with the batch, as `Engine.certify_documents` does.  Batches of one judge every file alone.
 
-`certify_batch` is the untrusted part (parsing and the engine): callers run it in a bounded
-worker (derivecert.sandbox), one batch at a time, so memory is bounded by the batch size, not by
-the input.  `file_batch` is the trusted part and runs beside the store.
+`certify_batch` is the untrusted part (parsing and the engine): callers run it in bounded
+workers (derivecert.sandbox), so memory follows the batch size and the number of workers, not
+the input (`load_batches`).  `file_batch` is the trusted part and runs beside the store.
 """
 
 from __future__ import annotations
