@@ -606,6 +606,134 @@ def revoke(number: str = typer.Argument(..., help="Filing number."), reason: str
     return _change_status(number, "revoke", reason, store, config)
 
 
+LOAD_UI = {
+    "zh": {"filed": "已备案", "refused": "被拒", "failed": "失败",
+           "summary": "{filed} 个文件已备案（{datasets} 个数据集），{refused} 个被拒，{failed} 个失败", "hint": "提示"},
+    "en": {"filed": "filed", "refused": "refused", "failed": "failed",
+           "summary": "{filed} files filed ({datasets} datasets), {refused} refused, {failed} failed", "hint": "hint"},
+}
+
+
+def _read_documents(files: list[Path], max_bytes: int):
+    """(name, content) of each file, read only when its batch is due; a file that cannot be read,
+    or is over the size limit, is (name, the error), reported in its place."""
+    from .parse import parse_file
+
+    for path in files:
+        try:
+            if path.stat().st_size > max_bytes:
+                parse_file(path, max_bytes=max_bytes)  # raises the size error with its hint
+            yield str(path), path.read_bytes()
+        except DeriveCertError as exc:
+            yield str(path), exc
+        except OSError as exc:
+            yield str(path), InputError(f"cannot read file: {exc.strerror}", where=str(path), hint="check the path")
+
+
+def _load_store(settings):
+    """The store `serve` would use, opened for writing (an embedded store: without query workers)."""
+    from .catalog import EmbeddedStore, open_store
+
+    if settings.store.kind != "embedded":
+        return open_store(settings)
+    try:
+        return EmbeddedStore(settings.store.path, query_processes=0)
+    except OSError as exc:
+        raise InputError(f"cannot open the store: {exc}", where=str(settings.store.path),
+                         hint="stop the server using it (an embedded store has one writer), or POST the batch to its API") from None
+
+
+@command
+def load(
+    paths: list[Path] = PathsArg,
+    institution: str = typer.Option(..., "--institution", "-i", help="The institution filing the descriptions (its id)."),
+    store: Optional[Path] = StoreOpt,
+    config: Optional[Path] = ConfigOpt,
+    batch_size: int = typer.Option(200, "--batch-size", min=1, help="Files certified together (memory grows with it)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1,
+                                help="Batches certified at once, each in its own worker (default: all cores)."),
+    lang: Lang = LangOpt,
+) -> int:
+    """Certify and file many descriptions into the node's catalog, each file as one submission.
+
+    Files are certified in batches (one engine call each, in bounded workers) and each file is
+    filed on its own, as `PUT /v1/institutions/{institution}/datasets` would: a refused or
+    unreadable file is reported and the others are filed.  Filing again replaces (re-loading
+    is idempotent).  The store is the one `serve` uses (settings, or --store FOLDER); an
+    embedded store must not be in use by a running server.
+
+    Exit codes: 0 every file filed; 1 some file refused or failed (listed with the reason);
+    2 unusable input (no files, bad institution or settings); 3 internal error.
+    """
+    from .catalog import is_institution_id
+    from .engine import collect_files
+
+    settings = _local_settings(config, store)
+    if not is_institution_id(institution):
+        raise InputError(f"--institution {institution!r} is not an institution id",
+                         hint="an institution id is a lower-case slug: a-z, 0-9 and '-'")
+    known = [i.id for i in settings.institutions]
+    if known and institution not in known:
+        raise InputError(f"no institution {institution!r} in the settings",
+                         hint=f"the institutions of this node are {', '.join(known)}")
+    files = collect_files(paths)
+    if not files:
+        raise InputError("no description files found", where=" ".join(map(str, paths)),
+                         hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")
+    catalog = _load_store(settings)  # first: a store in use is refused before the engine loads
+    try:
+        return _load_files(catalog, settings, institution, files, batch_size, workers, LOAD_UI[lang.value])
+    finally:
+        catalog.close()
+
+
+def _load_files(catalog, settings, institution: str, files: list[Path], batch_size: int, workers: int, ui: dict) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import sandbox
+    from .catalog.bulk import certify_batch, load_batches
+    from .engine import Engine
+    from .signing import FilingKey
+
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+                    certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
+    engine.warm()  # the bounded workers are forked from this process: they start warm
+    key, _ = FilingKey.load_or_create(settings.filing_key_file(), settings.signing.passphrase_bytes())
+    taken: set[str] = set()
+    bounds = settings.limits.certify_bounds(batch=True)
+
+    def certify(documents):
+        kwargs = {"filing_numbers": lambda: catalog.new_filing_number(settings.filing_prefix, taken=taken),
+                  "certifying_body": settings.certifying_body}
+        if not sandbox.available():
+            return certify_batch(engine, documents, **kwargs)
+        return sandbox.run_bounded(certify_batch, engine, documents, bounds=bounds, **kwargs)
+
+    counts = {"filed": 0, "refused": 0, "failed": 0, "datasets": 0}
+    problems = []
+    bar = Progress(TextColumn(f"{escape(institution)}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task("load", total=len(files))
+        for outcomes in load_batches(catalog, institution, _read_documents(files, engine.max_bytes), certify,
+                                     batch_size=batch_size, signing_key=key,
+                                     workers=workers if sandbox.available() else 0):
+            for o in outcomes:
+                counts[o.status] += 1
+                counts["datasets"] += len(o.datasets)
+                if o.status != "filed":
+                    problems.append(o)
+            bar.advance(task, len(outcomes))
+    for o in problems:
+        message = o.message or ""  # names the file (and the position) when the error says where
+        where = "" if message.startswith(o.name) else f"{o.name}: "
+        err.print(f"[bold red]{ui[o.status]}[/] {escape(where + message)} [dim]({escape(o.code or '')})[/]")
+        if o.hint:
+            err.print(f"  [dim]{ui['hint']}:[/] {escape(o.hint)}")
+    out.print(ui["summary"].format(**counts))
+    return 1 if problems else 0
+
+
 @command
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),

@@ -252,6 +252,9 @@ class LimitSettings(Table):
     certify_memory_mb: int = Field(1536, ge=64)
     certify_timeout_s: float = Field(60.0, gt=0)
     certify_concurrency: int = Field(2, ge=1)
+    # a batch (POST /v1/institutions/{institution}/batches): certified as one call of the above
+    batch_max_documents: int = Field(100, ge=1)
+    batch_max_body_bytes: int = Field(20_000_000, ge=1)
     canonicalise_timeout_s: float = Field(5.0, gt=0)
     # SPARQL: the query's analysis before it runs, and the worker processes that run it
     max_query_bytes: int = Field(100_000, ge=1)

@@ -114,10 +114,12 @@ async def search(
     depth: list[str] = Query([], description="primary or secondary"),
     institution: list[str] = Query([], description="institution ids"),
     verdict: list[str] = Query([], description="certified or conditional"),
-    q: str = Query("", description="words that must all occur in title, description, identifier or keywords"),
+    q: str = Query("", description="words that must all occur in title, description, identifier or keywords "
+                   "(zh or en; English plurals folded); results ranked by relevance unless `sort` is given"),
     offset: int = Query(0, ge=0),
     limit: int = Query(20, ge=1, description="page size (capped by the node's search_page_max)"),
-    sort: Literal["-modified", "modified", "title"] = Query("-modified"),
+    sort: Literal["relevance", "-modified", "modified", "title"] | None = Query(
+        None, description="default: relevance with `q`, else -modified (newest first)"),
     federated: bool = Query(False, description="also search the configured peers and merge"),
 ):
     """Dimensions are AND-ed, values within one dimension OR-ed.  Each dimension's counts apply
@@ -136,6 +138,9 @@ async def search(
             _check_codes(dim, values)
             filters[dim] = values
     limit = min(limit, svc.settings.limits.search_page_max)
+    sort = sort or ("relevance" if q.strip() else "-modified")
+    if federated and svc.settings.peers and sort == "relevance":
+        sort = "-modified"  # relevance is not comparable across nodes: merged newest first
     query = SearchQuery(filters=filters, text=q, offset=offset, limit=limit, sort=sort)
     body: dict[str, Any] = {"total": 0, "offset": offset, "limit": limit, "sort": sort,
                             "query": {"filters": filters, "text": q}}

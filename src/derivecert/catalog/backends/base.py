@@ -42,6 +42,7 @@ from ..model import (
 from ..search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
 from ..sparql import insert_data, sparql_iri, sparql_literal, update_text
 from ..submission import Submission
+from ..text import TextIndex
 
 
 @dataclass
@@ -154,6 +155,8 @@ class CatalogStore(FilingLedger, ABC):
 
     def __init__(self) -> None:
         self.index = FacetIndex()
+        #: ranked text search (catalog/text.py), kept with the facet index at every write below
+        self.text = TextIndex()
         self._lock = threading.RLock()
         self._generation: str | None = None
         self._last_check = 0.0
@@ -231,7 +234,10 @@ class CatalogStore(FilingLedger, ABC):
         self.ensure_index()
 
     def close(self) -> None:
-        pass
+        self.text.close()
+
+    def flush(self) -> None:
+        """Write out what the backend buffers in memory (bulk loads call it after each batch)."""
 
     # catalog ---------------------------------------------------------------------------------
     def ensure_index(self) -> FacetIndex:
@@ -271,6 +277,7 @@ class CatalogStore(FilingLedger, ABC):
             entries = _first_filed(self._summaries())
             index = FacetIndex()
             index.add_many(entries)
+            self.text.sync(generation, entries)
             self.index = index
             self._generation = generation
             self._index_ready = True
@@ -325,6 +332,7 @@ class CatalogStore(FilingLedger, ABC):
             self.update_ops(ops)
             for rec in submission.records:
                 index.add(rec)
+            self.text.update(submission.records, submission.keys, generation)
             self._generation = generation
 
     def delete(self, key: str, institution: str | None = None) -> bool:
@@ -338,6 +346,7 @@ class CatalogStore(FilingLedger, ABC):
             generation = uuid.uuid4().hex
             self.update_ops(_delete_records_ops([key], owner) + _generation_ops(generation))
             self.index.remove(key)
+            self.text.update([], [key], generation)
             self._generation = generation
             return True
 
@@ -356,9 +365,13 @@ class CatalogStore(FilingLedger, ABC):
             self.update_ops(_generation_ops(generation))
             self._generation = generation
             self.index.add_many(r for sub in submissions for r in sub.records)
+            self.text.update([r for sub in submissions for r in sub.records], [], generation)
 
     def search(self, query: SearchQuery) -> SearchResult:
-        return self.ensure_index().search(query)
+        """Faceted search; words in `query.text` are found by the ranked text index."""
+        index = self.ensure_index()
+        ranked = self.text.search(query.text, ranked=query.sort == "relevance") if query.text.strip() else None
+        return index.search(query, ranked=ranked)
 
     def search_sparql(self, query: SearchQuery) -> SearchResult:
         """The same search in SPARQL (what a plain-SPARQL peer answers); for tests and bench."""

@@ -304,6 +304,7 @@ class RemoteStore(CatalogStore):
         self.client.close()
         if self.sql is not None:
             self.sql.close()
+        super().close()
 
 
 @register("remote")
