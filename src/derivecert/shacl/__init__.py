@@ -33,14 +33,14 @@ once over all its focus nodes (shapes/common.ttl).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 
 from rdflib import Graph
 
-from ..errors import InputError
-from .findings import Finding, findings_from_report
+from ..errors import ConfigurationError, InputError
+from .findings import Finding, findings_from_report, findings_from_results
 from .pyshacl_adapter import CONTEXT_NODE, data_graph, run_pyshacl
+from .rudof_validator import report_graph, run_rudof
 from .thresholds import (
     _compiled,
     _normalise,
@@ -53,43 +53,93 @@ from .thresholds import (
 
 __all__ = [
     "CONTEXT_NODE",
+    "DEFAULT_VALIDATOR",
+    "VALIDATORS",
     "Finding",
     "Validation",
     "compiled_shapes",
     "load_threshold_profile",
     "shape_requirements",
     "threshold_defaults",
+    "check_validator",
     "validate",
 ]
 
 
-@dataclass
+#: The validators `validate()` can run: rudof (Rust) for the core shapes with the SHACL-SPARQL
+#: constraints once per batch on Oxigraph, the default; pySHACL, the reference engine.
+VALIDATORS = ("rudof", "pyshacl")
+DEFAULT_VALIDATOR = "rudof"
+
+
 class Validation:
-    conforms: bool
-    report: Graph
-    findings: list[Finding] = field(default_factory=list)
+    """The outcome of a validation: whether the data conforms, its findings, and the SHACL report
+    (built on first access when the validator did not write one as a graph)."""
+
+    def __init__(self, conforms: bool, report: Graph | Callable[[], Graph], findings: list[Finding] | None = None):
+        self.conforms = conforms
+        self._report = report
+        self.findings = list(findings or [])
+
+    @property
+    def report(self) -> Graph:
+        if not isinstance(self._report, Graph):
+            self._report = self._report()
+        return self._report
 
     def for_focus(self, focus) -> list[Finding]:
         """The findings attributed to one dataset."""
         return [f for f in self.findings if f.focus == focus]
 
 
-def validate(materialised: Graph, *, on: _dt.date | None = None,
-             thresholds: Mapping[str, float] | None = None) -> Validation:
+def check_validator(name: str) -> str:
+    """The validator's name, or a clear error naming the choices."""
+    if name not in VALIDATORS:
+        raise ConfigurationError(f"unknown SHACL validator {name!r}", hint=f"use one of: {', '.join(VALIDATORS)}")
+    return name
+
+
+def validate(materialised: Graph | str | bytes | Iterable, *, on: _dt.date | None = None,
+             thresholds: Mapping[str, float] | None = None, shacl: str = DEFAULT_VALIDATOR) -> Validation:
     """Validate materialised descriptions (one or a whole batch) against the requirements.
 
     `materialised` is the description(s) plus the inferred triples, as returned by
-    ``derivecert.reason.get_reasoner(...).materialise(graph)``. `on` is the validation date
-    (default: today); `thresholds` overrides threshold parameters by local name.
+    ``derivecert.reason.get_reasoner(...).materialise(graph)``: an rdflib Graph, N-Triples text, or
+    an iterable of pyoxigraph quads (default graph) or triples. `on` is the validation date
+    (default: today); `thresholds` overrides threshold parameters by local name; `shacl` names the
+    validator (`VALIDATORS`). Whichever runs, the findings are the same (tests/test_shacl_parity.py);
+    their focus nodes are rdflib terms, a blank node keeping its label.
     """
-    if not isinstance(materialised, Graph):
-        raise InputError("validate() needs an rdflib Graph of materialised descriptions")
+    check_validator(shacl)
     on = on or _dt.date.today()
     if isinstance(on, _dt.datetime):
         on = on.date()
     key = _normalise(thresholds)
-    data = data_graph(materialised, on, key)
-    conforms, report = run_pyshacl(data, key)
+    if shacl == "rudof":
+        results, index = run_rudof(materialised, on, key)
+        findings = findings_from_results(results, _requirements(key), index)
+        conforms = not any(f.severity == "Violation" for f in findings)
+        return Validation(conforms, lambda: report_graph(results, _compiled(key)), findings)
+    data = data_graph(_rdflib_graph(materialised), on, key)
+    _, report = run_pyshacl(data, key)
     findings = findings_from_report(report, _requirements(key), _compiled(key), data)
     conforms = not any(f.severity == "Violation" for f in findings)
     return Validation(conforms=conforms, report=report, findings=findings)
+
+
+def _rdflib_graph(materialised) -> Graph:
+    """The data as an rdflib graph for pySHACL (N-Triples text or Oxigraph quads parsed into one)."""
+    if isinstance(materialised, Graph):
+        return materialised
+    if isinstance(materialised, (str, bytes)):
+        text = materialised.decode("utf-8") if isinstance(materialised, bytes) else materialised
+    elif isinstance(materialised, Iterable):
+        import pyoxigraph as ox
+
+        quads = [ox.Quad(q.subject, q.predicate, q.object) for q in materialised]
+        text = ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8")
+    else:
+        raise InputError("validate() needs an rdflib Graph, N-Triples text or Oxigraph quads of materialised descriptions")
+    graph = Graph()
+    graph.parse(data=text, format="nt")
+    return graph
