@@ -28,7 +28,7 @@ from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_li
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
-from .shacl import Finding, validate
+from .shacl import DEFAULT_VALIDATOR, Finding, check_validator, validate
 from .vocab import DCERT, bind_prefixes
 
 # Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
@@ -83,8 +83,10 @@ class Engine:
 
     def __init__(self, reasoner: str = "rl", thresholds: Mapping[str, float] | None = None,
                  certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES,
-                 workers: int = 1, limits: InputLimits = InputLimits(), batch_size: int = DEFAULT_BATCH_SIZE):
+                 workers: int = 1, limits: InputLimits = InputLimits(), batch_size: int = DEFAULT_BATCH_SIZE,
+                 shacl: str = DEFAULT_VALIDATOR):
         self.reasoner = get_reasoner(reasoner)
+        self.shacl = check_validator(shacl)  # the SHACL validator: rudof (default) or pyshacl, the reference
         self.batch_size = max(1, batch_size)
         self.limits = limits
         self.workers = max(1, workers)
@@ -156,7 +158,7 @@ class Engine:
 
     def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
         graph, _ = self.load(data, media_type, filename)
-        validation = validate(self.materialise(graph), on=on, thresholds=self.thresholds)
+        validation = validate(self.materialise(graph), on=on, thresholds=self.thresholds, shacl=self.shacl)
         return validation.report, [finding_dict(f) for f in validation.findings]
 
     def certify(self, data, media_type: str | None = None, filename: str | None = None,
@@ -234,7 +236,7 @@ class Engine:
                       on: date | None = None) -> CertificationRun:
         on = on or date.today()
         m = self.materialise(graph)
-        validation = validate(m, on=on, thresholds=self.thresholds)
+        validation = validate(m, on=on, thresholds=self.thresholds, shacl=self.shacl)
         by_dataset = _attribute(graph, validation.findings)
         results, out = [], Graph()
         bind_prefixes(out)

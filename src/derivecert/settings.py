@@ -309,6 +309,8 @@ class Settings(BaseSettings):
     certifying_body: str = "DeriveCert"
     filing_prefix: str = "DC"
     reasoner: str = "rl"
+    #: the SHACL validator: "rudof" (Rust, the default) or "pyshacl" (the reference engine); same findings
+    shacl: Literal["rudof", "pyshacl"] = "rudof"
     thresholds: dict[str, float] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)

@@ -55,7 +55,7 @@ TAGS = [
 def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
-    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds, shacl=settings.shacl,
                     certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
     engine.warm()  # certification workers are forked from this process: they start warm
     return engine

@@ -125,6 +125,7 @@ class Result(NamedTuple):
     path: str | None  # as in Finding.path
     message: tuple[tuple[str, str], ...]  # (language, text), sorted
     value: Any = None  # rdflib term or None
+    component: Any = None  # IRI of the constraint component (the report's; findings do not read it)
 
 
 class DataIndex(Protocol):
@@ -174,6 +175,7 @@ def results_from_report(report: Graph, shapes: Graph) -> list[Result]:
             path=_path_string(report, report.value(result, SH.resultPath)),
             message=tuple(sorted(_messages(report, result, shapes).items())),
             value=value,
+            component=report.value(result, SH.sourceConstraintComponent),
         ))
     return out
 

@@ -140,7 +140,8 @@ class _Session:
             try:
                 self.rudof.read_data(ntriples, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
                 report = self.rudof.validate_shacl()
-                return [(e.source_shape, e.severity, e.focus_node, e.path, e.value) for e in report.violations]
+                return [(e.source_shape, e.severity, e.focus_node, e.path, e.value, e.constraint_component)
+                        for e in report.violations]
             finally:
                 self.rudof.reset_data()  # not reset_shacl_validation(): it drops the shapes too
 
@@ -281,6 +282,7 @@ def _sparql_results(profile: _Profile, quads: list, on: _dt.date, key: tuple) ->
                 path=None if path is None else _path_string(profile.shapes, _rdflib(path)),
                 message=_message_items(messages),
                 value=_rdflib(value),
+                component=SH.SPARQLConstraintComponent,
             ))
     return out
 
@@ -293,7 +295,7 @@ def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> t
     profile = _profile(key)
     text, quads = _as_quads(materialised)
     results: dict[Result, None] = {}  # rudof reports some results twice: each counts once
-    for shape, severity, focus, path, value in _session.validate(key, text):
+    for shape, severity, focus, path, value, component in _session.validate(key, text):
         node = _node(shape)
         results[Result(
             shape=node,
@@ -302,6 +304,7 @@ def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> t
             path=None if path is None else profile.paths.get(node, path),
             message=profile.messages.get(node, ()),
             value=_term(value),
+            component=None if component is None else URIRef(component),
         )] = None
     for result in _sparql_results(profile, quads, on, key):
         results[result] = None
@@ -327,6 +330,8 @@ def report_graph(results: Iterable[Result], shapes: Graph) -> Graph:
         report.add((node, SH.resultSeverity, SH[result.severity]))
         if result.value is not None:
             report.add((node, SH.value, result.value))
+        if result.component is not None:
+            report.add((node, SH.sourceConstraintComponent, result.component))
         for lang, text in result.message:
             report.add((node, SH.resultMessage, Literal(text, lang=lang)))
         path = shapes.value(result.shape, SH.path)
