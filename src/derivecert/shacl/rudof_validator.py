@@ -34,6 +34,7 @@ from .findings import Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
 from .thresholds import _compiled
 
+_SKOLEM = "urn:derivecert:shacl:bnode:"
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _LITERAL = re.compile(r'^"(?P<lex>.*)"(?:\^\^(?P<dt><[^<>]*>|[A-Za-z][\w-]*:\S*)|@(?P<lang>[A-Za-z0-9-]+))?$', re.S)
 _PREFIXES = {"xsd": str(XSD), "rdf": str(RDF), "rdfs": str(RDFS), "sh": str(SH)}
@@ -44,7 +45,9 @@ _VARIABLE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 class _SparqlConstraint:
     shape: URIRef
     severity: str
-    query: str  # with ?this free and bound by the shape's target classes
+    classes: tuple[str, ...]  # its target classes
+    query: str  # with ?this free and bound to the instances of the shape's target classes
+    query_with_subclasses: str  # the same, with instances of their subclasses (rdfs:subClassOf in the data)
     messages: tuple[Literal, ...]  # tagged templates with {?var}
 
 
@@ -52,7 +55,8 @@ class _SparqlConstraint:
 class _Profile:
     """What a threshold profile's compiled shapes give each run, computed once."""
 
-    core_shapes: str  # N-Triples: the shapes without their SHACL-SPARQL constraints
+    core: Graph  # the shapes without their SHACL-SPARQL constraints
+    core_shapes: str  # the same, N-Triples
     sparql: tuple[_SparqlConstraint, ...]
     messages: dict  # shape node -> ((lang, text), ...) of its tagged sh:message
     paths: dict  # shape node -> its sh:path as a Finding path string
@@ -88,14 +92,17 @@ def _sparql_constraint(shapes: Graph, shape, constraint) -> _SparqlConstraint:
     if where is None:
         raise ConfigurationError(f"the SHACL-SPARQL constraint {constraint} has no WHERE clause",
                                  hint="write its sh:select as SELECT $this ... WHERE { ... }")
-    # the focus nodes first, as pySHACL finds them: instances of the target class or of a subclass
-    targets = (" VALUES ?derivecertTarget { " + " ".join(f"<{c}>" for c in classes) + " }"
-               " ?this <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>/"
-               "<http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?derivecertTarget .")
-    query = "".join(prefixes) + text[:where.end()] + " { SELECT DISTINCT ?this WHERE {" + targets + "} }" + text[where.end():]
+    # the focus nodes first, as pySHACL finds them: instances of a target class (of a subclass too
+    # when the data states subclasses; a subclass path costs more, the reasoner's types are closed)
+    values = " VALUES ?derivecertTarget { " + " ".join(f"<{c}>" for c in classes) + " }"
+    direct = values + f" ?this <{RDF.type}> ?derivecertTarget ."
+    path = values + f" ?this <{RDF.type}>/<{RDFS.subClassOf}>* ?derivecertTarget ."
+
+    def focused(targets: str) -> str:
+        return "".join(prefixes) + text[:where.end()] + " { SELECT DISTINCT ?this WHERE {" + targets + "} }" + text[where.end():]
     messages = _tagged(shapes.objects(constraint, SH.message)) or _tagged(shapes.objects(shape, SH.message))
     severity = _SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")
-    return _SparqlConstraint(shape, severity, query, messages)
+    return _SparqlConstraint(shape, severity, tuple(classes), focused(direct), focused(path), messages)
 
 
 @lru_cache(maxsize=16)
@@ -113,7 +120,7 @@ def _profile(key: tuple[tuple[str, str], ...]) -> _Profile:
         messages[shape] = _message_items(_tagged(shapes.objects(shape, SH.message)))
     for shape, path in shapes.subject_objects(SH.path):
         paths[shape] = _path_string(shapes, path)
-    return _Profile(core.serialize(format="nt"), tuple(sparql), messages, paths, shapes)
+    return _Profile(core, core.serialize(format="nt"), tuple(sparql), messages, paths, shapes)
 
 
 class _Session:
@@ -173,9 +180,12 @@ def _term(text: str | None):
 
 
 def _rdflib(term):
+    """An rdflib term from an Oxigraph term of the SPARQL store (skolemised blank nodes mapped back)."""
     import pyoxigraph as ox
 
     if isinstance(term, ox.NamedNode):
+        if term.value.startswith(_SKOLEM):
+            return BNode(term.value[len(_SKOLEM):])
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
@@ -187,94 +197,150 @@ def _rdflib(term):
 
 
 def _text(term) -> str:
-    """A term as pySHACL writes it into a message (str() of the rdflib term)."""
-    return term.value
+    """A term of a SPARQL solution as pySHACL writes it into a message (str() of the rdflib term)."""
+    return str(_rdflib(term))
 
 
-class OxIndex:
-    """`findings.DataIndex` over the data's Oxigraph quads (dataset types read in one pass)."""
-
-    def __init__(self, quads: list, datasets: set):
-        self.quads = quads
-        self.datasets = datasets
-        self._owners: dict | None = None
-
-    def is_dataset(self, node) -> bool:
-        return _ox_key(node) in self.datasets
-
-    def owners(self, node) -> list[tuple[Any, Any]]:
-        if self._owners is None:  # only when a result is on a non-dataset node (Q-02)
-            self._owners = {}
-            for quad in self.quads:
-                if quad.subject in self.datasets and not isinstance(quad.object, _literal_type()):
-                    self._owners.setdefault(quad.object, []).append((quad.subject, quad.predicate))
-        return [(_rdflib(s), URIRef(p.value)) for s, p in self._owners.get(_ox_key(node), [])]
-
-
-@lru_cache(maxsize=1)
-def _literal_type():
-    import pyoxigraph as ox
-
-    return ox.Literal
-
-
-def _ox_key(node):
-    import pyoxigraph as ox
-
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
+def _token(node) -> str | None:
+    """An rdflib node as its N-Triples subject/object token."""
     if isinstance(node, URIRef):
-        try:
-            return ox.NamedNode(str(node))
-        except ValueError:
-            return None
+        return f"<{node}>"
+    if isinstance(node, BNode):
+        return f"_:{node}"
     return None
 
 
-def _as_quads(materialised) -> tuple[str, list]:
-    """The data as N-Triples text (for rudof) and as Oxigraph quads (for the SPARQL store)."""
-    import pyoxigraph as ox
+def _node_of_token(token: str):
+    return BNode(token[2:]) if token.startswith("_:") else URIRef(token[1:-1])
 
+
+@dataclass
+class _Data:
+    """The data split once, line by line, into what each part of the validation reads."""
+
+    text: str  # all of it, N-Triples
+    core: str  # the triples the core shapes can read (rudof)
+    sparql: str  # the triples the SHACL-SPARQL constraints can read, blank nodes skolemised (Oxigraph)
+    datasets: set  # tokens of the dcat:Dataset nodes
+    subclasses: bool  # whether the data states rdfs:subClassOf (targets then follow it)
+
+
+class TextIndex:
+    """`findings.DataIndex` over the data's N-Triples lines."""
+
+    def __init__(self, data: _Data):
+        self.data = data
+        self._owners: dict | None = None
+
+    def is_dataset(self, node) -> bool:
+        return _token(node) in self.data.datasets
+
+    def owners(self, node) -> list[tuple[Any, Any]]:
+        if self._owners is None:  # read only when a result is on a non-dataset node (Q-02)
+            self._owners = {}
+            datasets = self.data.datasets
+            for line in self.data.text.splitlines():
+                parts = line.split(None, 2)
+                if len(parts) == 3 and parts[0] in datasets and parts[2][:1] in "<_":
+                    obj = parts[2].rstrip().rstrip(".").rstrip()
+                    self._owners.setdefault(obj, []).append((parts[0], parts[1]))
+        return [(_node_of_token(s), URIRef(p[1:-1])) for s, p in self._owners.get(_token(node), [])]
+
+
+def _ntriples(materialised) -> str:
+    """The data as N-Triples text, one triple a line."""
     if isinstance(materialised, Graph):
         # rdflib writes each blank node with its own id, so that results name the graph's nodes
-        text = materialised.serialize(format="nt")
-        return text, list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
-    if isinstance(materialised, (str, bytes)):
-        text = materialised.decode("utf-8") if isinstance(materialised, bytes) else materialised
-        return text, list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
-    quads = [q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-             for q in materialised]
-    quads = [q if isinstance(q.graph_name, ox.DefaultGraph) else ox.Quad(q.subject, q.predicate, q.object)
-             for q in quads]
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8"), quads
+        return materialised.serialize(format="nt")
+    if isinstance(materialised, bytes):
+        return materialised.decode("utf-8")
+    if isinstance(materialised, str):
+        return materialised
+    import pyoxigraph as ox
+
+    quads = [ox.Quad(q.subject, q.predicate, q.object) for q in materialised]
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8")
 
 
-def _sparql_results(profile: _Profile, quads: list, on: _dt.date, key: tuple) -> list[Result]:
+@lru_cache(maxsize=16)
+def _read_sets(key: tuple) -> tuple[frozenset, frozenset, frozenset]:
+    """Predicates the core shapes can read, classes whose rdf:type they can read (every IRI the
+    shapes mention: SHACL Core reaches data only through the paths and classes it names), and
+    IRIs the SHACL-SPARQL constraints can read (predicates and classes, their target classes too)."""
+    profile = _profile(key)
+    mentioned = frozenset(str(t) for triple in profile.core for t in triple if isinstance(t, URIRef))
+    sparql = {str(t) for t in _mirror_terms(key)} | {c for constraint in profile.sparql for c in constraint.classes}
+    return mentioned, mentioned, frozenset(sparql)
+
+
+def _split(text: str, key: tuple) -> _Data:
+    core_predicates, core_classes, sparql_terms = _read_sets(key)
+    closed = (None, SH.closed, Literal(True)) in _profile(key).core
+    rdf_type, subclass = f"<{RDF.type}>", f"<{RDFS.subClassOf}>"
+    dataset, context = f"<{DCAT.Dataset}>", f"<{CONTEXT_NODE}>"
+    core, sparql, other_types, datasets = [], [], [], set()
+    subclasses = False
+    for line in text.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) < 3 or parts[0].startswith("#"):
+            continue
+        subject, predicate, rest = parts
+        if predicate == rdf_type:
+            cls = rest[1:rest.find(">")] if rest.startswith("<") else ""
+            if rest.startswith(dataset):
+                datasets.add(subject)
+            if closed or cls in core_classes:
+                core.append(line)
+            if cls in sparql_terms and subject != context:
+                sparql.append(line)
+            if not (closed or cls in core_classes) or cls not in sparql_terms:
+                other_types.append(line)
+        elif predicate == subclass:
+            subclasses = True
+            core.append(line)
+            sparql.append(line)
+        else:
+            iri = predicate[1:-1]
+            if closed or iri in core_predicates:
+                core.append(line)
+            if iri in sparql_terms and subject != context:  # the context node is the engine's
+                sparql.append(line)
+    if subclasses:  # an instance of any class may then be one of a class the shapes name
+        core.extend(other_types)
+        sparql.extend(line for line in other_types if not line.startswith(context))
+    return _Data(text, "\n".join(core) + "\n", _skolemised("\n".join(sparql)), datasets, subclasses)
+
+
+_SUBJECT_BNODE = re.compile(r"^([ \t]*)_:(\S+)", re.M)
+_OBJECT_BNODE = re.compile(r"([ \t])_:(\S+)(?=[ \t]*\.[ \t]*$)", re.M)
+
+
+def _skolemised(text: str) -> str:
+    """Blank nodes as IRIs (Oxigraph's loader renames blank nodes; results must name the data's)."""
+    text = _SUBJECT_BNODE.sub(lambda m: f"{m.group(1)}<{_SKOLEM}{m.group(2)}>", text)
+    return _OBJECT_BNODE.sub(lambda m: f"{m.group(1)}<{_SKOLEM}{m.group(2)}>", text)
+
+
+def _sparql_results(profile: _Profile, data: _Data, on: _dt.date, key: tuple) -> list[Result]:
     """Each SHACL-SPARQL constraint once over the batch, on Oxigraph."""
     import pyoxigraph as ox
 
-    terms = {str(t) for t in _mirror_terms(key)} | {str(RDF.type), str(RDFS.subClassOf)}
-    context = ox.NamedNode(str(CONTEXT_NODE))
     store = ox.Store()
-    # the context node is the engine's, whatever the input says about it
-    store.bulk_extend([q for q in quads if q.predicate.value in terms and q.subject != context])
+    store.load(data.sparql, format=ox.RdfFormat.N_TRIPLES, lenient=True)
     store.bulk_extend([*_code_list_quads(key), *_context_quads(on)])
     out = []
     for constraint in profile.sparql:
-        for row in store.query(constraint.query):
-            bound = {}
-            for var in ("this", "value", "path"):
-                if row[var] is not None:
-                    bound[var] = row[var]
-            focus = bound["this"]
-            value = bound.get("value", focus)
+        query = constraint.query_with_subclasses if data.subclasses else constraint.query
+        for row in store.query(query):
+            focus = row["this"]
+            value = row["value"] if row["value"] is not None else focus
             messages = []
             for template in constraint.messages:
                 def fill(match, row=row):
                     term = row[match.group(1)]
                     return match.group(0) if term is None else _text(term)
                 messages.append(Literal(_VARIABLE.sub(fill, str(template)), lang=template.language))
-            path = bound.get("path")
+            path = row["path"]
             out.append(Result(
                 shape=constraint.shape,
                 severity=constraint.severity,
@@ -287,15 +353,13 @@ def _sparql_results(profile: _Profile, quads: list, on: _dt.date, key: tuple) ->
     return out
 
 
-def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], OxIndex]:
+def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], TextIndex]:
     """The top-level results of validating `materialised` (rdflib Graph, N-Triples text, or
     Oxigraph quads/triples), and an index of the data to attribute them to datasets."""
-    import pyoxigraph as ox
-
     profile = _profile(key)
-    text, quads = _as_quads(materialised)
+    data = _split(_ntriples(materialised), key)
     results: dict[Result, None] = {}  # rudof reports some results twice: each counts once
-    for shape, severity, focus, path, value, component in _session.validate(key, text):
+    for shape, severity, focus, path, value, component in _session.validate(key, data.core):
         node = _node(shape)
         results[Result(
             shape=node,
@@ -306,11 +370,9 @@ def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> t
             value=_term(value),
             component=None if component is None else URIRef(component),
         )] = None
-    for result in _sparql_results(profile, quads, on, key):
+    for result in _sparql_results(profile, data, on, key):
         results[result] = None
-    dataset_type, rdf_type = ox.NamedNode(str(DCAT.Dataset)), ox.NamedNode(str(RDF.type))
-    datasets = {q.subject for q in quads if q.object == dataset_type and q.predicate == rdf_type}
-    return list(results), OxIndex(quads, datasets)
+    return list(results), TextIndex(data)
 
 
 def report_graph(results: Iterable[Result], shapes: Graph) -> Graph:
