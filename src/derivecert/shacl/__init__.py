@@ -128,18 +128,17 @@ def validate(materialised: Graph | str | bytes | Iterable, *, on: _dt.date | Non
 
 
 def _rdflib_graph(materialised) -> Graph:
-    """The data as an rdflib graph for pySHACL (N-Triples text or Oxigraph quads parsed into one)."""
+    """The data as an rdflib graph for pySHACL; blank nodes keep their labels, as with rudof."""
     if isinstance(materialised, Graph):
         return materialised
-    if isinstance(materialised, (str, bytes)):
-        text = materialised.decode("utf-8") if isinstance(materialised, bytes) else materialised
-    elif isinstance(materialised, Iterable):
-        import pyoxigraph as ox
+    import pyoxigraph as ox
 
-        quads = [ox.Quad(q.subject, q.predicate, q.object) for q in materialised]
-        text = ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8")
-    else:
+    from .rudof_validator import _rdflib
+
+    if isinstance(materialised, (str, bytes)):
+        materialised = ox.parse(materialised, format=ox.RdfFormat.N_TRIPLES)
+    elif not isinstance(materialised, Iterable):
         raise InputError("validate() needs an rdflib Graph, N-Triples text or Oxigraph quads of materialised descriptions")
     graph = Graph()
-    graph.parse(data=text, format="nt")
+    graph.addN((_rdflib(q.subject), _rdflib(q.predicate), _rdflib(q.object), graph) for q in materialised)
     return graph

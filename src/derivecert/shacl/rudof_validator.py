@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,7 +35,9 @@ from .findings import Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
 from .thresholds import _compiled
 
-_SKOLEM = "urn:derivecert:shacl:bnode:"
+# Blank nodes of the data as IRIs in the SPARQL store; random per process, so that no input IRI can
+# pass for a blank node (and a finding on it go to no dataset).
+_SKOLEM = f"urn:derivecert:shacl:bnode:{uuid.uuid4().hex}:"
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _LITERAL = re.compile(r'^"(?P<lex>.*)"(?:\^\^(?P<dt><[^<>]*>|[A-Za-z][\w-]*:\S*)|@(?P<lang>[A-Za-z0-9-]+))?$', re.S)
 _PREFIXES = {"xsd": str(XSD), "rdf": str(RDF), "rdfs": str(RDFS), "sh": str(SH)}
