@@ -188,3 +188,27 @@ def test_an_unknown_validator_is_a_clear_error():
         Engine(shacl="jena")
     with pytest.raises(ConfigurationError, match="unknown SHACL validator"):
         validate(Graph(), shacl="jena")
+
+
+def _findings_in_child(path: str) -> list[tuple]:
+    engine = Engine()
+    graph, _ = engine.load(Path(path).read_bytes(), filename=path)
+    return findings(validate(engine.materialise(graph), on=ON, shacl="rudof"))
+
+
+@pytest.mark.parametrize("parent_validates", [True, False])
+def test_a_process_forked_after_rudof_ran_still_validates_with_it(parent_validates, materialised):
+    """rudof's thread pool does not survive a fork: a child of a process where rudof validated runs
+    it in a fresh interpreter; a child of a prepared process runs it in place."""
+    import multiprocessing
+
+    from derivecert.shacl import prepare
+
+    path = DATA / "invalid" / "S-10-scenario-outside-consent.ttl"
+    expected = findings(validate(materialised(path), on=ON, shacl="pyshacl"))
+    if parent_validates:
+        assert findings(validate(materialised(path), on=ON, shacl="rudof")) == expected
+    else:
+        prepare()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_findings_in_child, (str(path),)).get(timeout=600) == expected

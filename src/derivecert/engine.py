@@ -29,6 +29,7 @@ from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order,
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
 from .shacl import DEFAULT_VALIDATOR, Finding, check_validator, validate
+from .shacl import prepare as shacl_prepare
 from .vocab import DCERT, bind_prefixes
 
 # Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
@@ -98,8 +99,14 @@ class Engine:
 
     def warm(self) -> None:
         """Fill this process's caches (ontology, compiled shapes, code lists) with one small
-        certification, so that worker processes forked from it start warm (derivecert.sandbox)."""
-        self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+        certification, so that worker processes forked from it start warm (derivecert.sandbox).
+        rudof's shapes are read but it does not validate here: its thread pool would not survive a fork."""
+        shacl_prepare(self.thresholds, self.shacl)
+        shacl, self.shacl = self.shacl, "pyshacl"
+        try:
+            self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+        finally:
+            self.shacl = shacl
 
     # ---- inputs -------------------------------------------------------------------------
 

@@ -11,8 +11,13 @@ dataset it is about.
   `dcert:minimumGrade`, `skos:broader` ...) and one context node carrying the validation date,
   ``<urn:derivecert:certification> a dcert:CertificationActivity ; dct:date <on>`` (authorizations
   expire relative to it). Whatever the input says about that node is ignored.
-- pySHACL runs once over the whole batch (no inference, no meta-SHACL at run time, warnings
-  allowed); the materialised graph is read in place, never copied nor changed.
+- Two validators give the same findings (tests/test_shacl_parity.py, the parity gate), chosen by
+  `validate(..., shacl=...)`, `Engine(shacl=...)`, `derivecert certify --shacl` or the setting
+  `shacl`: "rudof" (the default: core shapes on pyrudof, in Rust; the SHACL-SPARQL constraints once
+  per batch on Oxigraph) and "pyshacl" (the reference engine: once over the whole batch, no
+  inference, no meta-SHACL at run time, warnings allowed; the materialised graph read in place).
+- The materialised data comes as an rdflib Graph, as N-Triples text or as pyoxigraph quads; the
+  findings are rdflib terms whichever it is, a blank node keeping its label.
 - Numeric thresholds come from a threshold profile (`shapes/thresholds.ttl` holds the defaults):
   `compiled_shapes()` writes the profile's values into the constraint nodes that carry
   `dcert:thresholdParameter`. Overrides are keyed by the parameter's local name, e.g.
@@ -24,7 +29,11 @@ The package, by concern:
 - `pyshacl_adapter`: pySHACL as the validator: the data graph it reads, the SHACL-SPARQL
   constraints on an Oxigraph mirror, the speed-ups and the correction patched into it (pinned
   to the versions pyproject.toml allows; tests/test_shacl_adapter.py fails if a patch did not take);
-- `findings`: the validation report read into `Finding`s, whatever validator wrote it.
+- `rudof_validator`: pyrudof as the validator: the data split once into what the core shapes and
+  the SPARQL constraints read, each SHACL-SPARQL constraint once per batch, its results completed
+  from the shapes (messages with their language, complex paths);
+- `findings`: validation results (from a report graph, or from rudof) attributed to datasets as
+  `Finding`s, whatever validator produced them.
 
 The shapes carry their targets on the property shapes, so that a validator evaluates each of them
 once over all its focus nodes (shapes/common.ttl).
@@ -41,6 +50,7 @@ from ..errors import ConfigurationError, InputError
 from .findings import Finding, findings_from_report, findings_from_results
 from .pyshacl_adapter import CONTEXT_NODE, data_graph, run_pyshacl
 from .rudof_validator import report_graph, run_rudof
+from .rudof_validator import prepare as prepare_rudof
 from .thresholds import (
     _compiled,
     _normalise,
@@ -62,6 +72,7 @@ __all__ = [
     "shape_requirements",
     "threshold_defaults",
     "check_validator",
+    "prepare",
     "validate",
 ]
 
@@ -90,6 +101,15 @@ class Validation:
     def for_focus(self, focus) -> list[Finding]:
         """The findings attributed to one dataset."""
         return [f for f in self.findings if f.focus == focus]
+
+
+def prepare(thresholds: Mapping[str, float] | None = None, shacl: str = DEFAULT_VALIDATOR) -> None:
+    """Compile and read the shapes of a profile without validating anything: for a process that
+    forks workers (rudof cannot run in a child of a process where it validated)."""
+    key = _normalise(thresholds)
+    _requirements(key)
+    if check_validator(shacl) == "rudof":
+        prepare_rudof(key)
 
 
 def check_validator(name: str) -> str:

@@ -2,14 +2,20 @@
 
 The core shapes run on rudof; the three SHACL-SPARQL constraints (P-04, S-02, S-10) are taken out
 of the shapes rudof reads and each is evaluated once for the whole batch on an in-memory Oxigraph
-store (the constraint's query with `$this` left free and joined to the shape's target class),
-instead of once per focus node. The store holds the data with the code-list facts and the context
-node carrying the validation date, as pySHACL's mirror does (`pyshacl_adapter._DataGraph`).
+store (the constraint's query with `$this` left free and joined to the instances of the shape's
+target class), instead of once per focus node. The store holds the code-list facts and the
+context node carrying the validation date, as pySHACL's mirror does (`pyshacl_adapter._DataGraph`).
+
+The data is read once, line by line (N-Triples), into what each part can read: rudof gets the
+triples whose predicate, or whose rdf:type class, the core shapes name (SHACL Core reaches data
+only through the paths and classes it names; all of it for a shape with sh:closed, every type when
+the data states subclasses); the store gets the triples the SPARQL constraints name, its blank
+nodes as IRIs (Oxigraph's loader would rename them; results must name the data's nodes).
 
 What rudof's report lacks is taken from the shapes: the messages with their language tags (rudof
 adds an untagged default message of its own) and the structure of a complex result path. rudof
 reports some results twice: results count once. A `Rudof` session keeps its data across
-`read_data` calls unless reset, so every run resets it first; one run at a time per process.
+`read_data` calls unless reset, so every run resets it; one run at a time per process.
 
 Parity with pySHACL (the reference engine, `derivecert.shacl.pyshacl_adapter`) is a test:
 tests/test_shacl_parity.py runs both on the fixture corpus and a generated batch.
@@ -18,7 +24,11 @@ tests/test_shacl_parity.py runs both on the fixture corpus and a generated batch
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterable
@@ -126,27 +136,69 @@ def _profile(key: tuple[tuple[str, str], ...]) -> _Profile:
     return _Profile(core, core.serialize(format="nt"), tuple(sparql), messages, paths, shapes)
 
 
+# rudof in a fresh interpreter: for a process forked from one where rudof validated (`_Session`).
+_HELPER = """
+import json, sys
+import pyrudof
+shapes, data = json.load(sys.stdin)
+rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+rudof.read_shacl(shapes, pyrudof.ShaclFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
+rudof.read_data(data, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
+json.dump([[e.source_shape, e.severity, e.focus_node, e.path, e.value, e.constraint_component]
+           for e in rudof.validate_shacl().violations], sys.stdout)
+"""
+
+
+def _validate_in_subprocess(shapes: str, ntriples: str) -> list:
+    proc = subprocess.run([sys.executable, "-I", "-c", _HELPER], input=json.dumps([shapes, ntriples]),
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"rudof failed in its subprocess: {proc.stderr.strip()[-500:]}")
+    return [tuple(row) for row in json.loads(proc.stdout)]
+
+
 class _Session:
-    """One rudof session per process, its shapes read once per profile (rudof is not re-entrant)."""
+    """One rudof session per process, its shapes read once per profile (rudof is not re-entrant).
+
+    rudof's first validation starts a thread pool; a process forked after that inherits the pool's
+    state but not its threads, and a validation there would wait for them forever. So a session
+    notes the process that validated; a forked child of it runs rudof in a fresh interpreter
+    (≈ 0.1 s more a call); and a parent that forks workers reads the shapes without validating
+    (`prepare`, `Engine.warm`): its children start with the shapes read and make their own pool.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
         self.rudof: Any = None
         self.key: tuple | None = None
+        self.validated_in: int | None = None  # the process whose pool rudof started
+
+    def _load(self, key: tuple) -> None:
+        import pyrudof
+
+        if self.rudof is None:
+            self.rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+        if self.key != key:
+            self.rudof.reset_shacl()
+            self.rudof.read_shacl(_profile(key).core_shapes, pyrudof.ShaclFormat.NTriples,
+                                  reader_mode=pyrudof.ReaderMode.Strict)
+            self.key = key
+
+    def prepare(self, key: tuple) -> None:
+        with self.lock:
+            if self.validated_in is None:
+                self._load(key)
 
     def validate(self, key: tuple, ntriples: str) -> list:
         import pyrudof
 
         with self.lock:
-            if self.rudof is None:
-                self.rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-            if self.key != key:
-                self.rudof.reset_shacl()
-                self.rudof.read_shacl(_profile(key).core_shapes, pyrudof.ShaclFormat.NTriples,
-                                      reader_mode=pyrudof.ReaderMode.Strict)
-                self.key = key
+            if self.validated_in is not None and self.validated_in != os.getpid():
+                return _validate_in_subprocess(_profile(key).core_shapes, ntriples)
+            self._load(key)
             # a session keeps the data of earlier calls unless reset
             self.rudof.reset_data()
+            self.validated_in = os.getpid()
             try:
                 self.rudof.read_data(ntriples, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
                 report = self.rudof.validate_shacl()
@@ -354,6 +406,13 @@ def _sparql_results(profile: _Profile, data: _Data, on: _dt.date, key: tuple) ->
                 component=SH.SPARQLConstraintComponent,
             ))
     return out
+
+
+def prepare(key: tuple[tuple[str, str], ...]) -> None:
+    """Everything of a profile a run needs, computed and read here without validating, so that
+    processes forked from this one start with it (see `_Session`)."""
+    _read_sets(key)
+    _session.prepare(key)
 
 
 def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], TextIndex]:
