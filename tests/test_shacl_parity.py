@@ -212,3 +212,35 @@ def test_a_process_forked_after_rudof_ran_still_validates_with_it(parent_validat
         prepare()
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_findings_in_child, (str(path),)).get(timeout=600) == expected
+
+
+def test_the_settings_choose_the_validator_and_refuse_an_unknown_one():
+    from pydantic import ValidationError
+
+    from derivecert.settings import Settings
+
+    assert Settings().shacl == "rudof"
+    assert Settings(shacl="pyshacl").shacl == "pyshacl"
+    with pytest.raises(ValidationError, match="shacl"):
+        Settings(shacl="jena")
+
+
+def test_the_cli_runs_the_reference_validator_on_request():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    path = DATA / "invalid" / "S-10-scenario-outside-consent.ttl"
+
+    def run(*extra):
+        proc = subprocess.run([sys.executable, "-m", "derivecert.cli", "validate", str(path), "--format", "json",
+                               *extra], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+        return proc.returncode, proc.stdout, proc.stderr
+
+    code, out, err = run("--shacl", "pyshacl")
+    assert code == 1, err
+    code2, out2, _ = run("--shacl", "rudof")
+    assert code2 == 1 and json.loads(out2) == json.loads(out) and any(f["requirement"] == "S-10" for f in json.loads(out))
+    code3, _, err3 = run("--shacl", "jena")
+    assert code3 == 2 and "--shacl" in err3

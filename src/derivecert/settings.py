@@ -17,6 +17,7 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
 ``python -m derivecert.settings hash-token TOKEN`` prints.  Example file::
 
     node_name = "Example regional node"
+    shacl = "rudof"              # rudof (default) | pyshacl: the reference validator, same findings
     [store]
     kind = "embedded"            # embedded | memory | remote
     path = "var/store"
