@@ -244,3 +244,16 @@ def test_the_cli_runs_the_reference_validator_on_request():
     assert code2 == 1 and json.loads(out2) == json.loads(out) and any(f["requirement"] == "S-10" for f in json.loads(out))
     code3, _, err3 = run("--shacl", "jena")
     assert code3 == 2 and "--shacl" in err3
+
+
+def test_literals_with_unescaped_line_breaks_are_read_as_one_triple(materialised):
+    """N-Triples escapes only \\n and \\r in a literal: U+2028, U+0085, a form feed stay as they are."""
+    graph = Graph()
+    graph += materialised(DATA / "invalid" / "P-01-no-source.ttl")
+    dataset = next(iter(graph.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                       URIRef("http://www.w3.org/ns/dcat#Dataset"))))
+    for text in ("a\u2028b", "c\x85d", "e\x0cf", "g\x1ch", "i\u2029"):
+        graph.add((dataset, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), Literal(text)))
+        graph.add((dataset, URIRef("http://purl.org/dc/terms/title"), Literal(text, lang="en")))
+    assert differences(graph) == []
+    assert differences(graph, rudof_input=graph.serialize(format="nt")) == []

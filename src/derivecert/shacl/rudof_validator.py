@@ -305,12 +305,22 @@ class TextIndex:
         if self._owners is None:  # read only when a result is on a non-dataset node (Q-02)
             self._owners = {}
             datasets = self.data.datasets
-            for line in self.data.text.splitlines():
-                parts = line.split(None, 2)
-                if len(parts) == 3 and parts[0] in datasets and parts[2][:1] in "<_":
-                    obj = parts[2].rstrip().rstrip(".").rstrip()
-                    self._owners.setdefault(obj, []).append((parts[0], parts[1]))
+            for line in _lines(self.data.text):
+                match = _TRIPLE.match(line)
+                if match is not None and match.group(1) in datasets and match.group(3)[:1] in "<_":
+                    obj = match.group(3).rstrip(" \t\r").rstrip(".").rstrip(" \t")
+                    self._owners.setdefault(obj, []).append((match.group(1), match.group(2)))
         return [(_node_of_token(s), URIRef(p[1:-1])) for s, p in self._owners.get(_token(node), [])]
+
+
+# A line of N-Triples: subject, predicate, the rest. Explicit tokens, not \S: an IRI or a literal
+# may hold characters Python counts as white space or line breaks (U+2028, U+0085 ...).
+_TRIPLE = re.compile(r"[ \t]*(<[^>]*>|_:[^ \t]+)[ \t]+(<[^>]*>)[ \t]+(.*)")
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of N-Triples text: split at line feeds only (a literal's other breaks are not escaped)."""
+    return text.split("\n")
 
 
 def _ntriples(materialised) -> str:
@@ -346,11 +356,11 @@ def _split(text: str, key: tuple) -> _Data:
     dataset, context = f"<{DCAT.Dataset}>", f"<{CONTEXT_NODE}>"
     core, sparql, other_types, datasets = [], [], [], set()
     subclasses = False
-    for line in text.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) < 3 or parts[0].startswith("#"):
+    for line in _lines(text):
+        match = _TRIPLE.match(line)
+        if match is None:  # a blank line or a comment
             continue
-        subject, predicate, rest = parts
+        subject, predicate, rest = match.groups()
         if predicate == rdf_type:
             cls = rest[1:rest.find(">")] if rest.startswith("<") else ""
             if rest.startswith(dataset):
