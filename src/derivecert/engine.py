@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import multiprocessing
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -102,9 +103,17 @@ class Engine:
         certification, so that worker processes forked from it start warm (derivecert.sandbox).
         rudof's shapes are read but it does not validate here: its thread pool would not survive a fork."""
         shacl_prepare(self.thresholds, self.shacl)
+        with self.forking_parent():
+            self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+
+    @contextmanager
+    def forking_parent(self):
+        """Certify here with pySHACL (same findings): for a process that forks workers afterwards
+        (the API's parent warming up or seeding), where a rudof validation would start a thread
+        pool that its forked workers could not use (they would run rudof in a fresh interpreter)."""
         shacl, self.shacl = self.shacl, "pyshacl"
         try:
-            self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+            yield self
         finally:
             self.shacl = shacl
 

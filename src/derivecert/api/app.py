@@ -244,7 +244,8 @@ def serve(
             print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
         if seed is not None and engine is not None and store.count() == 0:
             print(f"seeding the empty store from {seed} ...", flush=True)
-            n = seed_store(store, engine, seed, settings, signing_key=filing_key)
+            with engine.forking_parent():  # the request workers are forked from this process
+                n = seed_store(store, engine, seed, settings, signing_key=filing_key)
             print(f"filed {n} datasets", flush=True)
         base = f"http://{host}:{port}"
         print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"

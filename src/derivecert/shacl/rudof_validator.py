@@ -151,9 +151,20 @@ json.dump([[e.source_shape, e.severity, e.focus_node, e.path, e.value, e.constra
 """
 
 
+def _die_with_parent() -> None:
+    """In the helper, before it runs: killed with its parent (a bounded worker the sandbox kills
+    takes its rudof helper along; Linux's PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the helper ends with its input anyway
+        pass
+
+
 def _validate_in_subprocess(shapes: str, ntriples: str) -> list:
     proc = subprocess.run([sys.executable, "-I", "-c", _HELPER], input=json.dumps([shapes, ntriples]),
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, preexec_fn=_die_with_parent)
     if proc.returncode != 0:
         raise RuntimeError(f"rudof failed in its subprocess: {proc.stderr.strip()[-500:]}")
     return [tuple(row) for row in json.loads(proc.stdout)]
