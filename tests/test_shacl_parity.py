@@ -257,3 +257,12 @@ def test_literals_with_unescaped_line_breaks_are_read_as_one_triple(materialised
         graph.add((dataset, URIRef("http://purl.org/dc/terms/title"), Literal(text, lang="en")))
     assert differences(graph) == []
     assert differences(graph, rudof_input=graph.serialize(format="nt")) == []
+
+
+def test_data_rudof_cannot_read_is_a_clear_error_and_leaves_the_session_clean(materialised):
+    from derivecert.errors import InputError
+
+    with pytest.raises(InputError, match="N-Triples"):
+        validate('<https://e/a> <http://www.w3.org/ns/prov#wasDerivedFrom> "unterminated .\n', on=ON, shacl="rudof")
+    path = DATA / "invalid" / "P-01-no-source.ttl"
+    assert differences(materialised(path)) == []

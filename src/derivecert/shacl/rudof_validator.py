@@ -41,7 +41,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCAT, RDF, RDFS, SH, XSD
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputError
 from .findings import Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
 from .thresholds import _compiled
@@ -217,8 +217,13 @@ class _Session:
             # the data of earlier calls
             self.rudof.begin_staging()
             try:
-                self.rudof.read_data(ntriples, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict,
-                                     merge=True)
+                try:
+                    self.rudof.read_data(ntriples, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict,
+                                         merge=True)
+                except pyrudof.DataError as exc:
+                    raise InputError(f"the data to validate is not N-Triples rudof can read: {exc}",
+                                     hint="pass absolute IRIs and one triple a line, or validate with shacl='pyshacl'"
+                                     ) from None
                 report = self.rudof.validate_shacl()
                 return [(e.source_shape, e.severity, e.focus_node, e.path, e.value, e.constraint_component)
                         for e in report.violations]
