@@ -266,3 +266,11 @@ def test_data_rudof_cannot_read_is_a_clear_error_and_leaves_the_session_clean(ma
         validate('<https://e/a> <http://www.w3.org/ns/prov#wasDerivedFrom> "unterminated .\n', on=ON, shacl="rudof")
     path = DATA / "invalid" / "P-01-no-source.ttl"
     assert differences(materialised(path)) == []
+
+
+def test_a_validation_goes_to_another_process_with_its_report(materialised):
+    import pickle
+
+    validation = validate(materialised(DATA / "invalid" / "S-10-scenario-outside-consent.ttl"), on=ON, shacl="rudof")
+    copy = pickle.loads(pickle.dumps(validation))
+    assert findings(copy) == findings(validation) and len(copy.report) == len(validation.report) > 0

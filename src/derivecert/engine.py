@@ -29,7 +29,7 @@ from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_li
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
-from .shacl import DEFAULT_VALIDATOR, Finding, check_validator, validate
+from .shacl import DEFAULT_VALIDATOR, Finding, Validation, check_validator, validate
 from .shacl import prepare as shacl_prepare
 from .vocab import DCERT, bind_prefixes
 
@@ -47,8 +47,19 @@ class CertificationRun:
     materialised: Graph | None
     results: list[CertificationResult]
     result_graph: Graph
-    report: Graph | None = None
+    report_source: Graph | Validation | None = None  # the SHACL report, or the validation that builds it
     on: date = field(default_factory=date.today)
+
+    @property
+    def report(self) -> Graph | None:
+        """The SHACL report, built on first access (most runs never read it)."""
+        if isinstance(self.report_source, Validation):
+            self.report_source = self.report_source.report
+        return self.report_source
+
+    @report.setter
+    def report(self, value: Graph | None) -> None:
+        self.report_source = value
 
     @property
     def any_rejected(self) -> bool:
@@ -269,7 +280,7 @@ class Engine:
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             out += result.to_graph(on)
             results.append(result)
-        return CertificationRun(graph, m, results, out, validation.report, on)
+        return CertificationRun(graph, m, results, out, validation, on)
 
     def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
         """The filing of a certified or conditional dataset: what was certified (A7), and a validity

@@ -98,6 +98,9 @@ class Validation:
             self._report = self._report()
         return self._report
 
+    def __getstate__(self) -> dict:  # to another process: the report itself, not how to build it
+        return {"conforms": self.conforms, "_report": self.report, "findings": self.findings}
+
     def for_focus(self, focus) -> list[Finding]:
         """The findings attributed to one dataset."""
         return [f for f in self.findings if f.focus == focus]
