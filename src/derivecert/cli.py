@@ -68,6 +68,11 @@ class Reasoner(str, Enum):
     hermit = "hermit"
 
 
+class ShaclValidator(str, Enum):
+    rudof = "rudof"
+    pyshacl = "pyshacl"
+
+
 class CertifyFormat(str, Enum):
     text = "text"
     json = "json"
@@ -84,6 +89,8 @@ LangOpt = typer.Option(Lang.en, "--lang", help="Language of messages and labels.
 ReasonerOpt = typer.Option(Reasoner.rl, "--reasoner", help="rl: fast OWL 2 RL (default); hermit: complete OWL 2 DL (needs Java).")
 OnOpt = typer.Option(None, "--on", help="Validation date (YYYY-MM-DD), e.g. to check authorizations as of a day. Default: today.")
 ThresholdsOpt = typer.Option(None, "--thresholds", help="A threshold profile (Turtle) overriding the default thresholds.")
+ShaclOpt = typer.Option(None, "--shacl", help="SHACL validator: rudof (fast, the default) or pyshacl (the reference "
+                        "engine; same findings). Default: the settings' `shacl`.")
 
 
 def command(fn=None, *, group: typer.Typer | None = None):
@@ -114,23 +121,28 @@ def command(fn=None, *, group: typer.Typer | None = None):
 
 
 def _limits():
+    return _settings().limits
+
+
+def _settings():
     from pydantic import ValidationError
 
     from .settings import Settings
 
     try:
-        return Settings().limits
+        return Settings()
     except (ValidationError, ValueError) as exc:
         raise ConfigurationError(f"the settings are not usable: {exc}",
                                  hint="check DERIVECERT_LIMITS__* and the file named by DERIVECERT_CONFIG_FILE") from None
 
 
-def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
+def _engine(reasoner: Reasoner, thresholds: Optional[Path], shacl: Optional[ShaclValidator] = None):
     from .engine import Engine
     from .shacl import load_threshold_profile
 
+    settings = _settings()
     return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None,
-                  limits=_limits().input_limits())
+                  limits=settings.limits.input_limits(), shacl=shacl.value if shacl else settings.shacl)
 
 
 def _bounded(fn, *args, **kwargs):
@@ -158,7 +170,7 @@ def _validate_files(engine, paths, on):
     from .shacl import validate as run_validation
 
     graph, _ = engine.load_files(paths)
-    validation = run_validation(engine.materialise(graph), on=on, thresholds=engine.thresholds)
+    validation = run_validation(engine.materialise(graph), on=on, thresholds=engine.thresholds, shacl=engine.shacl)
     return [finding_dict(f) for f in validation.findings], validation.report.serialize(format="turtle")
 
 
@@ -196,12 +208,13 @@ def certify(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes for large batches (default: all cores)."),
 ) -> int:
     """Certify every dcat:Dataset described in PATHS: classification, findings, verdict, filing."""
     from .engine import collect_files
 
-    engine = _engine(reasoner, thresholds)
+    engine = _engine(reasoner, thresholds, shacl)
     engine.workers = workers
     files = collect_files(paths)
     if not files:
@@ -306,9 +319,10 @@ def validate(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
 ) -> int:
     """Validate against the shapes (after reasoning) and print the SHACL report; exit 1 on a Violation."""
-    findings, report = _bounded(_validate_files, _engine(reasoner, thresholds), paths, _day(on))
+    findings, report = _bounded(_validate_files, _engine(reasoner, thresholds, shacl), paths, _day(on))
     if format is ReportFormat.json:
         out.print_json(json.dumps(findings, ensure_ascii=False))
     else:
@@ -336,13 +350,14 @@ def export(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
 ) -> int:
     """Certify PATHS and print them as a registry reads them (DCAT-AP or HealthDCAT-AP): each
     certified dataset with its filing record as a dqv:QualityCertificate; exit 1 if any is rejected
     (a rejected dataset is exported without a certificate)."""
     from .dcat_export import export_files
 
-    body, rejected = _bounded(export_files, _engine(reasoner, thresholds), paths, profile.value, format.value, _day(on))
+    body, rejected = _bounded(export_files, _engine(reasoner, thresholds, shacl), paths, profile.value, format.value, _day(on))
     sys.stdout.write(body)
     for dataset in rejected:
         err.print(f"rejected, exported without a certificate: {escape(dataset)}")
@@ -380,11 +395,12 @@ def explain(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
     format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
 ) -> int:
     """Explain the verdict (each finding: why it applied, the facts it read or missed), the defaults
     applied, why the data is or is not derived and personal information, and why its level holds."""
-    result, reasons = _bounded(_explain_file, _engine(reasoner, thresholds), path, dataset, lang.value, _day(on))
+    result, reasons = _bounded(_explain_file, _engine(reasoner, thresholds, shacl), path, dataset, lang.value, _day(on))
     if format is ReportFormat.json:
         out.print_json(json.dumps({"dataset": dataset, "verdict": result.verdict, "types": result.classification.types,
                                    "classification": result.classification.classification.to_dict(),

@@ -17,6 +17,7 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
 ``python -m derivecert.settings hash-token TOKEN`` prints.  Example file::
 
     node_name = "Example regional node"
+    shacl = "rudof"              # rudof (default) | pyshacl: the reference validator, same findings
     [store]
     kind = "embedded"            # embedded | memory | remote
     path = "var/store"
@@ -324,6 +325,8 @@ class Settings(BaseSettings):
     certifying_body: str = "DeriveCert"
     filing_prefix: str = "DC"
     reasoner: str = "rl"
+    #: the SHACL validator: "rudof" (Rust, the default) or "pyshacl" (the reference engine); same findings
+    shacl: Literal["rudof", "pyshacl"] = "rudof"
     thresholds: dict[str, float] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)

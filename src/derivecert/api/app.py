@@ -55,7 +55,7 @@ TAGS = [
 def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
-    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds, shacl=settings.shacl,
                     certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
     engine.warm()  # certification workers are forked from this process: they start warm
     return engine
@@ -248,7 +248,8 @@ def serve(
             print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
         if seed is not None and engine is not None and store.count() == 0:
             print(f"seeding the empty store from {seed} ...", flush=True)
-            n = seed_store(store, engine, seed, settings, signing_key=filing_key)
+            with engine.forking_parent():  # the request workers are forked from this process
+                n = seed_store(store, engine, seed, settings, signing_key=filing_key)
             print(f"filed {n} datasets", flush=True)
         base = f"http://{host}:{port}"
         print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"
