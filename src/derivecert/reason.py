@@ -24,6 +24,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
 from .resources import ontology_graph
+from .rl_rules import NotCompiled, Rules, compile_rules
 
 _SKOLEM = "urn:derivecert:bnode:"
 _ONTOLOGY_SKOLEM = "urn:derivecert:ontology-bnode:"  # the ontology's own (restriction) blank nodes
@@ -124,19 +125,13 @@ class RLReasoner:
     def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
         """Only the inferred triples about the description's nodes (with `extra`, the facts the
         engine states about what the description leaves out: derivecert.defaults)."""
+        triples, nodes = _strings(chain(data, extra or ()))
+        return _keep(self._reason(triples), {URIRef(n) for n in nodes}, Graph(), exclude=data)
+
+    def _reason(self, triples: list) -> list:
+        """`reasonable` over the ontology's axioms and `triples`: every triple of the closure."""
         import reasonable
 
-        # Literals are left out: no classification axiom reads one, and they are most of the cost
-        # of crossing into the engine. Blank nodes cross as URNs (the engine relabels them).
-        triples, nodes = [], set()
-        for s, p, o in chain(data, extra or ()):
-            if isinstance(o, Literal):
-                continue
-            s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
-            o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
-            triples.append((s2, str(p), o2))
-            nodes.add(s2)
-            nodes.add(o2)
         reasoner = reasonable.PyReasoner()
         reasoner.from_graph(self._schema)
         reasoner.from_graph(triples)
@@ -144,10 +139,52 @@ class RLReasoner:
             output = reasoner.reason()
         except Exception as exc:  # the Rust engine reports failures as plain exceptions
             raise ReasonerError(f"OWL 2 RL reasoning failed: {exc}", hint="check the description for malformed OWL constructs") from None
-        return _keep(output, {URIRef(n) for n in nodes}, Graph(), exclude=data)
+        return output
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
         return _union(data, self.infer(data, extra))
+
+
+def _strings(triples) -> tuple[list, set]:
+    """The triples as (s, p, o) strings and their nodes, without literals (no classification
+    axiom reads one, and they are most of the cost of reasoning); blank nodes as URNs (neither
+    engine keeps blank-node labels)."""
+    out, nodes = [], set()
+    for s, p, o in triples:
+        if isinstance(o, Literal):
+            continue
+        s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
+        o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
+        out.append((s2, str(p), o2))
+        nodes.add(s2)
+        nodes.add(o2)
+    return out, nodes
+
+
+class CompiledRLReasoner(RLReasoner):
+    """OWL 2 RL with the ontology closed once per process (derivecert.rl_rules): the default.
+
+    A description that states axioms of its own, or an ontology outside the compiled constructs,
+    is reasoned over by `reasonable` as before (RLReasoner), which is also the parity reference."""
+
+    def __init__(self, ontology: Graph | None = None):
+        super().__init__(ontology)
+        try:
+            closed = [(str(s), str(p), str(o)) for s, p, o in super()._reason([])]
+            self._rules: Rules | None = compile_rules(closed)
+        except NotCompiled:
+            self._rules = None
+
+    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+        triples, nodes = _strings(chain(data, extra or ()))
+        if self._rules is None:
+            return super().infer(data, extra)
+        try:
+            facts = self._rules.infer(triples)
+        except NotCompiled:
+            return super().infer(data, extra)
+        return _keep(((URIRef(s), URIRef(p), URIRef(o)) for s, p, o in facts), {URIRef(n) for n in nodes}, Graph(),
+                     exclude=data)
 
 
 class HermitReasoner:
@@ -233,4 +270,4 @@ def get_reasoner(name: str = "rl"):
 
 @lru_cache(maxsize=1)
 def _rl() -> RLReasoner:
-    return RLReasoner()
+    return CompiledRLReasoner()
