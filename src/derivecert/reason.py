@@ -145,10 +145,10 @@ class RLReasoner:
         return _union(data, self.infer(data, extra))
 
 
-def _strings(triples) -> tuple[list, set]:
+def _strings(triples, terms: dict | None = None) -> tuple[list, set]:
     """The triples as (s, p, o) strings and their nodes, without literals (no classification
     axiom reads one, and they are most of the cost of reasoning); blank nodes as URNs (neither
-    engine keeps blank-node labels)."""
+    engine keeps blank-node labels). `terms`, if given, maps each string back to its term."""
     out, nodes = [], set()
     for s, p, o in triples:
         if isinstance(o, Literal):
@@ -158,7 +158,13 @@ def _strings(triples) -> tuple[list, set]:
         out.append((s2, str(p), o2))
         nodes.add(s2)
         nodes.add(o2)
+        if terms is not None:
+            terms[s2], terms[out[-1][1]], terms[o2] = s, p, o
     return out, nodes
+
+
+_DROPPED = frozenset(map(str, _SCHEMA_PREDICATES))
+_UNINFORMATIVE = frozenset((str(OWL.Thing), str(OWL.NamedIndividual)))
 
 
 class CompiledRLReasoner(RLReasoner):
@@ -169,22 +175,47 @@ class CompiledRLReasoner(RLReasoner):
 
     def __init__(self, ontology: Graph | None = None):
         super().__init__(ontology)
+        closed = [(str(s), str(p), str(o)) for s, p, o in super()._reason([])]
+        # the ontology's terms, made once: a conclusion reuses them (or the description's own terms)
+        self._vocabulary = {text: URIRef(text) for triple in closed for text in triple}
         try:
-            closed = [(str(s), str(p), str(o)) for s, p, o in super()._reason([])]
             self._rules: Rules | None = compile_rules(closed)
         except NotCompiled:
             self._rules = None
 
     def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
-        triples, nodes = _strings(chain(data, extra or ()))
+        conclusions = self._conclusions(data, extra)
+        if conclusions is None:
+            return super().infer(data, extra)
+        out = Graph()
+        out.addN((s, p, o, out) for s, p, o in conclusions)
+        return out
+
+    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+        conclusions = self._conclusions(data, extra)
+        if conclusions is None:
+            return super().materialise(data, extra)
+        out = Graph()  # the description is not modified
+        out.addN((s, p, o, out) for s, p, o in chain(data, conclusions))
+        return out
+
+    def _conclusions(self, data: Graph, extra: Graph | None) -> list | None:
+        """The inferred facts about the description's nodes (as RLReasoner.infer), or None where
+        the rules do not apply (`reasonable` then reasons)."""
         if self._rules is None:
-            return super().infer(data, extra)
+            return None
+        terms = dict(self._vocabulary)  # and the description's own terms, by their strings
+        stated, nodes = _strings(data, terms)
+        added, more = _strings(extra or (), terms)
         try:
-            facts = self._rules.infer(triples)
+            facts = self._rules.infer(stated + added)
         except NotCompiled:
-            return super().infer(data, extra)
-        return _keep(((URIRef(s), URIRef(p), URIRef(o)) for s, p, o in facts), {URIRef(n) for n in nodes}, Graph(),
-                     exclude=data)
+            return None
+        nodes |= more
+        stated_set = set(stated)
+        return [(terms[s], terms[p], terms[o]) for s, p, o in facts
+                if s in nodes and p not in _DROPPED and o not in _UNINFORMATIVE
+                and not o.startswith(_ONTOLOGY_SKOLEM) and (s, p, o) not in stated_set]
 
 
 class HermitReasoner:
