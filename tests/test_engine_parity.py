@@ -161,3 +161,15 @@ def test_descriptions_that_share_a_subject_stay_in_one_part():
     parts = _pack(_independent_groups(iris), [10, 10, 10], parts=3, workers=1)
     assert sorted(parts) == [[0, 1], [2]]
 
+
+
+def test_a_batch_streamed_in_parts_gives_the_results_of_one_part():
+    paths = sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl"))
+    documents = [(str(p), p.read_bytes()) for p in paths]
+    on = date(2026, 11, 28)
+    whole = Engine(workers=1).certify_documents(documents, on=on, filing_numbers=lambda: "N")
+    parts = list(Engine(workers=1, batch_size=8).certify_stream(documents, on=on, filing_numbers=lambda: "N"))
+    assert len(parts) > 1 and all(part.run is None for part in parts)  # given out part by part
+    streamed = sorted((r for part in parts for r in part.results), key=lambda r: str(r.dataset))
+    assert [labelled(r) for r in streamed] == [labelled(r) for r in whole.results]
+    assert sum(len(part.triples) for part in parts) == len(whole.result_graph)
