@@ -347,7 +347,7 @@ def _certify_bin(indexes: list[int]):
 def _load_documents(documents, max_bytes: int, limits: InputLimits,
                     progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
     """One graph of several descriptions (blank nodes kept apart), and each dataset's file."""
-    graph, origin = Graph(), {}
+    graph, origin = Graph(store="SimpleMemory"), {}
     for name, data in documents:
         # the datasets come from the parser: rescanning the growing graph per document was quadratic
         for ds in parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits).datasets:

@@ -175,7 +175,7 @@ def parse_description(
         )
     fmt = format_for(filename=filename, media_type=media_type, data=raw)
     check_before_parsing(raw, fmt, where, limits)
-    graph = into if into is not None else Graph()
+    graph = into if into is not None else Graph(store="SimpleMemory")
     # Blank-node labels are scoped per document: prefix them so two files never share a node.  The
     # prefix comes from the document (and how many came before it into this graph), not from chance,
     # so that certifying the same input twice gives the same output, blank-node labels included.
