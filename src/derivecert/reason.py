@@ -3,8 +3,10 @@
 Two paths reach the same conclusions on the ontology's axiom subset (see
 ontology/derivecert-classification.ttl):
 
-- `rl` (default): OWL 2 RL forward chaining with `reasonable` (Rust), ontology + a whole batch of
-  descriptions in one call, so the fixed cost is paid per batch (≈0.6 ms a description at 1,000).
+- `rl` (default): OWL 2 RL forward chaining over a whole batch of descriptions at once: the
+  ontology closed once per process by `reasonable` (Rust) and compiled into instance rules
+  (`CompiledRLReasoner`, derivecert.rl_rules); `reasonable` over ontology + batch in one call
+  (`RLReasoner`) where the rules do not apply, and as their parity reference.
 - `hermit`: OWL 2 DL with HermiT through owlready2 (Java), complete, ≈0.4 s of JVM start per call.
 
 Both return the description plus the inferred triples about its nodes: types and property values
