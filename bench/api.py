@@ -49,10 +49,10 @@ from derivecert.catalog import (  # noqa: E402
     build_submission,
     dataset_key,
     graph_iri,
-    _generation_ops,
-    _update_text,
     sparql_search,
 )
+from derivecert.catalog.backends.base import _generation_ops  # noqa: E402
+from derivecert.catalog.sparql import update_text as _update_text  # noqa: E402
 
 QUERIES = {
     # one dataset's certification, as a client would ask for it (@D@: a stored dataset IRI)

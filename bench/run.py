@@ -166,13 +166,17 @@ def main() -> None:
     for n in sizes:
         docs = catalog(n)
         triples = sum(doc.count(b"\n") for doc in docs)
+        cpu = cpu_s()
         elapsed, datasets = pipeline(docs, args.workers)
+        cpu = cpu_s() - cpu
         per_naive = naive(docs, min(sample, n))
         limit = parse_limit(docs)
         last = {
             "descriptions": n, "workers": args.workers, "datasets": datasets, "triples": triples,
             "datasets_per_s": round(datasets / elapsed, 1),
             "descriptions_per_s": round(n / elapsed, 1),
+            # a shared machine's load changes the wall time, much less the CPU time
+            "cpu_s": round(cpu, 1), "descriptions_per_cpu_s": round(n / cpu, 1),
             "baseline_datasets_per_s": round(datasets / n / per_naive, 2),
             "ratio": round((n / elapsed) * per_naive, 1),
             "parse_limit_datasets_per_s": round(datasets / limit, 1),
