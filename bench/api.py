@@ -2,6 +2,7 @@
 
     python bench/api.py --quick      # < 1 min: 2,000 datasets, prints one final JSON line
     python bench/api.py              # 10,000 and 100,000 datasets (embedded store on disk)
+    python bench/api.py --certify-only --requests 200   # single certification p50 / p99 only
 
 Data: the certified demo descriptions of examples/ are certified once by the real engine, then
 cloned (new IRIs, keys, filing numbers) into N stored datasets with their descriptions,
@@ -227,6 +228,20 @@ def http_search_ms(store, queries: list[SearchQuery]) -> list[float]:
     return out
 
 
+def certify_only(requests: int) -> int:
+    """Single certification alone: the examples' certifiable descriptions, one a request."""
+    from derivecert.api.app import load_engine
+    from derivecert.settings import Settings
+
+    engine = load_engine(Settings())
+    bodies = [p.read_bytes() for p in sorted((ROOT / "examples").glob("*/*.ttl")) if "rejected" not in p.name]
+    http, direct = certify_single_ms(engine, bodies, requests)
+    print(json.dumps({"bench": "api", "certify_single": {
+        "p50_ms": round(pct(http, 0.5), 2), "p99_ms": round(pct(http, 0.99), 2),
+        "engine_p50_ms": round(pct(direct, 0.5), 2), "runs": len(http)}}))
+    return 0
+
+
 def certify_single_ms(engine, bodies: list[bytes], reps: int) -> tuple[list[float], list[float]]:
     """One description per request, `POST /v1/certify` through the API's HTTP stack (the ASGI test
     client: no socket), and the same certification called on the engine in this process."""
@@ -326,7 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     ap.add_argument("--sizes", type=int, nargs="*", help="dataset counts (default 10000 100000)")
     ap.add_argument("--rdflib-max", type=int, default=20_000, help="largest size with the rdflib baseline")
+    ap.add_argument("--certify-only", action="store_true", help="only POST /v1/certify p50 / p99 (no store)")
+    ap.add_argument("--requests", type=int, default=None, help="single certifications to time")
     args = ap.parse_args(argv)
+    if args.certify_only:
+        return certify_only(args.requests or 200)
     sizes = args.sizes or ([800] if args.quick else [10_000, 100_000])
     reps = 30 if args.quick else 200
     budget = 3.0 if args.quick else 60.0

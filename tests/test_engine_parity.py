@@ -2,7 +2,8 @@
 the reference path concludes, on the whole fixture corpus and on a generated batch.
 
 - reasoning: `reasonable` given only the ontology's axioms (`derivecert.reason.rl_schema`) against
-  `reasonable` given the whole ontology, labels and definitions included;
+  `reasonable` given the whole ontology, labels and definitions included; and the rules compiled
+  from the ontology closed once (`derivecert.rl_rules`, the default) against `reasonable`;
 - batches: the datasets of each document are noted while parsing, and each is charged to the first
   document that types it, as the former rescan of the batch graph did.
 """
@@ -21,7 +22,7 @@ from derivecert import defaults
 from derivecert.engine import Engine, _load_documents
 from derivecert.errors import DeriveCertError
 from derivecert.parse import InputLimits, parse_file
-from derivecert.reason import RLReasoner, annotation_properties, rl_schema
+from derivecert.reason import CompiledRLReasoner, RLReasoner, annotation_properties, rl_schema
 from derivecert.resources import ontology_graph
 
 VOCABULARIES = ("https://w3id.org/", "http://www.w3.org/", "http://purl.org/", "http://xmlns.com/",
@@ -77,6 +78,25 @@ def test_axioms_only_ontology_infers_what_the_whole_ontology_infers(reasoners, b
 
 def outcome(run) -> list:
     return [{k: v for k, v in r.to_dict().items() if k != "filing"} for r in run.results]
+
+
+@pytest.mark.parametrize("batch", [corpus, generated_batch], ids=["fixture-corpus", "generated-batch"])
+def test_compiled_rules_infer_what_reasonable_infers(reasoners, batch):
+    compiled = CompiledRLReasoner()
+    assert compiled._rules is not None  # the ontology is within the compiled constructs
+    graph = batch()
+    expected = set(defaults.materialise(reasoners[0], graph))
+    assert len(expected) > len(graph)
+    assert set(defaults.materialise(compiled, graph)) == expected
+
+
+def test_a_description_stating_axioms_is_reasoned_over_by_reasonable():
+    data = Graph().parse(data="""
+        @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <urn:x:Mine> rdfs:subClassOf dcat:Dataset . <urn:x:ds> a <urn:x:Mine> .""", format="turtle")
+    inferred = CompiledRLReasoner().infer(data)
+    assert (URIRef("urn:x:ds"), RDF.type, DCAT.Dataset) in inferred
+    assert set(inferred) == set(RLReasoner().infer(data))
 
 
 @pytest.mark.parametrize("batch", [corpus, generated_batch], ids=["fixture-corpus", "generated-batch"])
@@ -141,3 +161,15 @@ def test_descriptions_that_share_a_subject_stay_in_one_part():
     parts = _pack(_independent_groups(iris), [10, 10, 10], parts=3, workers=1)
     assert sorted(parts) == [[0, 1], [2]]
 
+
+
+def test_a_batch_streamed_in_parts_gives_the_results_of_one_part():
+    paths = sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl"))
+    documents = [(str(p), p.read_bytes()) for p in paths]
+    on = date(2026, 11, 28)
+    whole = Engine(workers=1).certify_documents(documents, on=on, filing_numbers=lambda: "N")
+    parts = list(Engine(workers=1, batch_size=8).certify_stream(documents, on=on, filing_numbers=lambda: "N"))
+    assert len(parts) > 1 and all(part.run is None for part in parts)  # given out part by part
+    streamed = sorted((r for part in parts for r in part.results), key=lambda r: str(r.dataset))
+    assert [labelled(r) for r in streamed] == [labelled(r) for r in whole.results]
+    assert len({t for part in parts for t in part.triples}) == len(whole.result_graph)

@@ -97,9 +97,10 @@ class CertificationResult:
         key = hashlib.sha256(_node_text(self.dataset).encode()).hexdigest()[:24]
         return URIRef(RESULT_BASE + key)
 
-    def to_graph(self, on: date) -> Graph:
-        """The result as RDF: verdict, computed classification (as facet properties), findings."""
-        g = Graph()
+    def to_graph(self, on: date, into: Graph | None = None) -> Graph:
+        """The result as RDF: verdict, computed classification (as facet properties), findings;
+        added to `into` if given."""
+        g = into if into is not None else Graph()
         r, c, book = self.iri, self.classification.classification, codebook()
         g.add((r, RDF.type, DCERT.CertificationResult))
         g.add((r, DCTERMS.subject, self.dataset))

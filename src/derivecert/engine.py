@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import heapq
 import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -75,6 +75,16 @@ class CertificationRun:
             if result.filing is not None and result.filing.signature is None:
                 result.filing = sign(result.filing, result.dataset, VERDICT_IRI[result.verdict], key)
                 self.result_graph += signature_graph(result.filing)
+
+
+@dataclass
+class Part:
+    """The results of one part of a batch (Engine.certify_stream) and the triples of its result
+    graph; `run` is the whole run when the batch was certified in one part."""
+
+    results: list[CertificationResult]
+    triples: list
+    run: CertificationRun | None = None
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -212,51 +222,66 @@ class Engine:
                           progress: Callable[[int], None] | None = None, **kwargs) -> CertificationRun:
         """Certify descriptions (file name, content) as one batch, on `workers` processes.
 
-        A batch larger than `batch_size` descriptions is certified in parts of about that size, one
-        after the other (or side by side on the workers), so that memory is bounded by the part, not
-        by the input, and time grows linearly with it. Descriptions that share a subject IRI (a
-        source described in one file and used in another) stay in the same part, so splitting the
-        batch never changes a result. A run in several parts keeps neither the description, nor the
-        materialised graph, nor the SHACL report (each part had its own): its results and result
-        graph are complete.
+        A batch larger than `batch_size` descriptions is certified in parts (`certify_stream`). A
+        run in several parts keeps neither the description, nor the materialised graph, nor the
+        SHACL report (each part had its own): its results and result graph are complete.
+        """
+        results, result_graph, parts = [], Graph(), 0
+        bind_prefixes(result_graph)
+        for part in self.certify_stream(documents, workers=workers, progress=progress, **kwargs):
+            if part.run is not None:  # the batch was one part
+                return part.run
+            parts += 1
+            results.extend(part.results)
+            result_graph.addN((s, p, o, result_graph) for s, p, o in part.triples)
+        results.sort(key=lambda r: str(r.dataset))  # the order a single part gives
+        return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
+
+    def certify_stream(self, documents: list[tuple[str, bytes]], workers: int | None = None,
+                       progress: Callable[[int], None] | None = None, **kwargs) -> Iterator[Part]:
+        """Certify descriptions (file name, content) part by part, each part's results given out
+        as soon as it is done, so that a caller that writes them out holds one part at a time.
+
+        Parts have about `batch_size` descriptions; descriptions that share a subject IRI (a source
+        described in one file and used in another) stay in the same part, so splitting the batch
+        never changes a result. The parts are certified one after the other, or side by side on
+        `workers` processes forked once at the start, each taking part after part: a process's
+        memory is bounded by one part, and time grows linearly with the input. A batch of one part
+        comes out as one `Part` holding its whole run.
         """
         workers = self.workers if workers is None else workers
         parallel = workers > 1 and len(documents) >= PARALLEL_MIN_DOCUMENTS and _can_fork()
         if not parallel and len(documents) <= self.batch_size:
-            graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
-            return self.certify_graph(graph, origin, **kwargs)
+            yield self._whole(documents, progress, kwargs)
+            return
         groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
         parts = _pack(groups, [len(data) for _, data in documents], -(-len(documents) // self.batch_size),
                       workers if parallel else 1)
         if len(parts) < 2:
-            graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
-            return self.certify_graph(graph, origin, **kwargs)
+            yield self._whole(documents, progress, kwargs)
+            return
         global _BATCH
         _BATCH = (self, documents, kwargs)
-        results, result_graph = [], Graph()
-        bind_prefixes(result_graph)
         try:
             if parallel:
-                # the workers are forked once, before the results accumulate here, and each
-                # certifies part after part: its memory is bounded by one part
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    done = pool.imap(_certify_bin, parts)
-                    for part, (part_results, triples) in zip(parts, done, strict=True):
-                        results.extend(part_results)
-                        result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
+                    for part, (results, triples) in zip(parts, pool.imap(_certify_bin, parts), strict=True):
                         if progress:
                             progress(len(part))
+                        yield Part(results, triples)
             else:
                 for part in parts:
-                    part_results, triples = _certify_bin(part)
-                    results.extend(part_results)
-                    result_graph.addN((s, p, o, result_graph) for s, p, o in triples)
+                    results, triples = _certify_bin(part)
                     if progress:
                         progress(len(part))
+                    yield Part(results, triples)
         finally:
             _BATCH = None
-        results.sort(key=lambda r: str(r.dataset))  # the order a single part gives
-        return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
+
+    def _whole(self, documents, progress, kwargs) -> Part:
+        graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
+        run = self.certify_graph(graph, origin, **kwargs)
+        return Part(run.results, [], run)
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
                       filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
@@ -267,6 +292,7 @@ class Engine:
         by_dataset = _attribute(graph, validation.findings)
         results, out = [], Graph()
         bind_prefixes(out)
+        unknowns = unknown.unknown_by_node(graph)
         for ds in datasets(graph):
             cls = classify_dataset(m, ds, _written_order(graph, origin, ds))
             verdict, findings = decide(cls, by_dataset.get(ds, []))
@@ -274,11 +300,11 @@ class Engine:
             filing = None
             if verdict in ("certified", "conditional"):
                 filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
-                out += filing_graph(filing, ds, VERDICT_IRI[verdict])
+                filing_graph(filing, ds, VERDICT_IRI[verdict], into=out)
             notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
-                graph, ds, reported={f.value for f in findings})
+                graph, ds, reported={f.value for f in findings}, by_node=unknowns)
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
-            out += result.to_graph(on)
+            result.to_graph(on, into=out)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation, on)
 
@@ -350,7 +376,7 @@ def _certify_bin(indexes: list[int]):
 def _load_documents(documents, max_bytes: int, limits: InputLimits,
                     progress: Callable[[int], None] | None = None) -> tuple[Graph, dict]:
     """One graph of several descriptions (blank nodes kept apart), and each dataset's file."""
-    graph, origin = Graph(), {}
+    graph, origin = Graph(store="SimpleMemory"), {}
     for name, data in documents:
         # the datasets come from the parser: rescanning the growing graph per document was quadratic
         for ds in parse_description(data, filename=name, max_bytes=max_bytes, into=graph, limits=limits).datasets:

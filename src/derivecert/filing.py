@@ -172,13 +172,14 @@ def canonical_digest(graph: Graph, where: str | None = None) -> str:
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
-def filing_graph(filing: Filing, ds, verdict: URIRef) -> Graph:
+def filing_graph(filing: Filing, ds, verdict: URIRef, into: Graph | None = None) -> Graph:
     """The filing record as RDF, linked with PROV to the dataset it certifies; signed when
-    `filing.signature` is set (see `sign`)."""
+    `filing.signature` is set (see `sign`). Added to `into` if given (a batch's result graph:
+    no graph per record to build and merge)."""
     from .codes import codebook
 
     book = codebook()
-    g = Graph()
+    g = into if into is not None else Graph()
     f = filing.iri
     activity = URIRef(f"{f}#certification")
     body = URIRef(f"{f}#certifying-body")
@@ -216,7 +217,9 @@ def filing_graph(filing: Filing, ds, verdict: URIRef) -> Graph:
     g.add((activity, PROV.wasAssociatedWith, body))
     g.add((activity, PROV.endedAtTime, Literal(filing.issued, datatype=XSD.date)))
     g.add((f, DCERT.filingStatus, STATUS_IRI["valid"]))
-    return g + signature_graph(filing)
+    if filing.signature is not None:
+        g += signature_graph(filing)
+    return g
 
 
 def signature_graph(filing: Filing) -> Graph:

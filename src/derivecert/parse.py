@@ -175,7 +175,7 @@ def parse_description(
         )
     fmt = format_for(filename=filename, media_type=media_type, data=raw)
     check_before_parsing(raw, fmt, where, limits)
-    graph = into if into is not None else Graph()
+    graph = into if into is not None else Graph(store="SimpleMemory")
     # Blank-node labels are scoped per document: prefix them so two files never share a node.  The
     # prefix comes from the document (and how many came before it into this graph), not from chance,
     # so that certifying the same input twice gives the same output, blank-node labels included.
@@ -184,19 +184,38 @@ def parse_description(
     prefix = "b" + hashlib.sha256(f"{documents}\0{where}\0".encode() + raw).hexdigest()[:12]
     order = document_order(graph).setdefault(where, {})
     datasets: dict = {}  # noted while parsing, so a batch never rescans its graph for them
+    # each IRI is made an rdflib term (and checked) once per document, not once per occurrence
+    iris: dict = {}
+    triples = []
     try:
         for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):
-            obj = _to_rdflib(quad.object, prefix)
-            if isinstance(obj, URIRef) and obj not in order:
-                order[obj] = len(order)
-            subject = _to_rdflib(quad.subject, prefix)
+            o = quad.object
+            if isinstance(o, ox.NamedNode):
+                obj = iris.get(o.value)
+                if obj is None:
+                    obj = iris[o.value] = URIRef(o.value)
+                if obj not in order:
+                    order[obj] = len(order)
+            else:
+                obj = _to_rdflib(o, prefix)
+            s = quad.subject
+            if isinstance(s, ox.NamedNode):
+                subject = iris.get(s.value)
+                if subject is None:
+                    subject = iris[s.value] = URIRef(s.value)
+            else:
+                subject = _to_rdflib(s, prefix)
+            predicate = iris.get(quad.predicate.value)
+            if predicate is None:
+                predicate = iris[quad.predicate.value] = URIRef(quad.predicate.value)
             if obj == _DATASET_TERM and quad.predicate.value == _RDF_TYPE:
                 datasets.setdefault(subject)
-            graph.add((subject, URIRef(quad.predicate.value), obj))
+            triples.append((subject, predicate, obj, graph))
     except SyntaxError as exc:
         raise InputError(f"{fmt} syntax error: {_clean(exc)}", where=_position(where, exc), hint=_hint(fmt, exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {fmt}: {exc}", where=where, hint=_hint(fmt, exc)) from None
+    graph.addN(triples)  # only a document read to its end is added
     return Description(graph=graph, source=where, format=fmt, datasets=tuple(datasets))
 
 

@@ -3,8 +3,10 @@
 Two paths reach the same conclusions on the ontology's axiom subset (see
 ontology/derivecert-classification.ttl):
 
-- `rl` (default): OWL 2 RL forward chaining with `reasonable` (Rust), ontology + a whole batch of
-  descriptions in one call, so the fixed cost is paid per batch (≈0.6 ms a description at 1,000).
+- `rl` (default): OWL 2 RL forward chaining over a whole batch of descriptions at once: the
+  ontology closed once per process by `reasonable` (Rust) and compiled into instance rules
+  (`CompiledRLReasoner`, derivecert.rl_rules); `reasonable` over ontology + batch in one call
+  (`RLReasoner`) where the rules do not apply, and as their parity reference.
 - `hermit`: OWL 2 DL with HermiT through owlready2 (Java), complete, ≈0.4 s of JVM start per call.
 
 Both return the description plus the inferred triples about its nodes: types and property values
@@ -24,6 +26,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
 from .resources import ontology_graph
+from .rl_rules import NotCompiled, Rules, compile_rules
 
 _SKOLEM = "urn:derivecert:bnode:"
 _ONTOLOGY_SKOLEM = "urn:derivecert:ontology-bnode:"  # the ontology's own (restriction) blank nodes
@@ -124,19 +127,13 @@ class RLReasoner:
     def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
         """Only the inferred triples about the description's nodes (with `extra`, the facts the
         engine states about what the description leaves out: derivecert.defaults)."""
+        triples, nodes = _strings(chain(data, extra or ()))
+        return _keep(self._reason(triples), {URIRef(n) for n in nodes}, Graph(), exclude=data)
+
+    def _reason(self, triples: list) -> list:
+        """`reasonable` over the ontology's axioms and `triples`: every triple of the closure."""
         import reasonable
 
-        # Literals are left out: no classification axiom reads one, and they are most of the cost
-        # of crossing into the engine. Blank nodes cross as URNs (the engine relabels them).
-        triples, nodes = [], set()
-        for s, p, o in chain(data, extra or ()):
-            if isinstance(o, Literal):
-                continue
-            s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
-            o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
-            triples.append((s2, str(p), o2))
-            nodes.add(s2)
-            nodes.add(o2)
         reasoner = reasonable.PyReasoner()
         reasoner.from_graph(self._schema)
         reasoner.from_graph(triples)
@@ -144,10 +141,83 @@ class RLReasoner:
             output = reasoner.reason()
         except Exception as exc:  # the Rust engine reports failures as plain exceptions
             raise ReasonerError(f"OWL 2 RL reasoning failed: {exc}", hint="check the description for malformed OWL constructs") from None
-        return _keep(output, {URIRef(n) for n in nodes}, Graph(), exclude=data)
+        return output
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
         return _union(data, self.infer(data, extra))
+
+
+def _strings(triples, terms: dict | None = None) -> tuple[list, set]:
+    """The triples as (s, p, o) strings and their nodes, without literals (no classification
+    axiom reads one, and they are most of the cost of reasoning); blank nodes as URNs (neither
+    engine keeps blank-node labels). `terms`, if given, maps each string back to its term."""
+    out, nodes = [], set()
+    for s, p, o in triples:
+        if isinstance(o, Literal):
+            continue
+        s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
+        o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
+        out.append((s2, str(p), o2))
+        nodes.add(s2)
+        nodes.add(o2)
+        if terms is not None:
+            terms[s2], terms[out[-1][1]], terms[o2] = s, p, o
+    return out, nodes
+
+
+_DROPPED = frozenset(map(str, _SCHEMA_PREDICATES))
+_UNINFORMATIVE = frozenset((str(OWL.Thing), str(OWL.NamedIndividual)))
+
+
+class CompiledRLReasoner(RLReasoner):
+    """OWL 2 RL with the ontology closed once per process (derivecert.rl_rules): the default.
+
+    A description that states axioms of its own, or an ontology outside the compiled constructs,
+    is reasoned over by `reasonable` as before (RLReasoner), which is also the parity reference."""
+
+    def __init__(self, ontology: Graph | None = None):
+        super().__init__(ontology)
+        closed = [(str(s), str(p), str(o)) for s, p, o in super()._reason([])]
+        # the ontology's terms, made once: a conclusion reuses them (or the description's own terms)
+        self._vocabulary = {text: URIRef(text) for triple in closed for text in triple}
+        try:
+            self._rules: Rules | None = compile_rules(closed)
+        except NotCompiled:
+            self._rules = None
+
+    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+        conclusions = self._conclusions(data, extra)
+        if conclusions is None:
+            return super().infer(data, extra)
+        out = Graph()
+        out.addN((s, p, o, out) for s, p, o in conclusions)
+        return out
+
+    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+        conclusions = self._conclusions(data, extra)
+        if conclusions is None:
+            return super().materialise(data, extra)
+        out = Graph()  # the description is not modified
+        out.addN((s, p, o, out) for s, p, o in chain(data, conclusions))
+        return out
+
+    def _conclusions(self, data: Graph, extra: Graph | None) -> list | None:
+        """The inferred facts about the description's nodes (as RLReasoner.infer), or None where
+        the rules do not apply (`reasonable` then reasons)."""
+        if self._rules is None:
+            return None
+        terms = dict(self._vocabulary)  # and the description's own terms, by their strings
+        stated, nodes = _strings(data, terms)
+        added, more = _strings(extra or (), terms)
+        try:
+            facts = self._rules.infer(stated + added)
+        except NotCompiled:
+            return None
+        nodes |= more
+        stated_set = set(stated)
+        return [(terms[s], terms[p], terms[o]) for s, p, o in facts
+                if s in nodes and p not in _DROPPED and o not in _UNINFORMATIVE
+                and not o.startswith(_ONTOLOGY_SKOLEM) and (s, p, o) not in stated_set]
 
 
 class HermitReasoner:
@@ -233,4 +303,4 @@ def get_reasoner(name: str = "rl"):
 
 @lru_cache(maxsize=1)
 def _rl() -> RLReasoner:
-    return RLReasoner()
+    return CompiledRLReasoner()
