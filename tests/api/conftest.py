@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.catalog import EmbeddedStore, RemoteStore
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore
 
 from .servers import OxigraphServer
 
@@ -67,11 +67,11 @@ def oxigraph_server(tmp_path_factory):
 def store(request, tmp_path):
     """A fresh catalog store on each backend."""
     if request.param == "embedded":
-        s = EmbeddedStore(tmp_path / "store", query_processes=1)
+        s = Catalog(EmbeddedStore(tmp_path / "store", query_processes=1))
     else:
         server = request.getfixturevalue("oxigraph_server")
         server.clear()
-        s = RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=0)
+        s = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=0))
     yield s
     s.close()
 

@@ -6,8 +6,9 @@ import pyoxigraph as ox
 import pytest
 
 from derivecert import catalog as store_mod
-from derivecert.catalog.backends import base as store_base
+from derivecert.catalog import records as store_base
 from derivecert.catalog import (
+    Catalog,
     GENID_BASE,
     ConflictError,
     EmbeddedStore,
@@ -182,8 +183,8 @@ def test_sparql_search_agrees_with_the_index(store):
 
 def test_remote_index_follows_another_writer(oxigraph_server):
     oxigraph_server.clear()
-    a = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
-    b = RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0)
+    a = Catalog(RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0))
+    b = Catalog(RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0))
     try:
         assert a.count() == 0
         submit(b, "hospital-a", DS1)
@@ -220,10 +221,10 @@ def test_bulk_add_then_search(store):
 
 
 def test_embedded_store_persists(tmp_path):
-    s = EmbeddedStore(tmp_path / "persist")
+    s = Catalog(EmbeddedStore(tmp_path / "persist"))
     submit(s, "hospital-a", DS1)
     s.close()
-    s2 = EmbeddedStore(tmp_path / "persist")
+    s2 = Catalog(EmbeddedStore(tmp_path / "persist"))
     try:
         assert s2.count() == 1
         assert s2.record(dataset_key(DS1))["institution"] == "hospital-a"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, build_submission
 from fakes import fake_run
 
 
@@ -25,10 +25,10 @@ def main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "remote":
         # the writers share the server, not an index: each checks ownership against its own
-        store = RemoteStore(argv[1], argv[2], index_check_interval_s=3600)
+        store = Catalog(RemoteStore(argv[1], argv[2], index_check_interval_s=3600))
         writer, n, every = argv[3], int(argv[4]), int(argv[5])
     else:
-        store = EmbeddedStore(argv[1], query_processes=0)
+        store = Catalog(EmbeddedStore(argv[1], query_processes=0))
         writer, n, every = argv[2], int(argv[3]), int(argv[4])
     institution = "hospital-a" if int(writer) % 2 else "hospital-b"
     for i in range(n):

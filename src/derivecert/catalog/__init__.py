@@ -78,17 +78,17 @@ from .model import (
                     record_iri,
 )
 from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
-from .service import FilingOutcome, file_submission
+from .service import Catalog, FilingOutcome, file_submission, open_catalog
 from .sparql import insert_data, sparql_iri, sparql_literal, sparql_term, update_text, values_clause
 from .submission import Submission, build_submission, check_description, reserved_terms
 
 __all__ = [
     "CATALOG", "CODED", "DCAT", "DCT", "DIMENSIONS", "FILINGS_GRAPH", "FOAF", "GENID_BASE", "GRAPH_BASE", "IDX",
     "META_GRAPH", "PREFIXES", "RDF_JSON", "RDF_TYPE", "RECORD_BASE", "STORABLE_VERDICTS", "XSD",
-    "CatalogStore", "ConflictError", "EmbeddedStore", "FilingOutcome", "QueryOutcome", "QueryRejected", "QueryTimeout", "RecordSummary",
+    "Catalog", "CatalogStore", "ConflictError", "EmbeddedStore", "FilingOutcome", "QueryOutcome", "QueryRejected", "QueryTimeout", "RecordSummary",
     "RemoteStore", "ReservedTermError", "SearchQuery", "SearchResult", "StoreError", "Submission", "SubmissionRefused",
     "build_submission", "check_description", "classification_to_codes", "code_of", "codes_to_classification",
     "dataset_key", "file_submission", "filing_node", "graph_iri", "institution_of_graph", "iri_lookalike_form", "is_institution_id",
-    "is_key", "open_store", "parse_sparql_search", "record_iri", "register", "reserved_terms", "sparql_iri",
+    "is_key", "open_catalog", "open_store", "parse_sparql_search", "record_iri", "register", "reserved_terms", "sparql_iri",
     "sparql_literal", "sparql_search", "sparql_term", "values_clause", "insert_data", "update_text",
 ]
