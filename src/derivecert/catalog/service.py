@@ -25,6 +25,7 @@ from . import records
 from .backends.base import CatalogStore, QueryOutcome
 from .errors import ConflictError, StoreError, SubmissionRefused
 from .index import FacetIndex
+from .indexfile import IndexFile
 from .ledger import FILINGS_GRAPH, FilingLedger, filing_ledger_ops, ledger_entries
 from .model import (
     IDX,
@@ -54,6 +55,8 @@ class Catalog(FilingLedger):
         self._generation: str | None = None
         self._last_check = 0.0
         self._index_ready = False
+        folder = backend.index_dir
+        self._file = IndexFile(folder) if folder is not None else None
 
     # the backend's primitives, as callers of the catalog see them -----------------------------
     @property
@@ -98,6 +101,9 @@ class Catalog(FilingLedger):
         self.backend.flush()
 
     def close(self) -> None:
+        with self._lock:
+            if self._file is not None and self._index_ready and self._file.lines:
+                self._file.save(self.index, self._generation)  # the next start reads no journal
         self.backend.close()
 
     # the index and the generation -------------------------------------------------------------
@@ -106,7 +112,7 @@ class Catalog(FilingLedger):
         the catalog (checked at most every `index_check_interval_s` seconds of the backend)."""
         with self._lock:
             if not self._index_ready:
-                self.rebuild_index()
+                self._open_index()
             elif self.backend.index_check_interval_s >= 0 and self.backend._shared():
                 now = time.monotonic()
                 if now - self._last_check >= self.backend.index_check_interval_s:
@@ -129,9 +135,25 @@ class Catalog(FilingLedger):
                 out.append(RecordSummary.from_json(summary, text=texts.get((g, s), "")))
         return out
 
+    def _open_index(self) -> None:
+        """The index from its file beside the store when it describes the store's generation
+        (a start in seconds at a million datasets), else rebuilt from the store."""
+        if self._file is None:
+            self.rebuild_index()
+            return
+        generation = self.read_generation()
+        index = self._file.open(generation)
+        if index is None:
+            self.rebuild_index()
+            return
+        self.index, self._generation, self._index_ready = index, generation, True
+        self._last_check = time.monotonic()
+        if self._file.lines:
+            self._file.save(index, generation)
+
     def rebuild_index(self) -> None:
         """Read every record back into the search index, accepting a record only where the
-        store could have written it (`valid_summary`)."""
+        store could have written it (`valid_summary`), and keep it beside the store."""
         with self._lock:
             generation = self.read_generation()
             index = FacetIndex()
@@ -140,12 +162,27 @@ class Catalog(FilingLedger):
             self._generation = generation
             self._index_ready = True
             self._last_check = time.monotonic()
+            if self._file is not None:
+                self._file.save(index, generation)
 
-    def _commit(self, ops: list[str]) -> str:
-        """Run the write's operations and a new generation as one transaction; the new generation."""
+    def _commit(self, ops: list[str], add: list[RecordSummary], remove: list[str]) -> str:
+        """Run the write's operations and a new generation as one transaction, the index's change
+        journaled before it (`indexfile`); the new generation.  The caller then changes the
+        index in memory as journaled."""
         generation = uuid.uuid4().hex
-        self.backend.update(update_text(ops + records._generation_ops(generation)))
+        undo = self._file.begin(self._generation, generation, add, remove) if self._file is not None else None
+        try:
+            self.backend.update(update_text(ops + records._generation_ops(generation)))
+        except BaseException:
+            if self._file is not None and undo is not None:
+                self._file.undo(undo)
+            raise
         return generation
+
+    def _committed(self, generation: str) -> None:
+        self._generation = generation
+        if self._file is not None and self._file.due():
+            self._file.save(self.index, generation)
 
     # reads --------------------------------------------------------------------------------------
     def locate(self, key: str) -> str | None:
@@ -255,10 +292,10 @@ class Catalog(FilingLedger):
             ops = records._delete_records_ops(submission.keys, submission.institution)
             ops.append(insert_data(graph_iri(submission.institution), submission.all_triples()))
             ops.extend(filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
-            generation = self._commit(ops)
+            generation = self._commit(ops, submission.records, [])
             for rec in submission.records:
                 index.add(rec)
-            self._generation = generation
+            self._committed(generation)
 
     def delete(self, key: str, institution: str | None = None) -> bool:
         """Remove a dataset's record, description, result and filing from the graph of the
@@ -268,9 +305,9 @@ class Catalog(FilingLedger):
             owner = self.locate(key)
             if owner is None or (institution is not None and owner != institution):
                 return False
-            generation = self._commit(records._delete_records_ops([key], owner))
+            generation = self._commit(records._delete_records_ops([key], owner), [], [key])
             self.index.remove(key)
-            self._generation = generation
+            self._committed(generation)
             return True
 
     def bulk_add(self, submissions: list[Submission]) -> None:
@@ -283,10 +320,15 @@ class Catalog(FilingLedger):
             ledger = [t for sub in submissions for _, _, ts in ledger_entries(sub) for t in ts]
             if ledger:
                 by_graph[FILINGS_GRAPH] = ledger
+            # loads are not one transaction: until the last, the store's generation is one no
+            # journal reaches, so a crash among them makes the next start rebuild the index
+            self.backend.update(update_text(records._generation_ops("unsettled-" + uuid.uuid4().hex)))
             for graph, triples in by_graph.items():
                 self.backend.load(graph, triples)
-            self._generation = self._commit([])
-            self.index.add_many(r for sub in submissions for r in sub.records)
+            added = [r for sub in submissions for r in sub.records]
+            generation = self._commit([], added, [])
+            self.index.add_many(added)
+            self._committed(generation)
 
 
 def open_catalog(backend: CatalogStore | Catalog) -> Catalog:

@@ -1,0 +1,126 @@
+"""The search index kept beside the store, so a node starts in seconds instead of reading every
+record back (`<store>.index/`: a snapshot and a write-ahead journal).
+
+The store's generation (a token every write changes in its own transaction) says which index
+describes the store.  A write first appends to the journal, and syncs, the change it is about
+to make to the index, tagged with the generation before and after it; then it writes the store.
+Whatever the moment a crash comes:
+
+* before the journal line is whole: the store is unchanged, the torn line is ignored;
+* after it, before or during the store's transaction: the store still has the old generation,
+  so the line (whose generation the store never reached) is not replayed;
+* after the store's transaction: the store has the line's generation, so the line is replayed.
+
+Opening replays the snapshot's lines up to the store's generation; if that generation is not
+reached (the store was written by something else: an older node, a restore from backup), the
+index is rebuilt from the store, as before this file existed.  A replayed journal is folded
+into a new snapshot (written to a temporary file, synced, renamed) and emptied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from .index import FacetIndex, encode
+from .model import RecordSummary
+
+log = logging.getLogger("derivecert.catalog")
+
+#: fold the journal into a new snapshot after this many lines (at a million datasets a snapshot
+#: takes about a second to write, so a write pays it at most once in this many)
+FOLD_AFTER = 5000
+
+
+class IndexFile:
+    """`<store>.index/`: ``snapshot`` (`FacetIndex.dump`, after a line with its generation) and
+    ``journal`` (one JSON line a write: ``{"prev", "gen", "add": [record...], "remove": [key...]}``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.snapshot = folder / "snapshot"
+        self.journal = folder / "journal"
+        self.lines = 0  # journal lines since the snapshot
+
+    def open(self, generation: str | None) -> FacetIndex | None:
+        """The index of the store at `generation`, or None when the files cannot give it."""
+        try:
+            with self.snapshot.open("rb") as f:
+                saved = f.readline().decode().strip()
+                index = FacetIndex.load(f.read())
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            if self.snapshot.exists():
+                log.warning("search index %s unreadable (%s): rebuilding it from the store", self.snapshot, exc)
+            return None
+        current = saved or None
+        try:
+            lines = self.journal.read_bytes().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for raw in lines:
+            if current == generation:
+                break
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                break  # torn by a crash: the store was never written after it
+            if line.get("prev") != current:
+                continue  # a write whose store transaction failed (its line was kept by a crash)
+            for key in line.get("remove", []):
+                index.remove(key)
+            for data in line.get("add", []):
+                index.add(RecordSummary.from_json(data, text=data.get("text") or ""))
+            current = line.get("gen")
+        if current != generation:
+            log.warning("search index %s is of another generation than the store: rebuilding it", self.folder)
+            return None
+        self.lines = len(lines)
+        return index
+
+    def begin(self, prev: str | None, generation: str, add: list[RecordSummary], remove: list[str]) -> int:
+        """Journal a write before the store is written; the journal's size before it (for `undo`)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"prev": prev, "gen": generation, "remove": remove,
+                           "add": [json.loads(encode(r)) for r in add]},
+                          ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.lines += 1
+        return size
+
+    def undo(self, size: int) -> None:
+        """Drop the line `begin` wrote: the store's transaction failed."""
+        with self.journal.open("r+b") as f:
+            f.truncate(size)
+            os.fsync(f.fileno())
+        self.lines -= 1
+
+    def due(self) -> bool:
+        return self.lines >= FOLD_AFTER
+
+    def save(self, index: FacetIndex, generation: str | None) -> None:
+        """Write a snapshot of `index` at `generation` and empty the journal."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.snapshot.with_name("snapshot.tmp")
+        with tmp.open("wb") as f:
+            f.write((generation or "").encode() + b"\n")
+            f.write(index.dump())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.snapshot)
+        with self.journal.open("wb") as f:  # after the rename: a crash between keeps a journal the snapshot has
+            os.fsync(f.fileno())
+        dir_fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        self.lines = 0
+
