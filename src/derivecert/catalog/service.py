@@ -57,6 +57,7 @@ class Catalog(FilingLedger):
         self._index_ready = False
         folder = backend.index_dir
         self._file = IndexFile(folder) if folder is not None else None
+        self.index_source = ""  # where the index came from: "file" (beside the store) or "store"
 
     # the backend's primitives, as callers of the catalog see them -----------------------------
     @property
@@ -147,6 +148,7 @@ class Catalog(FilingLedger):
             self.rebuild_index()
             return
         self.index, self._generation, self._index_ready = index, generation, True
+        self.index_source = "file"
         self._last_check = time.monotonic()
         if self._file.lines:
             self._file.save(index, generation)
@@ -161,6 +163,7 @@ class Catalog(FilingLedger):
             self.index = index
             self._generation = generation
             self._index_ready = True
+            self.index_source = "store"
             self._last_check = time.monotonic()
             if self._file is not None:
                 self._file.save(index, generation)
