@@ -69,7 +69,6 @@ Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
              "  { ?rec idx:part ?s . ?s ?p ?o }\n"
              "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:text, idx:result, idx:summary)) }\n"
              "} }")
-Q_PART = f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?rec idx:part ?s . ?s ?p ?o }} }}"
 Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
 
 

@@ -9,6 +9,7 @@ written here together, each next to the index change it must agree with."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -20,7 +21,6 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..filing import new_filing_number
-from ..vocab import FILING_BASE
 from . import records
 from .backends.base import CatalogStore, QueryOutcome
 from .errors import ConflictError, StoreError, SubmissionRefused
@@ -42,6 +42,8 @@ from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_searc
 from .sparql import insert_data, update_text
 from .submission import Submission, build_submission, check_description
 
+log = logging.getLogger("derivecert.catalog")
+
 
 class Catalog(FilingLedger):
     """The catalog over a backend: its operations, the search index, the lock that orders writes
@@ -57,6 +59,7 @@ class Catalog(FilingLedger):
         self._index_ready = False
         folder = backend.index_dir
         self._file = IndexFile(folder) if folder is not None else None
+        self._warming: threading.Thread | None = None
         self.index_source = ""  # where the index came from: "file" (beside the store) or "store"
 
     # the backend's primitives, as callers of the catalog see them -----------------------------
@@ -93,15 +96,27 @@ class Catalog(FilingLedger):
                                       default_graphs=default_graphs, named_graphs=named_graphs)
 
     def warm(self) -> None:
-        """Prepare for the first queries: the backend's workers, the ledger, the search index."""
-        self.backend.warm()
+        """Prepare for the first queries: the ledger and the search index now, the backend's
+        query workers in the background (each imports Python for a second or more; searches and
+        `/healthz` do not need them, and a query that comes first starts its own)."""
         self.ensure_ledger()
         self.ensure_index()
+        if self._warming is None:
+            self._warming = threading.Thread(target=self._warm_backend, name="derivecert-warm", daemon=True)
+            self._warming.start()
+
+    def _warm_backend(self) -> None:
+        try:
+            self.backend.warm()
+        except Exception as exc:  # the first query reports it (or falls back: querypool)
+            log.warning("query workers not started in advance: %s", exc)
 
     def flush(self) -> None:
         self.backend.flush()
 
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.join(timeout=120)
         with self._lock:
             if self._file is not None and self._index_ready and self._file.lines:
                 self._file.save(self.index, self._generation)  # the next start reads no journal
@@ -254,15 +269,6 @@ class Catalog(FilingLedger):
         (without the store's bookkeeping: parts, texts and JSON copies)."""
         bindings = self._owner_bindings(key)
         return self.backend.construct(records.Q_DATASET, bindings) if bindings else []
-
-    def filing_triples(self, key: str, number: str) -> list[ox.Triple]:
-        """The filing record of a stored dataset and its certification activity."""
-        bindings = self._owner_bindings(key)
-        if bindings is None:
-            return []
-        filing = FILING_BASE + number
-        return [t for node in (filing, filing + "#certification")
-                for t in self.backend.construct(records.Q_PART, {**bindings, "s": ox.NamedNode(node)})]
 
     def find_filing(self, number: str) -> str | None:
         """The dataset key of a filing number."""
