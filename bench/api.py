@@ -316,10 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", type=int, help="the catalog at scale (bench/catalog_scale.py): a store of this "
                     "many datasets, built or reused under var/bench/; start, search, disk and memory")
     ap.add_argument("--rebuild", action="store_true", help="with --datasets: build the store again")
+    ap.add_argument("--index-only", action="store_true", help="with --datasets: the search index alone, no store")
     args = ap.parse_args(argv)
     if args.datasets:
         import catalog_scale
 
+        if args.index_only:
+            return catalog_scale.index_only(args.datasets, searches=200 if args.quick else 1000)
         return catalog_scale.main(args.datasets, searches=200 if args.quick else 1000, rebuild=args.rebuild)
     sizes = args.sizes or ([800] if args.quick else [10_000, 100_000])
     reps = 30 if args.quick else 200

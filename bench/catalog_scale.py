@@ -219,6 +219,73 @@ def measure(folder: Path, searches: int) -> dict:
     return out
 
 
+def _rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def index_only(n: int, searches: int) -> int:
+    """The search index alone at n datasets, without a store (a store of a million takes hours
+    to write on this machine): records cloned from the templates' summaries, then the index's
+    build, file size, load time, memory and search time in this process."""
+    import gc
+    import tempfile
+
+    from derivecert.catalog import RecordSummary, SearchQuery, dataset_key
+    from derivecert.catalog.index import FacetIndex
+    from derivecert.catalog.indexfile import IndexFile
+
+    tpl = templates()
+    rnd = random.Random(11)
+    gc.collect()
+    rss0 = _rss_mb()
+    t = time.perf_counter()
+    records = []
+    for j in range(n):
+        summary = dict(tpl[j % len(tpl)].summary)
+        summary["dataset"] = summary["dataset"].rsplit("/", 1)[0] + f"/b/{j}/ds"
+        summary["key"] = dataset_key(summary["dataset"])
+        summary["filing"] = dict(summary["filing"] or {}, number=f"DC-BENCH-{j:08d}")
+        summary["institution"] = rnd.choice(["cdc-east", "city-hospital", "med-university", "health-platform"])
+        records.append(RecordSummary.from_json(summary, text=f"dataset {j} cohort"))
+    index = FacetIndex()
+    index.add_many(records)
+    del records
+    gc.collect()
+    build_s = time.perf_counter() - t
+    rss_index = _rss_mb() - rss0
+    with tempfile.TemporaryDirectory(dir=ROOT / "var") as tmp:
+        file = IndexFile(Path(tmp) / "store.index")
+        t = time.perf_counter()
+        file.save(index, "g")
+        save_s = time.perf_counter() - t
+        size = file.snapshot.stat().st_size
+        del index
+        gc.collect()
+        t = time.perf_counter()
+        loaded = file.open("g")
+        load_s = time.perf_counter() - t
+    assert loaded is not None and len(loaded) == n
+    queries = []
+    for params in random_params(searches):
+        filters: dict[str, list[str]] = {}
+        for k, v in params:
+            if k not in ("offset", "limit"):
+                filters.setdefault(k, []).append(v)
+        queries.append(SearchQuery(filters=filters, offset=int(dict(params).get("offset", 0))))
+    loaded.search(SearchQuery())
+    ms = []
+    for q in queries:
+        t = time.perf_counter()
+        loaded.search(q)
+        ms.append((time.perf_counter() - t) * 1000)
+    print(json.dumps({"bench": "catalog-index", "datasets": n, "index_build_s": round(build_s, 1),
+                      "index_file_mb": round(size / 2**20), "index_save_s": round(save_s, 2),
+                      "index_load_s": round(load_s, 2), "index_rss_mb": round(rss_index),
+                      "search_p50_ms": round(_pct(ms, 0.5), 2), "search_p99_ms": round(_pct(ms, 0.99), 2)}))
+    return 0
+
+
 def main(n: int, searches: int = 400, rebuild: bool = False) -> int:
     folder = ROOT / "var" / "bench" / f"catalog-{n}"
     meta_file = folder / "meta.json"
