@@ -40,9 +40,12 @@ also written in SPARQL (`sparql_search`) for peers that are plain SPARQL endpoin
 DeriveCert catalog, and the two are tested to agree.
 
 Modules: `model` (IRIs, the dimension table, record summaries), `submission` (what a run
-writes), `index` (the bitset search index), `search` (queries, and the same search in SPARQL),
-`sparql` (values in SPARQL text), `ledger` (filing ledger), `errors`, `service` (the submit use
-case) and `backends/` (`base`, `oxigraph`, `remote`, `querypool`, `registry`).
+writes), `records` (the record layout's SPARQL texts), `index` (the bitset search index),
+`indexfile` (the index kept beside an embedded store, consistent with its generation), `search`
+(queries, and the same search in SPARQL), `sparql` (values in SPARQL text), `ledger` (filing
+ledger), `errors`, `service` (`Catalog`: the index, lock, generation and transactions over a
+backend; the submit use case) and `backends/` (storage primitives only: `base`, `oxigraph`,
+`remote`, `querypool`, `registry`).
 """
 
 from .backends import CatalogStore, EmbeddedStore, QueryOutcome, RemoteStore, open_store, register
