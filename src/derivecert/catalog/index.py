@@ -8,13 +8,15 @@ from __future__ import annotations
 import bisect
 import json
 import marshal
-from collections.abc import Iterable
+import threading
+from array import array
+from collections.abc import Iterable, Iterator
 
 from .model import DIMENSIONS, RecordSummary, iri_lookalike_form
 from .search import SearchQuery, SearchResult
 
 #: the layout `dump` writes; `load` refuses any other (the index is then rebuilt from the store)
-FORMAT = "derivecert-facet-index/2"
+FORMAT = "derivecert-facet-index/3"
 
 
 def encode(entry: RecordSummary) -> bytes:
@@ -25,6 +27,51 @@ def encode(entry: RecordSummary) -> bytes:
 def decode(data: bytes) -> RecordSummary:
     value = json.loads(data)
     return RecordSummary.from_json(value, text=value.get("text") or "")
+
+
+class Entries:
+    """Ordinal -> encoded record: a base read from the index file (one buffer, possibly a memory
+    map, and its offsets: no Python object a record until one is read) and the records since."""
+
+    def __init__(self, blob: bytes | memoryview = b"", offsets: array | None = None) -> None:
+        self.blob = blob
+        self.offsets = offsets if offsets is not None else array("Q", [0])
+        self.base = len(self.offsets) - 1
+        self.added: list[bytes | None] = []
+        self.removed: set[int] = set()
+
+    def __len__(self) -> int:
+        return self.base + len(self.added)
+
+    def __getitem__(self, i: int) -> bytes | None:
+        if i >= self.base:
+            return self.added[i - self.base]
+        start, end = self.offsets[i], self.offsets[i + 1]
+        if start == end or i in self.removed:  # removed before or after the file was written
+            return None
+        return bytes(self.blob[start:end])
+
+    def __setitem__(self, i: int, value: None) -> None:
+        """Only a removal (None)."""
+        if i >= self.base:
+            self.added[i - self.base] = None
+        else:
+            self.removed.add(i)
+
+    def __iter__(self) -> Iterator[bytes | None]:
+        return (self[i] for i in range(len(self)))
+
+    def append(self, data: bytes) -> None:
+        self.added.append(data)
+
+    def parts(self) -> tuple[bytes, bytes]:
+        """Every record in one buffer (removed ones empty), and the offsets as bytes."""
+        chunks, offsets, pos = [], array("Q", [0]), 0
+        for data in self:
+            chunks.append(data or b"")
+            pos += len(data or b"")
+            offsets.append(pos)
+        return b"".join(chunks), offsets.tobytes()
 
 
 class FacetIndex:
@@ -39,12 +86,15 @@ class FacetIndex:
         self.clear()
 
     def clear(self) -> None:
-        self.entries: list[bytes | None] = []  # ordinal -> `encode`d record (None: removed)
-        self.by_key: dict[str, int] = {}
+        self.entries = Entries()  # ordinal -> `encode`d record (None: removed)
+        self._by_key: dict[str, int] = {}
         # look-alike form of a dataset IRI -> its keys, joined by spaces (one str, not a set, a
         # dataset: a third of the memory at a million)
-        self.by_form: dict[str, str] = {}
-        self.by_filing: dict[str, str] = {}  # filing number -> key
+        self._by_form: dict[str, str] = {}
+        self._by_filing: dict[str, str] = {}  # filing number -> key
+        # the three maps above, as loaded from the file and not yet built (`prepare`)
+        self._pending: tuple[str, list[str], list[str]] | None = None
+        self._prepare_lock = threading.Lock()
         self.live = 0
         self.masks: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
         self._text_cache: dict[str, int] = {}
@@ -54,7 +104,46 @@ class FacetIndex:
         self.generation = 0
 
     def __len__(self) -> int:
-        return len(self.by_key)
+        return self.live.bit_count()
+
+    # the maps by key, look-alike form and filing number: built after a load, off the start's path
+    @property
+    def by_key(self) -> dict[str, int]:
+        self.prepare()
+        return self._by_key
+
+    @property
+    def by_form(self) -> dict[str, str]:
+        self.prepare()
+        return self._by_form
+
+    @property
+    def by_filing(self) -> dict[str, str]:
+        self.prepare()
+        return self._by_filing
+
+    def prepare(self) -> None:
+        """Build the maps of a loaded index (about a second at a million datasets)."""
+        if self._pending is None:
+            return
+        with self._prepare_lock:
+            if self._pending is None:
+                return
+            keys_text, forms, numbers = self._pending
+            by_key: dict[str, int] = {}
+            by_form: dict[str, str] = {}
+            by_filing: dict[str, str] = {}
+            for i in range(len(forms)):
+                key = keys_text[16 * i:16 * i + 16]
+                if key == " " * 16:
+                    continue
+                by_key[key] = i
+                form = forms[i]
+                by_form[form] = key if form not in by_form else by_form[form] + " " + key
+                if numbers[i]:
+                    by_filing[numbers[i]] = key
+            self._by_key, self._by_form, self._by_filing = by_key, by_form, by_filing
+            self._pending = None
 
     def get(self, key: str) -> RecordSummary | None:
         i = self.by_key.get(key)
@@ -193,27 +282,49 @@ class FacetIndex:
         self.add_many(alive)
 
     # the index file ---------------------------------------------------------------------------
-    def dump(self) -> bytes:
-        """The index as bytes (`marshal`: plain values only, nothing that runs code on load)."""
-        return marshal.dumps({
-            "format": FORMAT, "entries": self.entries, "by_key": self.by_key, "by_form": self.by_form,
-            "by_filing": self.by_filing, "live": self.live, "masks": self.masks,
+    def dump(self) -> tuple[bytes, bytes]:
+        """The index as (meta, records): `marshal` of plain values only (nothing that runs code
+        on load), and every record's JSON in one buffer that `load` may take as a memory map."""
+        blob, offsets = self.entries.parts()
+        n = len(self.entries)
+        keys, forms, numbers = [" " * 16] * n, [""] * n, [""] * n
+        for key, i in self.by_key.items():
+            keys[i] = key
+        for form, joined in self.by_form.items():
+            for key in joined.split():
+                forms[self.by_key[key]] = form.replace("\n", " ")
+        for number, key in self.by_filing.items():
+            numbers[self.by_key[key]] = number.replace("\n", " ")
+        meta = marshal.dumps({
+            "format": FORMAT, "live": self.live, "masks": self.masks, "offsets": offsets,
+            "keys": "".join(keys), "forms": "\n".join(forms), "numbers": "\n".join(numbers),
         })
+        return meta, blob
 
     @classmethod
-    def load(cls, data: bytes) -> "FacetIndex":
-        """An index from `dump`'s bytes; ValueError when they are not of this `FORMAT`."""
+    def load(cls, meta: bytes, blob: bytes | memoryview) -> "FacetIndex":
+        """An index from `dump`'s parts; ValueError when they are not of this `FORMAT`.  Its maps
+        by key, form and filing number are built on first use or by `prepare`."""
         try:
-            value = marshal.loads(data)
+            value = marshal.loads(meta)
         except (EOFError, ValueError, TypeError) as exc:
             raise ValueError(f"not a facet index: {exc}") from None
         if not isinstance(value, dict) or value.get("format") != FORMAT:
             raise ValueError("not a facet index of this version")
         index = cls()
-        index.entries, index.by_key, index.by_form = value["entries"], value["by_key"], value["by_form"]
-        index.by_filing, index.live, index.masks = value["by_filing"], value["live"], value["masks"]
+        offsets = array("Q")
+        offsets.frombytes(value["offsets"])
+        if not offsets or offsets[-1] > len(blob):
+            raise ValueError("the facet index's records are cut short")
+        index.entries = Entries(blob, offsets)
+        index.live, index.masks = value["live"], value["masks"]
         for dim in DIMENSIONS:
             index.masks.setdefault(dim, {})
+        n = index.entries.base
+        forms, numbers = (value["forms"].split("\n"), value["numbers"].split("\n")) if n else ([], [])
+        if not (len(value["keys"]) == 16 * index.entries.base == 16 * len(forms) == 16 * len(numbers)):
+            raise ValueError("the facet index's maps do not match its records")
+        index._pending = (value["keys"], forms, numbers)
         return index
 
     def _text_mask(self, word: str) -> int:

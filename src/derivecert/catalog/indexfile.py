@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
+import struct
 from pathlib import Path
 
 from .index import FacetIndex, encode
@@ -35,7 +37,8 @@ FOLD_AFTER = 5000
 
 
 class IndexFile:
-    """`<store>.index/`: ``snapshot`` (`FacetIndex.dump`, after a line with its generation) and
+    """`<store>.index/`: ``snapshot`` (a line with its generation, the length of `FacetIndex.dump`'s
+    meta as 8 bytes, the meta, then the records' buffer, read as a memory map) and
     ``journal`` (one JSON line a write: ``{"prev", "gen", "add": [record...], "remove": [key...]}``)."""
 
     def __init__(self, folder: Path) -> None:
@@ -49,8 +52,14 @@ class IndexFile:
         try:
             with self.snapshot.open("rb") as f:
                 saved = f.readline().decode().strip()
-                index = FacetIndex.load(f.read())
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+                (size,) = struct.unpack("<Q", f.read(8))
+                meta = f.read(size)
+                start = f.tell()
+                end = os.fstat(f.fileno()).st_size
+                # the records stay on disk until read (the page cache keeps the hot ones)
+                records = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))[start:] if end > start else b""
+                index = FacetIndex.load(meta, records)
+        except (OSError, ValueError, UnicodeDecodeError, struct.error) as exc:
             if self.snapshot.exists():
                 log.warning("search index %s unreadable (%s): rebuilding it from the store", self.snapshot, exc)
             return None
@@ -109,9 +118,12 @@ class IndexFile:
         """Write a snapshot of `index` at `generation` and empty the journal."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.snapshot.with_name("snapshot.tmp")
+        meta, records = index.dump()
         with tmp.open("wb") as f:
             f.write((generation or "").encode() + b"\n")
-            f.write(index.dump())
+            f.write(struct.pack("<Q", len(meta)))
+            f.write(meta)
+            f.write(records)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.snapshot)
