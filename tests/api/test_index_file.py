@@ -150,9 +150,12 @@ def test_a_store_written_without_the_index_file_gets_its_index_rebuilt(tmp_path)
         assert_index_equals_records(reopened)
     finally:
         reopened.close()
-    (tmp_path / "store.index" / "snapshot").write_bytes(b"garbage\n\x00\x01")
-    damaged = open_catalog(tmp_path / "store")
-    try:
-        assert damaged.count() == 2 and damaged.index_source == "store"
-    finally:
-        damaged.close()
+    for damage in (b"garbage\n\x00\x01",  # another format
+                   b"generation\n" + b"\xff" * 8 + b"x",  # the previous one
+                   indexfile.MAGIC + b"generation\n" + b"\xff" * 8 + b"x"):  # cut short
+        (tmp_path / "store.index" / "snapshot").write_bytes(damage)
+        damaged = open_catalog(tmp_path / "store")
+        try:
+            assert damaged.count() == 2 and damaged.index_source == "store"
+        finally:
+            damaged.close()

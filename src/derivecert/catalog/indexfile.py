@@ -26,7 +26,7 @@ import os
 import struct
 from pathlib import Path
 
-from .index import FacetIndex, encode
+from .index import FORMAT, FacetIndex, encode
 from .model import RecordSummary
 
 log = logging.getLogger("derivecert.catalog")
@@ -34,10 +34,11 @@ log = logging.getLogger("derivecert.catalog")
 #: fold the journal into a new snapshot after this many lines (at a million datasets a snapshot
 #: takes about a second to write, so a write pays it at most once in this many)
 FOLD_AFTER = 5000
+MAGIC = FORMAT.encode() + b"\n"  # the snapshot's first line
 
 
 class IndexFile:
-    """`<store>.index/`: ``snapshot`` (a line with its generation, the length of `FacetIndex.dump`'s
+    """`<store>.index/`: ``snapshot`` (a line naming its format, a line with its generation, the length of `FacetIndex.dump`'s
     meta as 8 bytes, the meta, then the records' buffer, read as a memory map) and
     ``journal`` (one JSON line a write: ``{"prev", "gen", "add": [record...], "remove": [key...]}``)."""
 
@@ -51,11 +52,15 @@ class IndexFile:
         """The index of the store at `generation`, or None when the files cannot give it."""
         try:
             with self.snapshot.open("rb") as f:
+                if f.readline() != MAGIC:
+                    raise ValueError("not a facet index file of this version")
                 saved = f.readline().decode().strip()
                 (size,) = struct.unpack("<Q", f.read(8))
+                end = os.fstat(f.fileno()).st_size
+                if size > end - f.tell():
+                    raise ValueError("the facet index file is cut short")
                 meta = f.read(size)
                 start = f.tell()
-                end = os.fstat(f.fileno()).st_size
                 # the records stay on disk until read (the page cache keeps the hot ones)
                 records = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))[start:] if end > start else b""
                 index = FacetIndex.load(meta, records)
@@ -120,6 +125,7 @@ class IndexFile:
         tmp = self.snapshot.with_name("snapshot.tmp")
         meta, records = index.dump()
         with tmp.open("wb") as f:
+            f.write(MAGIC)
             f.write((generation or "").encode() + b"\n")
             f.write(struct.pack("<Q", len(meta)))
             f.write(meta)
