@@ -129,13 +129,16 @@ def build(n: int, folder: Path) -> dict:
     store.backend.flush()
     load_s = time.perf_counter() - t
     t = time.perf_counter()
+    store.backend.ox.optimize()  # the bulk loader's files compacted, as a store settles (−45% disk)
+    optimize_s = time.perf_counter() - t
+    t = time.perf_counter()
     store.rebuild_index()  # reads every record back, as a start without an index file would
     rebuild_s = time.perf_counter() - t
     assert store.count() == n, (store.count(), n)
     quads = len(store.backend.ox)
     store.close()
     meta = {"layout": LAYOUT, "datasets": n, "quads": quads, "templates": len(tpl), "certify_templates_s": round(certify_s, 1),
-            "bulk_load_s": round(load_s, 1), "index_rebuild_s": round(rebuild_s, 1),
+            "bulk_load_s": round(load_s, 1), "optimize_s": round(optimize_s, 1), "index_rebuild_s": round(rebuild_s, 1),
             "ingest_datasets_per_s": round(n / (load_s + rebuild_s))}
     (folder / "meta.json").write_text(json.dumps(meta))
     return meta
