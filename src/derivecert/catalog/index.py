@@ -31,14 +31,14 @@ def decode(data: bytes) -> RecordSummary:
 
 class Entries:
     """Ordinal -> encoded record: a base read from the index file (one buffer, possibly a memory
-    map, and its offsets: no Python object a record until one is read) and the records since."""
+    map, and its offsets: no Python object a record until one is read) and the records since.
+    Whether an ordinal is live is the index's `live` bitset: a removed record may still be here."""
 
     def __init__(self, blob: bytes | memoryview = b"", offsets: array | None = None) -> None:
         self.blob = blob
         self.offsets = offsets if offsets is not None else array("Q", [0])
         self.base = len(self.offsets) - 1
         self.added: list[bytes | None] = []
-        self.removed: set[int] = set()
 
     def __len__(self) -> int:
         return self.base + len(self.added)
@@ -47,16 +47,13 @@ class Entries:
         if i >= self.base:
             return self.added[i - self.base]
         start, end = self.offsets[i], self.offsets[i + 1]
-        if start == end or i in self.removed:  # removed before or after the file was written
-            return None
-        return bytes(self.blob[start:end])
+        return bytes(self.blob[start:end]) if end > start else None
 
     def __setitem__(self, i: int, value: None) -> None:
-        """Only a removal (None)."""
+        """Only a removal (None): a record added since the file frees its bytes; one of the
+        file's stays in the buffer, dead (`live` says so), until the index is compacted."""
         if i >= self.base:
             self.added[i - self.base] = None
-        else:
-            self.removed.add(i)
 
     def __iter__(self) -> Iterator[bytes | None]:
         return (self[i] for i in range(len(self)))
@@ -65,13 +62,15 @@ class Entries:
         self.added.append(data)
 
     def parts(self) -> tuple[bytes, bytes]:
-        """Every record in one buffer (removed ones empty), and the offsets as bytes."""
-        chunks, offsets, pos = [], array("Q", [0]), 0
-        for data in self:
-            chunks.append(data or b"")
+        """Every record in one buffer, and the offsets as bytes: the file's buffer as it is
+        (one copy, no Python work a record), then the records since (removed ones empty)."""
+        base_end = self.offsets[-1]
+        offsets = array("Q", self.offsets)
+        pos = base_end
+        for data in self.added:
             pos += len(data or b"")
             offsets.append(pos)
-        return b"".join(chunks), offsets.tobytes()
+        return bytes(self.blob[:base_end]) + b"".join(d or b"" for d in self.added), offsets.tobytes()
 
 
 class FacetIndex:
@@ -162,7 +161,12 @@ class FacetIndex:
 
     def records(self) -> list[RecordSummary]:
         """Every live record, in ordinal order."""
-        return [self._live(i) for i, e in enumerate(self.entries) if e is not None]
+        return [self._live(i) for i in self._ordinals(self.live)]
+
+    @staticmethod
+    def _ordinals(mask: int) -> list[int]:
+        s = bin(mask)[:1:-1]  # bit i at position i
+        return [i for i, c in enumerate(s) if c == "1"]
 
     def lookalikes(self, dataset: str) -> list[RecordSummary]:
         """Records whose dataset IRI is `dataset` or a look-alike of it (`iri_lookalike_form`)."""
@@ -335,9 +339,10 @@ class FacetIndex:
             return cached
         if self._blob is None:
             starts, parts, pos = [], [], 0
-            for i, e in enumerate(self.entries):
+            live = set(self._ordinals(self.live))
+            for i in range(len(self.entries)):
                 starts.append(pos)
-                text = self._live(i).text if e is not None else ""
+                text = self._live(i).text if i in live else ""
                 parts.append(text)
                 pos += len(text) + 1
             self._blob, self._starts = "\x00".join(parts), starts

@@ -11,10 +11,11 @@ Whatever the moment a crash comes:
   so the line (whose generation the store never reached) is not replayed;
 * after the store's transaction: the store has the line's generation, so the line is replayed.
 
-Opening replays the snapshot's lines up to the store's generation; if that generation is not
-reached (the store was written by something else: an older node, a restore from backup), the
-index is rebuilt from the store, as before this file existed.  A replayed journal is folded
-into a new snapshot (written to a temporary file, synced, renamed) and emptied.
+Opening replays the snapshot's lines up to the store's generation and cuts any line after it;
+if that generation is not reached (the store was written by something else: an older node, a
+restore from backup), the index is rebuilt from the store, as before this file existed.  The
+journal is folded into a new snapshot (written to a temporary file, synced, renamed) at close and
+every `FOLD_AFTER` writes, never on the way to answering the first request.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class IndexFile:
             lines = self.journal.read_bytes().splitlines()
         except FileNotFoundError:
             lines = []
-        for raw in lines:
+        kept, size = 0, 0  # lines and bytes of the journal up to the store's generation
+        for n, raw in enumerate(lines, 1):
             if current == generation:
                 break
             try:
@@ -81,16 +83,21 @@ class IndexFile:
             except ValueError:
                 break  # torn by a crash: the store was never written after it
             if line.get("prev") != current:
-                continue  # a write whose store transaction failed (its line was kept by a crash)
+                continue  # folded into the snapshot already (a crash between its rename and the reset)
             for key in line.get("remove", []):
                 index.remove(key)
             for data in line.get("add", []):
                 index.add(RecordSummary.from_json(data, text=data.get("text") or ""))
             current = line.get("gen")
+            kept, size = n, sum(len(r) + 1 for r in lines[:n])
         if current != generation:
             log.warning("search index %s is of another generation than the store: rebuilding it", self.folder)
             return None
-        self.lines = len(lines)
+        if kept < len(lines):  # a line the store never reached: cut it, or a later write with
+            with self.journal.open("r+b") as f:  # the same generation before it would replay it
+                f.truncate(size)
+                os.fsync(f.fileno())
+        self.lines = kept
         return index
 
     def begin(self, prev: str | None, generation: str, add: list[RecordSummary], remove: list[str]) -> int:

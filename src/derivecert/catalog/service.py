@@ -166,8 +166,6 @@ class Catalog(FilingLedger):
         self.index, self._generation, self._index_ready = index, generation, True
         self.index_source = "file"
         self._last_check = time.monotonic()
-        if self._file.lines:
-            self._file.save(index, generation)
 
     def rebuild_index(self) -> None:
         """Read every record back into the search index, accepting a record only where the
