@@ -18,6 +18,11 @@ Prints a table and, last, one JSON line. `--quick` runs 1,000 descriptions in un
 prints, last, one JSON line: descriptions/s at each size, `scaling_ratio` (10k throughput over 1k
 throughput: 1.0 is linear) and `peak_rss_mb`, the largest resident memory of this process or of
 any worker process it ran.
+
+`--shacl` measures the SHACL step alone on one materialised batch of 1,000 descriptions (`--sizes`
+to change it): seconds per 1,000 descriptions for pySHACL (the reference engine) and for the rudof
+validator (from the rdflib graph, and from N-Triples text: the path without rdflib), side by side
+in one run, with their ratio and whether their findings are identical; last, one JSON line.
 """
 
 from __future__ import annotations
@@ -104,9 +109,18 @@ def peak_mb() -> float:
     return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
+def warm() -> None:
+    """The process-wide caches (ontology, shapes) filled, as a server's parent fills them before it
+    forks workers: `Engine.warm` (a certification here would start rudof's thread pool, which the
+    forked workers could not use; derivecert.shacl.rudof_validator)."""
+    from derivecert.engine import Engine
+
+    Engine().warm()
+
+
 def scaling(workers: int, sizes: tuple[int, int] = (1000, 10000)) -> dict:
     """Throughput at a small and a ten times larger catalog, side by side in one run."""
-    pipeline(catalog(5, seed=99), 1)
+    warm()
     out = {"workers": workers}
     for n in sizes:
         docs = catalog(n)
@@ -129,6 +143,52 @@ def scaling(workers: int, sizes: tuple[int, int] = (1000, 10000)) -> dict:
     return out
 
 
+def shacl_seconds(n: int) -> dict:
+    """SHACL alone on one materialised batch of n descriptions, each validator in turn, same run."""
+    from datetime import date
+
+    from derivecert.engine import Engine
+    from derivecert.shacl import validate
+
+    def materialised(count: int, seed: int) -> Graph:
+        graph = Graph()
+        for doc in catalog(count, seed):
+            graph.parse(data=doc, format="nt")
+        return Engine().materialise(graph)
+
+    on = date(2026, 6, 1)
+    warm = materialised(5, 99)
+    for name in ("pyshacl", "rudof"):
+        validate(warm, on=on, shacl=name)  # shapes compiled and read once per process, as in a server
+    data = materialised(n, 1)
+    text = data.serialize(format="nt")
+    runs = {}
+    for label, name, given in (("pyshacl", "pyshacl", data), ("rudof", "rudof", data), ("rudof_ntriples", "rudof", text)):
+        wall, cpu = time.perf_counter(), time.process_time()
+        findings = validate(given, on=on, shacl=name).findings
+        runs[label] = (time.perf_counter() - wall, time.process_time() - cpu, findings)
+    per_1k = 1000 / n
+    out = {"descriptions": n, "triples": len(data)}
+    for label, (wall, cpu, _) in runs.items():
+        out[f"shacl_s_{label}_per_1k"] = round(wall * per_1k, 2)
+        out[f"shacl_cpu_s_{label}_per_1k"] = round(cpu * per_1k, 2)
+    out["shacl_speedup"] = round(runs["pyshacl"][0] / runs["rudof"][0], 2)
+    out["shacl_speedup_ntriples"] = round(runs["pyshacl"][0] / runs["rudof_ntriples"][0], 2)
+
+    def key(findings):
+        return sorted((str(f.focus), f.requirement, f.severity, f.path or "", f.value or "",
+                       sorted(f.message.items())) for f in findings)
+
+    reference = key(runs["pyshacl"][2])
+    out["findings"] = len(reference)
+    out["shacl_parity"] = all(key(runs[label][2]) == reference for label in ("rudof", "rudof_ntriples"))
+    print(f"SHACL, {n} descriptions ({out['triples']} triples, {out['findings']} findings), seconds per 1,000: "
+          f"pySHACL {out['shacl_s_pyshacl_per_1k']} | rudof {out['shacl_s_rudof_per_1k']} "
+          f"(from N-Triples {out['shacl_s_rudof_ntriples_per_1k']}) | {out['shacl_speedup']}x "
+          f"({out['shacl_speedup_ntriples']}x) | same findings: {out['shacl_parity']}", flush=True)
+    return out
+
+
 def cpu_s() -> float:
     """User + system CPU seconds of this process and of the workers it has waited for."""
     return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
@@ -138,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 descriptions, naive sample of 20")
     parser.add_argument("--scaling", action="store_true", help="1,000 then 10,000 descriptions: throughput ratio, peak RSS")
+    parser.add_argument("--shacl", action="store_true", help="the SHACL step alone: pySHACL vs rudof, seconds per 1,000")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--naive-sample", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
@@ -149,11 +210,18 @@ def main() -> None:
         (out / "scaling.json").write_text(json.dumps(result, indent=2))
         print(json.dumps(result))
         return
+    if args.shacl:
+        result = shacl_seconds((args.sizes or [1000])[0])
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "shacl.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result))
+        return
     sizes = args.sizes or ([1000] if args.quick else [100, 1000, 10000])
     sample = args.naive_sample or (20 if args.quick else 40)
 
     # Warm the process-wide caches (ontology, shapes) so every size measures steady state.
-    pipeline(catalog(5, seed=99), 1)
+    warm()
     rows, last = [], {}
     for n in sizes:
         docs = catalog(n)

@@ -24,7 +24,7 @@ from derivecert.errors import (
     UnsafeInputError,
     WorkTimeoutError,
 )
-from derivecert.federation import QueryCache, inspect_query
+from derivecert.sparql_guard import QueryCache, inspect_query
 from derivecert.parse import InputLimits, json_depth, parse_description
 from derivecert.settings import LimitSettings
 from hostile import CERTIFIED, DERIVED, billion_laughs, blank_node_clique, deep_jsonld, many_datasets, nested_blank_nodes
@@ -248,7 +248,7 @@ def test_a_pool_worker_serves_call_after_call_and_is_replaced_past_a_limit():
 
 @needs_fork
 def test_query_analysis_has_its_own_size_and_time_limits():
-    from derivecert.federation import QueryAnalyser, QueryError, QueryTooLarge
+    from derivecert.sparql_guard import QueryAnalyser, QueryError, QueryTooLarge
 
     analyser = QueryAnalyser(LimitSettings(max_query_bytes=50_000, sparql_parse_timeout_s=0.5))
     try:

@@ -68,6 +68,11 @@ class Reasoner(str, Enum):
     hermit = "hermit"
 
 
+class ShaclValidator(str, Enum):
+    rudof = "rudof"
+    pyshacl = "pyshacl"
+
+
 class CertifyFormat(str, Enum):
     text = "text"
     json = "json"
@@ -84,6 +89,8 @@ LangOpt = typer.Option(Lang.en, "--lang", help="Language of messages and labels.
 ReasonerOpt = typer.Option(Reasoner.rl, "--reasoner", help="rl: fast OWL 2 RL (default); hermit: complete OWL 2 DL (needs Java).")
 OnOpt = typer.Option(None, "--on", help="Validation date (YYYY-MM-DD), e.g. to check authorizations as of a day. Default: today.")
 ThresholdsOpt = typer.Option(None, "--thresholds", help="A threshold profile (Turtle) overriding the default thresholds.")
+ShaclOpt = typer.Option(None, "--shacl", help="SHACL validator: rudof (fast, the default) or pyshacl (the reference "
+                        "engine; same findings). Default: the settings' `shacl`.")
 
 
 def command(fn=None, *, group: typer.Typer | None = None):
@@ -114,23 +121,28 @@ def command(fn=None, *, group: typer.Typer | None = None):
 
 
 def _limits():
+    return _settings().limits
+
+
+def _settings():
     from pydantic import ValidationError
 
     from .settings import Settings
 
     try:
-        return Settings().limits
+        return Settings()
     except (ValidationError, ValueError) as exc:
         raise ConfigurationError(f"the settings are not usable: {exc}",
                                  hint="check DERIVECERT_LIMITS__* and the file named by DERIVECERT_CONFIG_FILE") from None
 
 
-def _engine(reasoner: Reasoner, thresholds: Optional[Path]):
+def _engine(reasoner: Reasoner, thresholds: Optional[Path], shacl: Optional[ShaclValidator] = None):
     from .engine import Engine
     from .shacl import load_threshold_profile
 
+    settings = _settings()
     return Engine(reasoner=reasoner.value, thresholds=load_threshold_profile(thresholds) if thresholds else None,
-                  limits=_limits().input_limits())
+                  limits=settings.limits.input_limits(), shacl=shacl.value if shacl else settings.shacl)
 
 
 def _bounded(fn, *args, **kwargs):
@@ -158,7 +170,7 @@ def _validate_files(engine, paths, on):
     from .shacl import validate as run_validation
 
     graph, _ = engine.load_files(paths)
-    validation = run_validation(engine.materialise(graph), on=on, thresholds=engine.thresholds)
+    validation = run_validation(engine.materialise(graph), on=on, thresholds=engine.thresholds, shacl=engine.shacl)
     return [finding_dict(f) for f in validation.findings], validation.report.serialize(format="turtle")
 
 
@@ -196,12 +208,13 @@ def certify(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes for large batches (default: all cores)."),
 ) -> int:
     """Certify every dcat:Dataset described in PATHS: classification, findings, verdict, filing."""
     from .engine import collect_files
 
-    engine = _engine(reasoner, thresholds)
+    engine = _engine(reasoner, thresholds, shacl)
     engine.workers = workers
     files = collect_files(paths)
     if not files:
@@ -306,9 +319,10 @@ def validate(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
 ) -> int:
     """Validate against the shapes (after reasoning) and print the SHACL report; exit 1 on a Violation."""
-    findings, report = _bounded(_validate_files, _engine(reasoner, thresholds), paths, _day(on))
+    findings, report = _bounded(_validate_files, _engine(reasoner, thresholds, shacl), paths, _day(on))
     if format is ReportFormat.json:
         out.print_json(json.dumps(findings, ensure_ascii=False))
     else:
@@ -336,13 +350,14 @@ def export(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
 ) -> int:
     """Certify PATHS and print them as a registry reads them (DCAT-AP or HealthDCAT-AP): each
     certified dataset with its filing record as a dqv:QualityCertificate; exit 1 if any is rejected
     (a rejected dataset is exported without a certificate)."""
     from .dcat_export import export_files
 
-    body, rejected = _bounded(export_files, _engine(reasoner, thresholds), paths, profile.value, format.value, _day(on))
+    body, rejected = _bounded(export_files, _engine(reasoner, thresholds, shacl), paths, profile.value, format.value, _day(on))
     sys.stdout.write(body)
     for dataset in rejected:
         err.print(f"rejected, exported without a certificate: {escape(dataset)}")
@@ -380,11 +395,12 @@ def explain(
     reasoner: Reasoner = ReasonerOpt,
     on: Optional[str] = OnOpt,
     thresholds: Optional[Path] = ThresholdsOpt,
+    shacl: Optional[ShaclValidator] = ShaclOpt,
     format: ReportFormat = typer.Option(None, "--format", "-f", help="json for machine-readable output; default text."),
 ) -> int:
     """Explain the verdict (each finding: why it applied, the facts it read or missed), the defaults
     applied, why the data is or is not derived and personal information, and why its level holds."""
-    result, reasons = _bounded(_explain_file, _engine(reasoner, thresholds), path, dataset, lang.value, _day(on))
+    result, reasons = _bounded(_explain_file, _engine(reasoner, thresholds, shacl), path, dataset, lang.value, _day(on))
     if format is ReportFormat.json:
         out.print_json(json.dumps({"dataset": dataset, "verdict": result.verdict, "types": result.classification.types,
                                    "classification": result.classification.classification.to_dict(),
@@ -604,6 +620,134 @@ def revoke(number: str = typer.Argument(..., help="Filing number."), reason: str
            store: Optional[Path] = StoreOpt, config: Optional[Path] = ConfigOpt) -> int:
     """Revoke a filing (final)."""
     return _change_status(number, "revoke", reason, store, config)
+
+
+LOAD_UI = {
+    "zh": {"filed": "已备案", "refused": "被拒", "failed": "失败",
+           "summary": "{filed} 个文件已备案（{datasets} 个数据集），{refused} 个被拒，{failed} 个失败", "hint": "提示"},
+    "en": {"filed": "filed", "refused": "refused", "failed": "failed",
+           "summary": "{filed} files filed ({datasets} datasets), {refused} refused, {failed} failed", "hint": "hint"},
+}
+
+
+def _read_documents(files: list[Path], max_bytes: int):
+    """(name, content) of each file, read only when its batch is due; a file that cannot be read,
+    or is over the size limit, is (name, the error), reported in its place."""
+    from .parse import parse_file
+
+    for path in files:
+        try:
+            if path.stat().st_size > max_bytes:
+                parse_file(path, max_bytes=max_bytes)  # raises the size error with its hint
+            yield str(path), path.read_bytes()
+        except DeriveCertError as exc:
+            yield str(path), exc
+        except OSError as exc:
+            yield str(path), InputError(f"cannot read file: {exc.strerror}", where=str(path), hint="check the path")
+
+
+def _load_store(settings):
+    """The store `serve` would use, opened for writing (an embedded store: without query workers)."""
+    from .catalog import EmbeddedStore, open_catalog, open_store
+
+    if settings.store.kind != "embedded":
+        return open_catalog(open_store(settings))
+    try:
+        return open_catalog(EmbeddedStore(settings.store.path, query_processes=0))
+    except OSError as exc:
+        raise InputError(f"cannot open the store: {exc}", where=str(settings.store.path),
+                         hint="stop the server using it (an embedded store has one writer), or POST the batch to its API") from None
+
+
+@command
+def load(
+    paths: list[Path] = PathsArg,
+    institution: str = typer.Option(..., "--institution", "-i", help="The institution filing the descriptions (its id)."),
+    store: Optional[Path] = StoreOpt,
+    config: Optional[Path] = ConfigOpt,
+    batch_size: int = typer.Option(200, "--batch-size", min=1, help="Files certified together (memory grows with it)."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1,
+                                help="Batches certified at once, each in its own worker (default: all cores)."),
+    lang: Lang = LangOpt,
+) -> int:
+    """Certify and file many descriptions into the node's catalog, each file as one submission.
+
+    Files are certified in batches (one engine call each, in bounded workers) and each file is
+    filed on its own, as `PUT /v1/institutions/{institution}/datasets` would: a refused or
+    unreadable file is reported and the others are filed.  Filing again replaces (re-loading
+    is idempotent).  The store is the one `serve` uses (settings, or --store FOLDER); an
+    embedded store must not be in use by a running server.
+
+    Exit codes: 0 every file filed; 1 some file refused or failed (listed with the reason);
+    2 unusable input (no files, bad institution or settings); 3 internal error.
+    """
+    from .catalog import is_institution_id
+    from .engine import collect_files
+
+    settings = _local_settings(config, store)
+    if not is_institution_id(institution):
+        raise InputError(f"--institution {institution!r} is not an institution id",
+                         hint="an institution id is a lower-case slug: a-z, 0-9 and '-'")
+    known = [i.id for i in settings.institutions]
+    if known and institution not in known:
+        raise InputError(f"no institution {institution!r} in the settings",
+                         hint=f"the institutions of this node are {', '.join(known)}")
+    files = collect_files(paths)
+    if not files:
+        raise InputError("no description files found", where=" ".join(map(str, paths)),
+                         hint="give .ttl/.trig/.nt/.nq/.rdf/.jsonld files or folders holding them")
+    catalog = _load_store(settings)  # first: a store in use is refused before the engine loads
+    try:
+        return _load_files(catalog, settings, institution, files, batch_size, workers, LOAD_UI[lang.value])
+    finally:
+        catalog.close()
+
+
+def _load_files(catalog, settings, institution: str, files: list[Path], batch_size: int, workers: int, ui: dict) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import sandbox
+    from .catalog.bulk import certify_batch, load_batches
+    from .engine import Engine
+    from .signing import FilingKey
+
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+                    certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
+    engine.warm()  # the bounded workers are forked from this process: they start warm
+    key, _ = FilingKey.load_or_create(settings.filing_key_file(), settings.signing.passphrase_bytes())
+    taken: set[str] = set()
+    bounds = settings.limits.certify_bounds(batch=True)
+
+    def certify(documents):
+        kwargs = {"filing_numbers": lambda: catalog.new_filing_number(settings.filing_prefix, taken=taken),
+                  "certifying_body": settings.certifying_body}
+        if not sandbox.available():
+            return certify_batch(engine, documents, **kwargs)
+        return sandbox.run_bounded(certify_batch, engine, documents, bounds=bounds, **kwargs)
+
+    counts = {"filed": 0, "refused": 0, "failed": 0, "datasets": 0}
+    problems = []
+    bar = Progress(TextColumn(f"{escape(institution)}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task("load", total=len(files))
+        for outcomes in load_batches(catalog, institution, _read_documents(files, engine.max_bytes), certify,
+                                     batch_size=batch_size, signing_key=key,
+                                     workers=workers if sandbox.available() else 0):
+            for o in outcomes:
+                counts[o.status] += 1
+                counts["datasets"] += len(o.datasets)
+                if o.status != "filed":
+                    problems.append(o)
+            bar.advance(task, len(outcomes))
+    for o in problems:
+        message = o.message or ""  # names the file (and the position) when the error says where
+        where = "" if message.startswith(o.name) else f"{o.name}: "
+        err.print(f"[bold red]{ui[o.status]}[/] {escape(where + message)} [dim]({escape(o.code or '')})[/]")
+        if o.hint:
+            err.print(f"  [dim]{ui['hint']}:[/] {escape(o.hint)}")
+    out.print(ui["summary"].format(**counts))
+    return 1 if problems else 0
 
 
 @command

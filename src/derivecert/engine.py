@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import multiprocessing
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +29,8 @@ from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_li
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
-from .shacl import Finding, validate
+from .shacl import DEFAULT_VALIDATOR, Finding, Validation, check_validator, validate
+from .shacl import prepare as shacl_prepare
 from .vocab import DCERT, bind_prefixes
 
 # Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
@@ -45,8 +47,19 @@ class CertificationRun:
     materialised: Graph | None
     results: list[CertificationResult]
     result_graph: Graph
-    report: Graph | None = None
+    report_source: Graph | Validation | None = None  # the SHACL report, or the validation that builds it
     on: date = field(default_factory=date.today)
+
+    @property
+    def report(self) -> Graph | None:
+        """The SHACL report, built on first access (most runs never read it)."""
+        if isinstance(self.report_source, Validation):
+            self.report_source = self.report_source.report
+        return self.report_source
+
+    @report.setter
+    def report(self, value: Graph | None) -> None:
+        self.report_source = value
 
     @property
     def any_rejected(self) -> bool:
@@ -83,8 +96,10 @@ class Engine:
 
     def __init__(self, reasoner: str = "rl", thresholds: Mapping[str, float] | None = None,
                  certifying_body: str = "DeriveCert", max_bytes: int = DEFAULT_MAX_BYTES,
-                 workers: int = 1, limits: InputLimits = InputLimits(), batch_size: int = DEFAULT_BATCH_SIZE):
+                 workers: int = 1, limits: InputLimits = InputLimits(), batch_size: int = DEFAULT_BATCH_SIZE,
+                 shacl: str = DEFAULT_VALIDATOR):
         self.reasoner = get_reasoner(reasoner)
+        self.shacl = check_validator(shacl)  # the SHACL validator: rudof (default) or pyshacl, the reference
         self.batch_size = max(1, batch_size)
         self.limits = limits
         self.workers = max(1, workers)
@@ -96,8 +111,22 @@ class Engine:
 
     def warm(self) -> None:
         """Fill this process's caches (ontology, compiled shapes, code lists) with one small
-        certification, so that worker processes forked from it start warm (derivecert.sandbox)."""
-        self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+        certification, so that worker processes forked from it start warm (derivecert.sandbox).
+        rudof's shapes are read but it does not validate here: its thread pool would not survive a fork."""
+        shacl_prepare(self.thresholds, self.shacl)
+        with self.forking_parent():
+            self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+
+    @contextmanager
+    def forking_parent(self):
+        """Certify here with pySHACL (same findings): for a process that forks workers afterwards
+        (the API's parent warming up or seeding), where a rudof validation would start a thread
+        pool that its forked workers could not use (they would run rudof in a fresh interpreter)."""
+        shacl, self.shacl = self.shacl, "pyshacl"
+        try:
+            yield self
+        finally:
+            self.shacl = shacl
 
     # ---- inputs -------------------------------------------------------------------------
 
@@ -156,7 +185,7 @@ class Engine:
 
     def validate(self, data, media_type: str | None = None, filename: str | None = None, on: date | None = None):
         graph, _ = self.load(data, media_type, filename)
-        validation = validate(self.materialise(graph), on=on, thresholds=self.thresholds)
+        validation = validate(self.materialise(graph), on=on, thresholds=self.thresholds, shacl=self.shacl)
         return validation.report, [finding_dict(f) for f in validation.findings]
 
     def certify(self, data, media_type: str | None = None, filename: str | None = None,
@@ -234,7 +263,7 @@ class Engine:
                       on: date | None = None) -> CertificationRun:
         on = on or date.today()
         m = self.materialise(graph)
-        validation = validate(m, on=on, thresholds=self.thresholds)
+        validation = validate(m, on=on, thresholds=self.thresholds, shacl=self.shacl)
         by_dataset = _attribute(graph, validation.findings)
         results, out = [], Graph()
         bind_prefixes(out)
@@ -251,7 +280,7 @@ class Engine:
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             out += result.to_graph(on)
             results.append(result)
-        return CertificationRun(graph, m, results, out, validation.report, on)
+        return CertificationRun(graph, m, results, out, validation, on)
 
     def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
         """The filing of a certified or conditional dataset: what was certified (A7), and a validity

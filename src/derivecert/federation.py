@@ -1,34 +1,20 @@
-"""Querying across institutions: peers, the SERVICE allow-list, and federated faceted search.
+"""Federated faceted search across institutions' nodes.
 
 Serves the filing part of the standard across certifying nodes: each node holds the catalogs
-its institutions filed, and a user can ask one node about all of them.
+its institutions filed, and a user can ask one node about all of them.  (What a `/sparql`
+query may do, SERVICE allow-list included, is checked by `derivecert.sparql_guard`.)
 
-* `inspect_query` parses a SPARQL query *before* anything runs (rdflib's SPARQL 1.1 parser and
-  algebra): it tells the query form, refuses updates, lists every ``SERVICE`` IRI, including
-  those nested in sub-queries, EXISTS and OPTIONAL, and the ``FROM`` / ``FROM NAMED`` graphs.
-  A lexical count of ``SERVICE`` keywords must agree with the algebra, so a parser disagreement
-  fails closed.  rdflib's parser takes time linear in the query and costly per kilobyte, so
-  `QueryAnalyser` refuses queries over `limits.max_query_bytes`, runs the parse in bounded
-  worker processes (`limits.sparql_parse_timeout_s`, `limits.sparql_memory_mb`), and remembers
-  analyses in a `QueryCache` bounded by bytes, keyed by the query's SHA-256.
-* `check_services` refuses any SERVICE IRI not in the allow-list (the peers' SPARQL endpoints and
-  `service_allow`), and any SERVICE on a variable, so no connection is made to other hosts.
 * `federated_search` runs a faceted search on every peer concurrently with a time limit, merges
-  the hits (each marked with its origin) and the facet counts, and turns a peer's failure into an
-  error entry of a partial answer.
-
-Over 400 lines because the SERVICE allow-list and the federated search share one query analysis
-(bounded, cached); split them when a second kind of peer arrives.
+  the hits and the facet counts, and turns a peer's failure into an error entry of a partial
+  answer.  A dataset (one IRI) reached through several origins is one hit listing every origin
+  (`Hit.origins`), counted once in the total and the facets; its institution is shown by the
+  name its node gives (a DeriveCert peer's `/v1/institutions`), the slug where none is known.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -37,223 +23,6 @@ import httpx
 
 from .catalog import DIMENSIONS, RecordSummary, SearchQuery, SearchResult, parse_sparql_search, sparql_search
 from .catalog.items import facet_counts_from_json, item_from_json
-from .errors import DeriveCertError, WorkTimeoutError
-
-
-class QueryError(DeriveCertError):
-    """The SPARQL text is not a query this endpoint runs."""
-
-    code = "invalid-query"
-    status = 400
-
-
-class QueryTooLarge(QueryError):
-    code = "query-too-large"
-    status = 413
-
-
-class UpdateRefused(DeriveCertError):
-    code = "update-refused"
-    status = 403
-
-
-class ServiceNotAllowed(DeriveCertError):
-    code = "service-not-allowed"
-    status = 403
-
-
-@dataclass(frozen=True)
-class QueryInfo:
-    form: str                      # select | ask | graph  (graph = CONSTRUCT or DESCRIBE)
-    keyword: str                   # SELECT | ASK | CONSTRUCT | DESCRIBE
-    services: tuple[str, ...]      # SERVICE targets: IRIs, or "?var" for a variable
-    default_graphs: tuple[str, ...] = ()   # FROM
-    named_graphs: tuple[str, ...] = ()     # FROM NAMED
-
-    @property
-    def size(self) -> int:
-        """Bytes it holds, roughly (what a `QueryCache` counts)."""
-        return 200 + sum(len(t) for t in (*self.services, *self.default_graphs, *self.named_graphs))
-
-
-_FORMS = {
-    "SelectQuery": ("select", "SELECT"),
-    "AskQuery": ("ask", "ASK"),
-    "ConstructQuery": ("graph", "CONSTRUCT"),
-    "DescribeQuery": ("graph", "DESCRIBE"),
-}
-
-# strings, IRIs and comments are skipped; what is left is scanned for the SERVICE keyword
-_LEXICAL = re.compile(
-    r"'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'(?:[^'\\\n\r]|\\.)*'"
-    r'|"(?:[^"\\\n\r]|\\.)*"'
-    r'|<[^<>"{}|^`\\\x00-\x20]*>'
-    r"|#[^\n\r]*"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)",
-    re.S,
-)
-
-
-def _lexical_service_count(text: str) -> int:
-    return sum(
-        1 for m in _LEXICAL.finditer(text)
-        if m.group("word") and m.group("word").upper() == "SERVICE"
-    )
-
-
-def inspect_query(text: str) -> QueryInfo:
-    """Form and SERVICE targets of a query; raises `UpdateRefused` or `QueryError`."""
-    from rdflib.plugins.sparql.algebra import translateQuery, traverse
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-    from rdflib.plugins.sparql.parserutils import CompValue
-    from rdflib.term import Variable
-
-    try:
-        parsed = parseQuery(text)
-    except Exception as exc:
-        try:
-            parseUpdate(text)
-        except Exception:
-            raise QueryError(
-                f"the query does not parse: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                hint="check the SPARQL 1.1 syntax; this endpoint runs SELECT, ASK, CONSTRUCT and DESCRIBE",
-            ) from None
-        raise UpdateRefused(
-            "this endpoint is read-only: SPARQL updates are refused",
-            hint="institutions file descriptions with PUT /v1/institutions/{institution}/datasets",
-        ) from None
-    name = getattr(parsed[1], "name", "")
-    if name not in _FORMS:
-        raise QueryError(f"unsupported query form {name!r}")
-    form, keyword = _FORMS[name]
-    try:
-        algebra = translateQuery(parsed).algebra
-    except Exception as exc:
-        raise QueryError(f"the query could not be analysed: {exc}") from None
-    services: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, CompValue) and node.name == "ServiceGraphPattern":
-            term = node.get("term")
-            services.append(f"?{term}" if isinstance(term, Variable) else str(term))
-
-    traverse(algebra, visitPre=visit)
-    if _lexical_service_count(text) != len(services):
-        raise QueryError(
-            "the SERVICE clauses of the query could not be checked",
-            hint="write each SERVICE with an absolute IRI of an allow-listed endpoint",
-        )
-    clauses = algebra.get("datasetClause") or []
-    return QueryInfo(form=form, keyword=keyword, services=tuple(services),
-                     default_graphs=tuple(str(c["default"]) for c in clauses if "default" in c),
-                     named_graphs=tuple(str(c["named"]) for c in clauses if "named" in c))
-
-
-class QueryCache:
-    """Analyses of recent queries, least recently used dropped first, bounded by the bytes it
-    holds: keys are SHA-256 digests, never the query texts (a 2 MB query costs 32 bytes here)."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[bytes, QueryInfo] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(text: str) -> bytes:
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-
-    def get(self, text: str) -> QueryInfo | None:
-        key = self.key(text)
-        with self._lock:
-            info = self._items.get(key)
-            if info is not None:
-                self._items.move_to_end(key)
-            return info
-
-    def put(self, text: str, info: QueryInfo) -> None:
-        key = self.key(text)
-        cost = len(key) + info.size
-        if cost > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self.bytes -= len(key) + old.size
-            self._items[key] = info
-            self.bytes += cost
-            while self.bytes > self.max_bytes:
-                k, v = self._items.popitem(last=False)
-                self.bytes -= len(k) + v.size
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class QueryAnalyser:
-    """`inspect_query` within the limits: queries over `limits.max_query_bytes` refused unread,
-    the others parsed in bounded worker processes (`limits.sparql_parse_timeout_s`,
-    `limits.sparql_memory_mb`) that serve query after query, analyses cached by bytes."""
-
-    def __init__(self, limits):
-        from . import sandbox
-
-        self.limits = limits
-        self.cache = QueryCache(limits.query_cache_bytes)
-        self.pool = (sandbox.BoundedPool(inspect_query, limits.query_analysis_bounds(), size=limits.sparql_concurrency)
-                     if sandbox.available() else None)
-
-    def analyse(self, text: str) -> QueryInfo:
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > self.limits.max_query_bytes:
-            raise QueryTooLarge(
-                f"the query is {size:,} bytes, over the limit of {self.limits.max_query_bytes:,} "
-                "(limit limits.max_query_bytes)",
-                hint="shorten the query (e.g. fewer VALUES rows), or raise the limit in the settings",
-                limit="max_query_bytes",
-            )
-        info = self.cache.get(text)
-        if info is not None:
-            return info
-        if self.pool is None:
-            info = inspect_query(text)
-        else:
-            try:
-                info = self.pool.run(text)
-            except WorkTimeoutError:
-                raise QueryError(
-                    f"the query could not be analysed within {self.limits.sparql_parse_timeout_s:g} s "
-                    "(limit limits.sparql_parse_timeout_s)",
-                    hint="shorten or simplify the query", limit="sparql_parse_timeout_s",
-                ) from None
-        self.cache.put(text, info)
-        return info
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-
-
-def _norm(iri: str) -> str:
-    return iri.rstrip("/")
-
-
-def check_services(info: QueryInfo, allow: set[str]) -> None:
-    """Refuse the query (before it runs) if a SERVICE names an endpoint not allow-listed."""
-    allowed = {_norm(a) for a in allow}
-    for target in info.services:
-        if target.startswith("?"):
-            raise ServiceNotAllowed(
-                f"SERVICE {target}: a variable endpoint cannot be checked against the allow-list",
-                hint="name the peer endpoint with its IRI",
-            )
-        if _norm(target) not in allowed:
-            raise ServiceNotAllowed(
-                f"SERVICE <{target}> is not an allow-listed peer endpoint",
-                hint="allowed: " + (", ".join(sorted(allowed)) or "none configured (settings: peers, service_allow)"),
-            )
 
 
 # -- federated search ------------------------------------------------------------------------
@@ -272,12 +41,19 @@ class OriginOutcome:
 
 @dataclass
 class Hit:
-    """A search hit with its origin: "local" or a peer's name; `href` where to read it."""
+    """A search hit with its origin: "local" or a peer's name; `href` where to read it;
+    `origins` every (origin, href, institution) that has the same dataset, this one first;
+    `institution_name` the institution's names as its node gives them ({} if unknown)."""
 
     entry: RecordSummary
     origin: str
     href: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    institution_name: dict[str, str] = field(default_factory=dict)
+    origins: list[dict[str, Any]] = field(default_factory=list)
+
+    def source(self) -> dict[str, Any]:
+        return {"origin": self.origin, "href": self.href, "institution": self.entry.institution,
+                "institution_name": self.institution_name}
 
 
 @dataclass
@@ -286,6 +62,8 @@ class FederatedResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     origins: list[OriginOutcome]
+    #: institutions' names as their nodes give them (this node's, then the peers'), for labels
+    institution_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -332,6 +110,18 @@ async def _derivecert_peer(client: httpx.AsyncClient, peer, query: SearchQuery, 
     return total, hits[:want], facets
 
 
+async def _derivecert_names(client: httpx.AsyncClient, peer, timeout: float, token: str | None) -> dict[str, dict[str, str]]:
+    """The peer's institutions' names ({} when it does not say: the slugs show instead)."""
+    headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        resp = await client.get(f"{peer.url}/v1/institutions", headers=headers, timeout=timeout)
+        listed = resp.json().get("institutions", []) if resp.status_code == 200 else []
+        return {str(i["id"]): {str(k): str(v) for k, v in (i.get("name") or {}).items()}
+                for i in listed if isinstance(i, dict) and i.get("id")}
+    except Exception:  # the names are a nicety: the search goes on without them
+        return {}
+
+
 async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want: int, timeout: float):
     texts = sparql_search(SearchQuery(filters=query.filters, text=query.text, offset=0, limit=max(want, 1), sort=query.sort))
 
@@ -352,6 +142,11 @@ async def _sparql_peer(client: httpx.AsyncClient, peer, query: SearchQuery, want
     return result.total, hits, result.facets
 
 
+def peer_client() -> httpx.AsyncClient:
+    """How this node calls its peers: no proxy from the environment, no redirects followed."""
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False)
+
+
 class PeerError(Exception):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -367,25 +162,37 @@ async def federated_search(
     client: httpx.AsyncClient | None = None,
     local_href=lambda entry: None,
     tokens: dict[str, str] | None = None,
+    local_names: dict[str, dict[str, str]] | None = None,
 ) -> FederatedResult:
-    """Merge the local result (already computed for offset 0 .. offset+limit) with every peer's."""
+    """Merge the local result (already computed for offset 0 .. offset+limit) with every peer's;
+    `local_names` are this node's institutions' names."""
     want = query.offset + query.limit
     own_client = client is None
-    client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    client = client or peer_client()
     origins = [OriginOutcome(name="local", url="", ok=True, total=local.total)]
-    hits = [Hit(entry=e, origin="local", href=local_href(e)) for e in local.items]
+    hits = [Hit(entry=e, origin="local", href=local_href(e), institution_name=(local_names or {}).get(e.institution, {}))
+            for e in local.items]
     facets: dict[str, dict[str, int]] = {dim: dict(v) for dim, v in local.facets.items()}
     total = local.total
+    known_names: dict[str, dict[str, str]] = {k: v for k, v in (local_names or {}).items() if v}
 
     async def one(peer):
         started = time.monotonic()
         limit = peer.timeout_s or timeout
         try:
-            if peer.kind == "sparql":
-                coro = _sparql_peer(client, peer, query, want, limit)
+            names: dict[str, dict[str, str]] = {}
+            if peer.kind == "sparql":  # a bare catalog store holds the slugs only
+                res = await asyncio.wait_for(_sparql_peer(client, peer, query, want, limit), timeout=limit)
             else:
-                coro = _derivecert_peer(client, peer, query, want, limit, (tokens or {}).get(peer.name))
-            res = await asyncio.wait_for(coro, timeout=limit)
+                token = (tokens or {}).get(peer.name)
+                res, names = await asyncio.wait_for(asyncio.gather(
+                    _derivecert_peer(client, peer, query, want, limit, token),
+                    _derivecert_names(client, peer, limit, token)), timeout=limit)
+            for hit in res[1]:
+                hit.institution_name = names.get(hit.entry.institution, {})
+            for inst, name in names.items():
+                if name:  # a node that lists an institution it does not name says nothing of it
+                    known_names.setdefault(inst, name)
             return peer, res, None, (time.monotonic() - started) * 1000
         except asyncio.TimeoutError:
             return peer, None, PeerError(f"no answer within {limit:g} s"), (time.monotonic() - started) * 1000
@@ -419,8 +226,50 @@ async def federated_search(
             for code, n in counts.items():
                 mine[code] = mine.get(code, 0) + n
         origins.append(OriginOutcome(name=peer.name, url=url, ok=True, total=p_total, elapsed_ms=round(ms, 1)))
+    hits, repeats = dedupe(hits)
+    total -= len(repeats)
+    for kept, repeat in repeats:
+        _uncount(facets, kept.entry, repeat.entry)
     hits = sort_hits(hits, query.sort)[query.offset:want]
-    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins)
+    return FederatedResult(total=total, hits=hits, facets=facets, origins=origins, institution_names=known_names)
+
+
+def _dims(entry: RecordSummary) -> dict[str, set[str]]:
+    dims = {dim: set(values) for dim, values in entry.codes.items() if dim in DIMENSIONS}
+    dims["institution"] = {entry.institution}
+    dims["verdict"] = {entry.verdict}
+    if entry.depth:
+        dims["depth"] = {entry.depth}
+    return dims
+
+
+def dedupe(hits: list[Hit]) -> tuple[list[Hit], list[tuple[Hit, Hit]]]:
+    """One hit per dataset IRI, the first origin's (local before the peers, peers in the
+    settings' order), listing every origin; and the (kept, repeat) pairs merged into it."""
+    kept: dict[str, Hit] = {}
+    repeats: list[tuple[Hit, Hit]] = []
+    for hit in hits:
+        first = kept.get(hit.entry.dataset)
+        if first is None:
+            kept[hit.entry.dataset] = hit
+            hit.origins = [hit.source()]
+        else:
+            first.origins.append(hit.source())
+            repeats.append((first, hit))
+            if not first.institution_name and hit.entry.institution == first.entry.institution:
+                first.institution_name = hit.institution_name  # a node that names it speaks for it
+    return list(kept.values()), repeats
+
+
+def _uncount(facets: dict[str, dict[str, int]], kept: RecordSummary, repeat: RecordSummary) -> None:
+    """A repeat counted a value its dataset already counts through the kept hit: count it once.
+    (Only the hits fetched are compared: past the page, a repeat cannot be seen.)"""
+    mine = _dims(kept)
+    for dim, values in _dims(repeat).items():
+        counts = facets.get(dim, {})
+        for code in values & mine.get(dim, set()):
+            if counts.get(code, 0) > 0:
+                counts[code] -= 1
 
 
 def sort_hits(hits: list[Hit], sort: str) -> list[Hit]:

@@ -17,6 +17,7 @@ Tokens are never stored in clear: a configuration holds their SHA-256 digests (h
 ``python -m derivecert.settings hash-token TOKEN`` prints.  Example file::
 
     node_name = "Example regional node"
+    shacl = "rudof"              # rudof (default) | pyshacl: the reference validator, same findings
     [store]
     kind = "embedded"            # embedded | memory | remote
     path = "var/store"
@@ -168,6 +169,16 @@ class StoreSettings(Table):
     username: str | None = None
     password: SecretStr | None = None
     timeout_s: float = 30.0
+    #: the remote server's kind, where servers differ (backends/remote.py `Dialect`):
+    #: "standard" (any SPARQL 1.1 server, e.g. `oxigraph serve`) or "virtuoso" (Digest auth on
+    #: /sparql-auth, SPARQL XML results)
+    dialect: Literal["standard", "virtuoso"] = "standard"
+    #: Virtuoso only: its SQL port ("127.0.0.1:1111"), through which the catalog's writes run as
+    #: one transaction each (Virtuoso's HTTP endpoint commits operation by operation); signs in
+    #: as store.username / store.password.  Needs pyodbc (extra "virtuoso") and libodbc2.
+    sql_address: str | None = None
+    #: Virtuoso's ODBC driver (Debian package libvirtodbc0)
+    odbc_driver: str = "/usr/lib/x86_64-linux-gnu/odbc/virtodbc_r.so"
     #: run users' SPARQL on an embedded store in worker processes that the time limit can stop
     query_processes: bool = True
     #: how often (seconds) a node over a shared remote store checks whether another writer
@@ -178,6 +189,8 @@ class StoreSettings(Table):
     def _remote_urls(self) -> "StoreSettings":
         if self.kind == "remote" and not (self.query_url and self.update_url):
             raise ValueError("store.kind = 'remote' needs store.query_url and store.update_url")
+        if self.sql_address and self.dialect != "virtuoso":
+            raise ValueError("store.sql_address is for store.dialect = 'virtuoso'")
         return self
 
 
@@ -240,6 +253,9 @@ class LimitSettings(Table):
     certify_memory_mb: int = Field(1536, ge=64)
     certify_timeout_s: float = Field(60.0, gt=0)
     certify_concurrency: int = Field(2, ge=1)
+    # a batch (POST /v1/institutions/{institution}/batches): certified as one call of the above
+    batch_max_documents: int = Field(100, ge=1)
+    batch_max_body_bytes: int = Field(20_000_000, ge=1)
     canonicalise_timeout_s: float = Field(5.0, gt=0)
     # SPARQL: the query's analysis before it runs, and the worker processes that run it
     max_query_bytes: int = Field(100_000, ge=1)
@@ -309,6 +325,8 @@ class Settings(BaseSettings):
     certifying_body: str = "DeriveCert"
     filing_prefix: str = "DC"
     reasoner: str = "rl"
+    #: the SHACL validator: "rudof" (Rust, the default) or "pyshacl" (the reference engine); same findings
+    shacl: Literal["rudof", "pyshacl"] = "rudof"
     thresholds: dict[str, float] | None = None
     store: StoreSettings = Field(default_factory=StoreSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)

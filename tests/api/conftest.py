@@ -3,14 +3,17 @@ settings with institutions and hashed tokens, and API clients over them."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
 from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore
+from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL
 
-from .servers import OxigraphServer
+from .servers import OxigraphServer, VirtuosoServer
 
 TOKENS = {"hospital-a": "token-of-hospital-a", "hospital-b": "token-of-hospital-b", "cdc-east": "token-of-cdc"}
 READER_TOKEN = "token-of-a-reader"
@@ -63,15 +66,34 @@ def oxigraph_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(params=["embedded", "remote"])
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    """Virtuoso, started once for the session.  Missing, it is a skip on a developer's machine
+    and a failure in CI (`make test` installs it)."""
+    if not VirtuosoServer.available() and os.environ.get("CI") != "true":
+        pytest.skip("virtuoso-opensource is not installed (make test installs it)")
+    server = VirtuosoServer(tmp_path_factory.mktemp("virtuoso")).start()
+    yield server
+    server.stop()
+
+
+def remote_store(server, **kw) -> RemoteStore:
+    """A remote store over a test server (`OxigraphServer` or `VirtuosoServer`)."""
+    if isinstance(server, VirtuosoServer):
+        kw.update(auth=(server.username, server.password), dialect="virtuoso",
+                  sql=VirtuosoSQL(server.sql_address, server.username, server.password))
+    return RemoteStore(server.query_url, server.update_url, server.gsp_url, **kw)
+
+
+@pytest.fixture(params=["embedded", "remote", "virtuoso"])
 def store(request, tmp_path):
-    """A fresh catalog store on each backend."""
+    """A fresh catalog store on each backend: embedded Oxigraph, `oxigraph serve`, Virtuoso."""
     if request.param == "embedded":
         s = Catalog(EmbeddedStore(tmp_path / "store", query_processes=1))
     else:
-        server = request.getfixturevalue("oxigraph_server")
+        server = request.getfixturevalue("oxigraph_server" if request.param == "remote" else "virtuoso_server")
         server.clear()
-        s = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=0))
+        s = Catalog(remote_store(server, index_check_interval_s=0))
     yield s
     s.close()
 

@@ -1,17 +1,24 @@
-"""Real `oxigraph serve` processes on 127.0.0.1 free ports, for the remote-store and federation tests."""
+"""Real SPARQL servers on 127.0.0.1 free ports, for the remote-store and federation tests:
+`oxigraph serve` processes, and a Virtuoso (Debian's `virtuoso-opensource`) of the tests' own."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
+
+from derivecert.catalog.backends.virtuoso_sql import DEFAULT_DRIVER
+from derivecert.catalog.sparql import sparql_iri
 
 
 def free_port() -> int:
@@ -89,6 +96,159 @@ class OxigraphServer:
     def clear(self) -> None:
         httpx.post(self.update_url, content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"},
                    trust_env=False).raise_for_status()
+
+
+VIRTUOSO_BINARY = "/usr/bin/virtuoso-t"  # Debian's virtuoso-opensource-7-bin
+
+# A small server of its own: loopback ports, files in the test's directory, small buffers (it
+# starts in about 3 s), no result-row cap below the catalog's size.
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {dir}/virtuoso.db
+ErrorLogFile = {dir}/virtuoso.log
+LockFile = {dir}/virtuoso.lck
+TransactionFile = {dir}/virtuoso.trx
+xa_persistent_file = {dir}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+Striping = 0
+TempStorage = TempDatabase
+[TempDatabase]
+DatabaseFile = {dir}/virtuoso-temp.db
+TransactionFile = {dir}/virtuoso-temp.trx
+Striping = 0
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
+MaxQueryMem = 256M
+ThreadsPerQuery = 2
+DirsAllowed = .
+CaseMode = 2
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {dir}
+ServerThreads = 10
+MaxClientConnections = 10
+Charset = UTF-8
+[SPARQL]
+ResultSetMaxRows = {max_rows}
+MaxQueryExecutionTime = 120
+"""
+
+
+@dataclass
+class VirtuosoServer:
+    """A `virtuoso-t +foreground` process of the tests' own (own virtuoso.ini, database in
+    `location`).  Queries on /sparql; updates and Graph Store writes on the Digest-protected
+    /sparql-auth and /sparql-graph-crud-auth and SQL writes on its SQL port, all as a node
+    account (`username`) that `dba` creates at start."""
+
+    location: Path
+    port: int = 0
+    sql_port: int = 0
+    process: subprocess.Popen | None = None
+    username: str = "derivecert"  # the node's account, made at start as README's recipe says
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    admin_password: str = "dba"   # a fresh database's `dba`: loopback only, deleted after the tests
+    buffers: int = 4000    # 8 KB pages in memory: 32 MB for the tests (bench/remote_store.py gives more)
+    max_rows: int = 10_000_000  # [SPARQL] ResultSetMaxRows: above any catalog of the tests
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def query_url(self) -> str:
+        return self.base + "/sparql"
+
+    @property
+    def update_url(self) -> str:
+        return self.base + "/sparql-auth"
+
+    @property
+    def gsp_url(self) -> str:
+        return self.base + "/sparql-graph-crud-auth"
+
+    @property
+    def sql_address(self) -> str:
+        return f"127.0.0.1:{self.sql_port}"
+
+    @staticmethod
+    def available() -> bool:
+        return Path(VIRTUOSO_BINARY).exists()
+
+    def start(self, timeout: float = 60.0) -> "VirtuosoServer":
+        if not self.available():
+            raise RuntimeError(f"{VIRTUOSO_BINARY} is missing: apt-get install virtuoso-opensource (make test does)")
+        self.port, self.sql_port = self.port or free_port(), self.sql_port or free_port()
+        self.location.mkdir(parents=True, exist_ok=True)
+        ini = self.location / "virtuoso.ini"
+        ini.write_text(VIRTUOSO_INI.format(dir=self.location, sql_port=self.sql_port, http_port=self.port,
+                                           buffers=self.buffers, dirty_buffers=self.buffers * 3 // 4,
+                                           max_rows=self.max_rows))
+        with open(self.location / "stderr.log", "ab") as err:
+            self.process = subprocess.Popen([VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
+                                            cwd=self.location, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = (self.location / "virtuoso.log")
+                raise RuntimeError("virtuoso exited: " + (log.read_text(errors="replace")[-3000:] if log.exists() else ""))
+            try:
+                r = httpx.get(self.query_url, params={"query": "ASK {}"}, timeout=1, trust_env=False)
+                if r.status_code == 200:
+                    self.create_account()
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("virtuoso did not start in time")
+
+    def create_account(self) -> None:
+        """The node's account: SPARQL updates (HTTP and SQL) and write access to the graphs."""
+        import pyodbc
+
+        # Virtuoso's procedures refuse bound NVARCHAR parameters: the values (ours, [A-Za-z0-9_-])
+        # are written into the statements
+        assert re.fullmatch(r"[\w-]+", self.username) and re.fullmatch(r"[\w-]+", self.password)
+        conn = pyodbc.connect(f"DRIVER={DEFAULT_DRIVER};HOST={self.sql_address};UID=dba;PWD={self.admin_password}",
+                              autocommit=True)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(f"DB.DBA.USER_CREATE('{self.username}', '{self.password}')")
+            cursor.execute(f'GRANT SPARQL_UPDATE TO "{self.username}"')
+            cursor.execute(f"DB.DBA.RDF_DEFAULT_USER_PERMS_SET('{self.username}', 3)")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def update(self, text: str) -> None:
+        httpx.post(self.update_url, content=text.encode("utf-8"), headers={"Content-Type": "application/sparql-update"},
+                   auth=httpx.DigestAuth(self.username, self.password), trust_env=False, timeout=60).raise_for_status()
+
+    def graphs(self) -> list[str]:
+        r = httpx.post(self.query_url, data={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                       headers={"Accept": "application/sparql-results+xml"}, trust_env=False, timeout=60)
+        r.raise_for_status()
+        return [s["g"].value for s in ox.parse_query_results(r.content, format=ox.QueryResultsFormat.XML)]
+
+    def clear(self) -> None:
+        """Drop the graphs the tests wrote (Virtuoso's own system graphs stay: it needs them)."""
+        for g in self.graphs():
+            if g.startswith(("https://w3id.org/derivecert/", "http://unrelated.example/")):
+                self.update(f"DROP SILENT GRAPH {sparql_iri(g)}")
 
 
 @dataclass

@@ -125,12 +125,29 @@ def test_service_outside_the_allow_list_is_refused(local_store, peers):
     try:
         with node(local_store, [{"name": "north", "url": north.query_url, "kind": "sparql"}]) as c:
             q = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{listener.port}/query> {{ ?s ?p ?o }} }}"
-            body = is_problem(c.get("/sparql", params={"query": q}), 403, "service-not-allowed")
+            body = is_problem(c.get("/sparql", params={"query": q}), 400, "service-not-allowed")
             assert north.query_url in body["hint"]
             time.sleep(0.2)
             assert listener.connections == 0
     finally:
         listener.close()
+
+
+def test_the_per_origin_count_of_issue_12_runs(local_store, peers):
+    """UNION of a local part and a SERVICE part, with PREFIX and GROUP BY: valid SPARQL 1.1 that
+    rdflib's parser refused; the engine's parser reads it, and it runs across the two nodes."""
+    from .test_sparql_guard import PER_ORIGIN
+
+    north, _ = peers
+    with node(local_store, [{"name": "north", "url": north.query_url, "kind": "sparql"}]) as c:
+        r = c.post("/sparql", data={"query": PER_ORIGIN.format(peer=north.query_url)})
+        assert r.status_code == 200, r.text
+        rows = {b["src"]["value"]: int(b["institutions"]["value"]) for b in r.json()["results"]["bindings"]}
+        assert rows == {"local": 1, "peer": 1}
+        # another spelling of the same endpoint (scheme case, a fragment) is the same peer
+        variant = north.query_url.replace("http://", "HTTP://") + "#peer"
+        r = c.post("/sparql", data={"query": PER_ORIGIN.format(peer=variant)})
+        assert r.status_code == 200, r.text
 
 
 def test_federated_search_over_sparql_peers_and_a_derivecert_node(local_store, peers, west_node):
@@ -210,3 +227,56 @@ def test_a_peer_stopped_mid_session(tmp_path, local_store):
 def test_derivecert_peer_forwarding_is_not_recursive(west_node):
     body = httpx.get(f"{west_node}/v1/datasets", params={"federated": "true"}, trust_env=False).json()
     assert body["total"] == 1  # the west node has no peers: only its own catalog
+
+
+@pytest.fixture(scope="module")
+def west_named_node():
+    """A second DeriveCert node with the west node's dataset, whose institution it names."""
+    store = Catalog(EmbeddedStore(None))
+    file_fake(store, "hospital-west", "https://west.example.org/ds/pathology-ai-labels",
+              title="Pathology AI labels", scenario=("AS-AI",), technique=("GT-ANNO",), filing="DC-20250101-WEST0002")
+    settings = make_settings(node_name="West mirror", institutions=[
+        {"id": "hospital-west", "name": {"zh": "西区医院", "en": "West District Hospital"}}])
+    with UvicornNode(create_app(settings, engine=False, store=store)) as url:
+        yield url
+    store.close()
+
+
+def test_a_dataset_reached_through_several_peers_is_one_hit_with_every_origin(local_store, peers, west_node, west_named_node):
+    north, _ = peers
+    cfg = [{"name": "north", "url": north.query_url, "kind": "sparql"},
+           {"name": "north-mirror", "url": north.query_url, "kind": "sparql"},  # the same store, twice
+           {"name": "west", "url": west_node, "kind": "derivecert"},
+           {"name": "west-mirror", "url": west_named_node, "kind": "derivecert"}]
+    with node(local_store, cfg) as c:
+        body = c.get("/v1/datasets", params={"federated": "true"}).json()
+        assert body["partial"] is False, body["errors"]
+        by_dataset = {i["dataset"]: i for i in body["items"]}
+        assert len(body["items"]) == len(by_dataset) == 3 and body["total"] == 3
+        north_hit = by_dataset["https://north.example.org/ds/tumour-stage-stats"]
+        assert [o["origin"] for o in north_hit["origins"]] == ["north", "north-mirror"]
+        west_hit = by_dataset["https://west.example.org/ds/pathology-ai-labels"]
+        assert west_hit["origin"] == "west"
+        assert [o["origin"] for o in west_hit["origins"]] == ["west", "west-mirror"]
+        assert west_hit["origins"][0]["links"]["self"].startswith(west_node + "/v1/datasets/")
+        assert west_hit["origins"][1]["links"]["self"].startswith(west_named_node + "/v1/datasets/")
+        # names as the nodes give them: the mirror names hospital-west, this node its own institutions
+        assert west_hit["institution_name"] == {"zh": "西区医院", "en": "West District Hospital"}
+        local_hit = by_dataset["https://hospital-a.example.org/ds/cancer-incidence"]
+        assert local_hit["institution_name"] == {"zh": "甲医院", "en": "Hospital A"}
+        assert local_hit["origins"] == [{"origin": "local", "institution": "hospital-a",
+                                         "institution_name": {"zh": "甲医院", "en": "Hospital A"},
+                                         "links": {"self": local_hit["links"]["self"]}}]
+        # counted once in the facets too
+        inst = {v["code"]: v["count"] for v in body["facets"]["institution"]["values"]}
+        assert inst == {"hospital-a": 1, "hospital-north": 1, "hospital-west": 1}
+        labels = {v["code"]: v["label"]["en"] for v in body["facets"]["institution"]["values"]}
+        assert labels == {"hospital-a": "Hospital A", "hospital-north": "hospital-north",  # a bare store names none
+                          "hospital-west": "West District Hospital"}
+        scen = {v["code"]: v["count"] for v in body["facets"]["scenario"]["values"]}
+        assert scen == {"AS-PH": 2, "AS-AI": 1}
+        assert {o["name"]: o["total"] for o in body["origins"]} == {
+            "local": 1, "north": 1, "north-mirror": 1, "west": 1, "west-mirror": 1}
+        # the web page shows the name, and both origins
+        page = c.get("/ui/datasets", params={"federated": "true", "lang": "en"}).text
+        assert "West District Hospital" in page and "west-mirror" in page

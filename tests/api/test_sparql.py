@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app
-from derivecert.federation import QueryError, UpdateRefused, inspect_query
+from derivecert.catalog import FILINGS_GRAPH, META_GRAPH, graph_iri
+from derivecert.sparql_guard import QueryError, UpdateRefused, inspect_query
 
 from .conftest import make_settings
 from .servers import Listener
@@ -58,6 +59,52 @@ def test_union_default_graph_and_protocol_graph_parameters(client, store):
     assert n(**{"default-graph-uri": "https://w3id.org/derivecert/graph/hospital-a"}) == 1
 
 
+UNRELATED = "http://unrelated.example/graph"
+VIRTRDF = "http://www.openlinksw.com/schemas/virtrdf#"  # Virtuoso's own system graph
+
+
+def _rows(client, query, **params) -> list[dict]:
+    r = client.get("/sparql", params={"query": query, **params}, headers={"Accept": "application/sparql-results+json"})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]["bindings"]
+
+
+def test_the_dataset_is_exactly_the_institutions_graphs(client, store):
+    """The default graph is the union of the institutions' graphs and the named graphs are those
+    graphs: the node's own graphs (`_meta`, the ledger), a server's system graphs and a graph
+    written into the server behind the node's back never show, whatever the query or the request
+    names."""
+    fill(store)
+    store.load(UNRELATED, [ox.Triple(ox.NamedNode("http://unrelated.example/s"), ox.NamedNode("http://unrelated.example/p"),
+                                     ox.Literal("behind the node's back"))])
+    catalog = [graph_iri(i) for i in ("hospital-a", "hospital-b", "cdc-east")]
+    expected = {(str(t.subject), str(t.predicate), str(t.object)) for g in catalog for t in store.export(g)}
+    term = lambda b: ox.NamedNode(b["value"]) if b["type"] == "uri" else ox.Literal(  # noqa: E731
+        b["value"], language=b.get("xml:lang"), datatype=ox.NamedNode(b["datatype"]) if "datatype" in b else None)
+    seen = {tuple(str(term(r[v])) for v in ("s", "p", "o")) for r in _rows(client, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }")}
+    assert seen == expected and expected
+    graphs = {r["g"]["value"] for r in _rows(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
+    assert graphs == {g for g in catalog if store.export(g)}
+    # what rdflib's SPARQLStore.contexts() asks: no graph outside the catalog's
+    assert {r["g"]["value"] for r in _rows(client, "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")} <= set(catalog)
+    internal = [META_GRAPH, FILINGS_GRAPH, UNRELATED, VIRTRDF]
+    def empty_or_refused(query, **params):
+        r = client.get("/sparql", params={"query": query, **params}, headers={"Accept": "application/sparql-results+json"})
+        if g in (META_GRAPH, FILINGS_GRAPH):  # the node's own graphs, named: refused, naming the graph
+            assert r.status_code == 400 and g in r.json()["detail"], r.text
+        else:  # any other graph, named: an empty graph
+            assert r.status_code == 200 and r.json()["results"]["bindings"] == [], r.text
+
+    for g in internal:
+        empty_or_refused("SELECT * WHERE { ?s ?p ?o }", **{"default-graph-uri": g})
+        empty_or_refused("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", **{"named-graph-uri": g})
+        assert _rows(client, f"SELECT * WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}") == []
+        for query in (f"SELECT * FROM <{g}> WHERE {{ ?s ?p ?o }}", f"SELECT * FROM NAMED <{g}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"):
+            r = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+            # named in the query: an empty graph, or refused where the server would let FROM win (Virtuoso)
+            assert r.status_code == 400 or (r.status_code == 200 and r.json()["results"]["bindings"] == []), r.text
+
+
 def test_updates_are_refused(client, store):
     fill(store)
     is_problem(client.post("/sparql", data={"update": "DROP ALL"}), 403, "update-refused")
@@ -91,7 +138,7 @@ def test_time_limit_stops_the_query(tmp_path, engine):
     from derivecert.catalog import Catalog, EmbeddedStore
 
     store = Catalog(EmbeddedStore(tmp_path / "slow", query_processes=1))
-    store.load("https://w3id.org/derivecert/graph/x", [
+    store.load(graph_iri("hospital-a"), [
         ox.Triple(ox.NamedNode(f"http://e/{i}"), ox.NamedNode("http://e/p"), ox.Literal(str(i))) for i in range(3000)])
     settings = make_settings(limits={"sparql_timeout_s": 0.3})
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?p ?y . ?c ?p ?z }"
@@ -123,7 +170,7 @@ def listener():
 ])
 def test_service_outside_the_allow_list_is_refused_without_connecting(client, listener, template):
     query = template.format(port=listener.port)
-    body = is_problem(client.get("/sparql", params={"query": query}), 403, "service-not-allowed")
+    body = is_problem(client.get("/sparql", params={"query": query}), 400, "service-not-allowed")
     assert "allow" in body["detail"] or "allow" in body.get("hint", "")
     time.sleep(0.2)
     assert listener.connections == 0

@@ -19,8 +19,9 @@ from derivecert.catalog import (
     graph_iri,
 )
 
+from .conftest import remote_store
 from .fakes import fake_run
-from .servers import free_port
+from .servers import VirtuosoServer, free_port
 
 DS1 = "https://fake.example.org/ds/1"
 DS2 = "https://fake.example.org/ds/2"
@@ -101,6 +102,29 @@ def test_shared_subjects_live_while_a_record_lists_them(store):
     assert not store.delete(dataset_key(DS2))
 
 
+def test_literals_read_back_as_written(store):
+    """Datatypes and language tags survive every write and read path (a server that does not
+    keep one verbatim, as Virtuoso with xsd:duration, is handled by its dialect)."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import XSD
+
+    g, rg, results = fake_run(DS1)
+    review, dcert = URIRef("https://w3id.org/derivecert#reviewCycle"), "https://w3id.org/derivecert#"
+    g.add((URIRef(DS1), review, Literal("P1Y", datatype=XSD.duration)))
+    g.add((URIRef(DS1), URIRef(dcert + "note"), Literal("多 \"quoted\" ^^<x> \\", lang="zh")))
+    store.replace(build_submission("hospital-a", g, rg, results))  # SPARQL UPDATE
+    extra = ox.Triple(ox.NamedNode(DS2), ox.NamedNode(str(review)), ox.Literal("P1DT2H", datatype=ox.NamedNode(str(XSD.duration))))
+    store.load(graph_iri("hospital-b"), [extra])  # Graph Store Protocol
+    duration = ox.NamedNode(str(XSD.duration))
+    written = {(t.subject.value, t.object) for t in store.dataset_triples(dataset_key(DS1)) if t.predicate.value == str(review)}
+    assert written == {(DS1, ox.Literal("P1Y", datatype=duration))}
+    assert extra in [ox.Triple(t.subject, t.predicate, t.object) for t in store.export(graph_iri("hospital-b"))]
+    rows = store.run_query(f"SELECT ?o WHERE {{ <{DS1}> <{review}> ?o }}", "select", limit=10, timeout=10).rows
+    assert rows == [[ox.Literal("P1Y", datatype=duration)]]
+    notes = store.run_query(f"SELECT ?o WHERE {{ <{DS1}> <{dcert}note> ?o }}", "select", limit=10, timeout=10).rows
+    assert [(n.value, n.language) for [n] in notes] == [("多 \"quoted\" ^^<x> \\", "zh")]
+
+
 def test_a_dataset_belongs_to_one_institution(store):
     submit(store, "hospital-a", DS1)
     with pytest.raises(ConflictError):
@@ -125,15 +149,62 @@ def test_rejected_and_not_derived_results_are_not_records(store):
 
 
 def test_replacement_is_atomic(store, monkeypatch):
+    """A request that fails at its last operation leaves the catalog as it was.  The failures: a
+    LOAD of a dead address, and a CREATE of a graph that exists.  Virtuoso's LOAD commits on its
+    own even inside a SQL transaction (the catalog never loads by URL), so it gets the second."""
     submit(store, "hospital-a", DS1, title="Kept title")
     dead = f"http://127.0.0.1:{free_port()}/nothing.ttl"
+    failures = [f"CREATE GRAPH <{graph_iri('hospital-a')}>"]
+    if not (isinstance(store.backend, RemoteStore) and store.backend.dialect.name == "virtuoso"):
+        failures.append(f"LOAD <{dead}>")
     original = store_base._generation_ops
-    monkeypatch.setattr(store_base, "_generation_ops", lambda gen: original(gen) + [f"LOAD <{dead}>"])
-    with pytest.raises(Exception):
-        submit(store, "hospital-a", DS1, title="Lost title")
-    monkeypatch.setattr(store_base, "_generation_ops", original)
-    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
-    assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
+    for failure in failures:
+        monkeypatch.setattr(store_base, "_generation_ops", lambda gen, failure=failure: original(gen) + [failure])
+        with pytest.raises(Exception):
+            submit(store, "hospital-a", DS1, title="Lost title")
+        monkeypatch.setattr(store_base, "_generation_ops", original)
+        assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Kept title"@en }') == 1
+        assert count(store, 'SELECT ?s WHERE { ?s a dcat:Dataset ; dct:title "Lost title"@en }') == 0
+
+
+def test_virtuoso_over_http_alone_commits_operation_by_operation(virtuoso_server):
+    """Why Virtuoso's writes go through its SQL port (backends/virtuoso_sql.py): over its HTTP
+    endpoint, the operations before a failing one stay written.  Should a Virtuoso release make
+    its HTTP updates atomic, this fails, and the SQL path can go."""
+    virtuoso_server.clear()
+    s = Catalog(RemoteStore(virtuoso_server.query_url, virtuoso_server.update_url, virtuoso_server.gsp_url,
+                            auth=(virtuoso_server.username, virtuoso_server.password), dialect="virtuoso",
+                            index_check_interval_s=0))
+    try:
+        submit(s, "hospital-a", DS1, title="Kept title")
+        with pytest.raises(store_mod.StoreError):
+            s.update(store_mod.PREFIXES + f'INSERT DATA {{ GRAPH <{graph_iri("hospital-a")}> {{ <{DS1}> '
+                     f'<http://purl.org/dc/terms/title> "Half written"@en }} }} ;\nCREATE GRAPH <{graph_iri("hospital-a")}>')
+        assert count(s, 'SELECT ?s WHERE { ?s dct:title "Half written"@en }') == 1
+    finally:
+        s.close()
+
+
+def test_a_server_cutting_results_at_its_row_cap_is_an_error_not_a_smaller_catalog(virtuoso_server, tmp_path):
+    """Virtuoso cuts every result at `[SPARQL] ResultSetMaxRows` (10,000 by default): the index
+    rebuilt from a cut result would silently miss records, so the store refuses it; a user's
+    query cut there is marked truncated."""
+    server = VirtuosoServer(tmp_path / "capped", max_rows=5).start()  # the fixture checked it is installed
+    s = Catalog(remote_store(server, index_check_interval_s=0))
+    try:
+        subs = []
+        for i in range(6):
+            g, rg, results = fake_run(f"https://fake.example.org/capped/{i}", filing=f"DC-20250101-CAPD{i:04d}")
+            subs.append(build_submission("hospital-a", g, rg, results))
+        assert s.count() == 0
+        s.bulk_add(subs)  # the index follows the node's own writes
+        out = s.run_query("SELECT ?s WHERE { ?s ?p ?o }", "select", limit=100, timeout=30)
+        assert out.truncated and len(out.rows) == 5
+        with pytest.raises(store_mod.StoreError, match="ResultSetMaxRows"):
+            s.rebuild_index()  # as at a restart
+    finally:
+        s.close()
+        server.stop()
 
 
 def test_search_facets_and_text(store):
@@ -181,10 +252,13 @@ def test_sparql_search_agrees_with_the_index(store):
         assert [i.key for i in a.items] == [i.key for i in b.items]
 
 
-def test_remote_index_follows_another_writer(oxigraph_server):
-    oxigraph_server.clear()
-    a = Catalog(RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0))
-    b = Catalog(RemoteStore(oxigraph_server.query_url, oxigraph_server.update_url, oxigraph_server.gsp_url, index_check_interval_s=0))
+@pytest.mark.parametrize("server_fixture", ["oxigraph_server", "virtuoso_server"])
+def test_remote_index_follows_another_writer(request, server_fixture):
+    """Two nodes over one shared store (the national recipe): each sees the other's writes."""
+    server = request.getfixturevalue(server_fixture)
+    server.clear()
+    a = Catalog(remote_store(server, index_check_interval_s=0))
+    b = Catalog(remote_store(server, index_check_interval_s=0))
     try:
         assert a.count() == 0
         submit(b, "hospital-a", DS1)
@@ -245,3 +319,23 @@ def test_a_catalog_filed_before_the_ledger_gets_its_filings_copied_once(store):
     assert store.set_filing_status("DC-20250101-BBBB0002", "revoked", allowed={"valid"}, reason="r", when="2026-01-01T00:00:00Z")
     store.warm()  # the ledger is not empty: nothing is copied again
     assert store.filing_status("DC-20250101-BBBB0002") == "revoked"
+
+
+def test_settings_open_a_virtuoso_store():
+    import httpx
+    from pydantic import ValidationError
+
+    from derivecert.catalog import open_store
+    from derivecert.settings import Settings
+
+    urls = {"kind": "remote", "query_url": "http://127.0.0.1:1/sparql", "update_url": "http://127.0.0.1:1/sparql-auth",
+            "gsp_url": "http://127.0.0.1:1/sparql-graph-crud-auth", "username": "derivecert", "password": "secret"}
+    s = open_store(Settings(store={**urls, "dialect": "virtuoso", "sql_address": "127.0.0.1:1"}))
+    try:
+        assert isinstance(s, RemoteStore) and s.dialect.name == "virtuoso" and s.sql is not None
+        assert isinstance(s.client.auth, httpx.DigestAuth)  # Virtuoso's /sparql-auth
+        assert "secret" not in repr(Settings(store=urls).store)  # a SecretStr
+    finally:
+        s.close()
+    with pytest.raises(ValidationError, match="sql_address"):
+        Settings(store={**urls, "sql_address": "127.0.0.1:1"})  # the SQL path is Virtuoso's

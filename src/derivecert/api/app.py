@@ -55,7 +55,7 @@ TAGS = [
 def load_engine(settings: Settings) -> Any:
     from derivecert.engine import Engine
 
-    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
+    engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds, shacl=settings.shacl,
                     certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
     engine.warm()  # certification workers are forked from this process: they start warm
     return engine
@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
     async def lifespan(app: FastAPI):
         own_store = store is None
         the_store = open_catalog(store if store is not None else open_store(settings))
+        # /sparql's default graph: these institutions' graphs, and any that holds records
+        the_store.institutions = {i.id for i in settings.institutions}
         svc = Services(settings=settings, store=the_store, engine=engine or None,
                        sparql_slots=asyncio.Semaphore(max(1, settings.limits.sparql_concurrency)),
                        filing_key=load_filing_key(settings))
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             yield
         finally:
             svc.close()
+            if svc.peer_client is not None:
+                await svc.peer_client.aclose()
             if own_store:
                 the_store.close()
 
@@ -244,7 +248,8 @@ def serve(
             print(f"warning: certification engine unavailable ({exc}); serving the catalog only", file=sys.stderr)
         if seed is not None and engine is not None and store.count() == 0:
             print(f"seeding the empty store from {seed} ...", flush=True)
-            n = seed_store(store, engine, seed, settings, signing_key=filing_key)
+            with engine.forking_parent():  # the request workers are forked from this process
+                n = seed_store(store, engine, seed, settings, signing_key=filing_key)
             print(f"filed {n} datasets", flush=True)
         base = f"http://{host}:{port}"
         print(f"DeriveCert {__version__} on {base}  (store: {store.kind}"

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import httpx
 import pyoxigraph as ox
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -35,8 +36,11 @@ class Services:
     sparql_slots: asyncio.Semaphore | None = None
     #: the certifying body's filing key (derivecert.signing.FilingKey); None: filings unsigned
     filing_key: Any | None = None
-    query_analyser: Any = None  # derivecert.federation.QueryAnalyser, made at the first query
+    query_analyser: Any = None  # derivecert.sparql_guard.QueryAnalyser, made at the first query
     certify_slots: asyncio.Semaphore | None = None  # made at the first certification
+    #: the federated search's HTTP client, made at the first one: its connections to the peers are
+    #: kept, and a client costs more to make (its TLS context) than a peer takes to answer
+    peer_client: httpx.AsyncClient | None = None
 
     def close(self) -> None:
         """Stop the worker processes this node started for itself."""

@@ -11,6 +11,7 @@ import marshal
 import threading
 from array import array
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from .model import DIMENSIONS, RecordSummary, iri_lookalike_form
 from .search import SearchQuery, SearchResult
@@ -360,10 +361,15 @@ class FacetIndex:
         self._text_cache[word] = mask
         return mask
 
-    def search(self, query: SearchQuery) -> SearchResult:
+    def search(self, query: SearchQuery, ranked: list[str] | None = None) -> SearchResult:
+        """`ranked`: the keys the text index found for `query.text` (they replace the substring
+        match of its words), best first when `query.sort` is "relevance", which orders the page."""
         base = self.live
-        for word in query.words():
-            base &= self._text_mask(word)
+        if ranked is not None:
+            base &= self._keys_mask(ranked)
+        else:
+            for word in query.words():
+                base &= self._text_mask(word)
         dim_masks: dict[str, int] = {}
         for dim, values in query.filters.items():
             if dim not in self.masks or not values:
@@ -386,8 +392,32 @@ class FacetIndex:
                 counts.setdefault(v, 0)
             facets[dim] = {v: n for v, n in counts.items() if n or v in query.filters.get(dim, [])}
         total = hits.bit_count()
-        items = [self._live(i) for i in self._page(hits, query)]
+        if ranked is not None and query.sort == "relevance":
+            items = [self._live(i) for i in self._ranked_page(hits, ranked, query)]
+        else:
+            if query.sort == "relevance":  # no words to rank by
+                query = replace(query, sort="-modified")
+            items = [self._live(i) for i in self._page(hits, query)]
         return SearchResult(total=total, items=items, facets=facets)
+
+    def _ranked_page(self, hits: int, ranked: list[str], query: SearchQuery) -> list[int]:
+        bits = hits.to_bytes((len(self.entries) + 8) // 8, "little")
+        want, out = query.offset + query.limit, []
+        for key in ranked:
+            i = self.by_key.get(key)
+            if i is not None and bits[i >> 3] >> (i & 7) & 1:
+                out.append(i)
+                if len(out) >= want:
+                    break
+        return out[query.offset:]
+
+    def _keys_mask(self, keys: list[str]) -> int:
+        bits = bytearray((len(self.entries) + 8) // 8)
+        for key in keys:
+            i = self.by_key.get(key)
+            if i is not None:
+                bits[i >> 3] |= 1 << (i & 7)
+        return int.from_bytes(bits, "little")
 
     def _page(self, hits: int, query: SearchQuery) -> list[int]:
         want = query.offset + query.limit

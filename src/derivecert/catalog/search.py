@@ -19,7 +19,7 @@ class SearchQuery:
     text: str = ""
     offset: int = 0
     limit: int = 20
-    sort: str = "-modified"  # -modified | modified | title
+    sort: str = "-modified"  # -modified | modified | title | relevance (of the text; else -modified)
 
     def words(self) -> list[str]:
         return [w for w in normalise_text(self.text).split(" ") if w]

@@ -39,8 +39,9 @@ from .model import (
     record_iri,
 )
 from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
-from .sparql import insert_data, update_text
+from .sparql import insert_data
 from .submission import Submission, build_submission, check_description
+from .text import TextIndex
 
 log = logging.getLogger("derivecert.catalog")
 
@@ -60,6 +61,11 @@ class Catalog(FilingLedger):
         folder = backend.index_dir
         self._file = IndexFile(folder) if folder is not None else None
         self._warming: threading.Thread | None = None
+        #: ranked text search (catalog/text.py), kept with the facet index after every transaction
+        self.text = TextIndex(backend.text_path)
+        #: the institutions of the node's settings (set by the app): their graphs are in the
+        #: dataset of users' queries even before they file anything (`user_dataset`)
+        self.institutions: set[str] = set()
         self.index_source = ""  # where the index came from: "file" (beside the store) or "store"
 
     # the backend's primitives, as callers of the catalog see them -----------------------------
@@ -90,10 +96,34 @@ class Catalog(FilingLedger):
     def export(self, graph: str) -> list[ox.Triple]:
         return self.backend.export(graph)
 
+    def update_ops(self, ops: list[str]) -> None:
+        """Operations as one transaction, as the backend makes it (atomic on Virtuoso: SQL)."""
+        self.backend.update_ops(ops)
+
     def run_query(self, query: str, form: str, *, limit: int, timeout: float,
                   default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> QueryOutcome:
+        """A user's query over the dataset `user_dataset` decides."""
+        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
         return self.backend.run_query(query, form, limit=limit, timeout=timeout,
                                       default_graphs=default_graphs, named_graphs=named_graphs)
+
+    def user_dataset(self, default_graphs: list[str] | None,
+                     named_graphs: list[str] | None) -> tuple[list[str], list[str]]:
+        """The dataset of a user's query (`run_query`): the default graph is the union of the
+        institutions' graphs and the named graphs are those graphs, unless the request or the
+        query names some (FROM, FROM NAMED, default-graph-uri, named-graph-uri), which are then
+        the dataset, kept only where they are institutions' graphs.  The
+        node's own graphs (`_meta`, the ledger), a server's system graphs and any other graph
+        in the store never show; a graph that is not the catalog's reads as an empty one.  The
+        institutions are those of the settings (`institutions`) and of the search index (records
+        checked against their graph, which on a shared store other nodes may have written)."""
+        filed = {i for i, mask in self.ensure_index().masks["institution"].items() if mask}
+        catalog = sorted(graph_iri(i) for i in filed | self.institutions)
+        if not default_graphs and not named_graphs:
+            return catalog, catalog
+        # as the SPARQL Protocol says: a dataset that is named is exactly what is named
+        allowed = set(catalog)
+        return ([g for g in default_graphs or [] if g in allowed], [g for g in named_graphs or [] if g in allowed])
 
     def warm(self) -> None:
         """Prepare for the first queries: the ledger and the search index now, the backend's
@@ -113,6 +143,7 @@ class Catalog(FilingLedger):
             log.warning("query workers not started in advance: %s", exc)
 
     def flush(self) -> None:
+        """Write out what the backend buffers in memory (bulk loads call it after each batch)."""
         self.backend.flush()
 
     def close(self) -> None:
@@ -121,6 +152,7 @@ class Catalog(FilingLedger):
         with self._lock:
             if self._file is not None and self._index_ready and self._file.lines:
                 self._file.save(self.index, self._generation)  # the next start reads no journal
+            self.text.close()
         self.backend.close()
 
     # the index and the generation -------------------------------------------------------------
@@ -163,6 +195,7 @@ class Catalog(FilingLedger):
         if index is None:
             self.rebuild_index()
             return
+        self.text.sync(generation, _live_records(index))  # rebuilt only if of another generation
         self.index, self._generation, self._index_ready = index, generation, True
         self.index_source = "file"
         self._last_check = time.monotonic()
@@ -172,8 +205,10 @@ class Catalog(FilingLedger):
         store could have written it (`valid_summary`), and keep it beside the store."""
         with self._lock:
             generation = self.read_generation()
+            entries = records._first_filed(self._summaries())
             index = FacetIndex()
-            index.add_many(records._first_filed(self._summaries()))
+            index.add_many(entries)
+            self.text.sync(generation, entries)
             self.index = index
             self._generation = generation
             self._index_ready = True
@@ -183,20 +218,24 @@ class Catalog(FilingLedger):
                 self._file.save(index, generation)
 
     def _commit(self, ops: list[str], add: list[RecordSummary], remove: list[str]) -> str:
-        """Run the write's operations and a new generation as one transaction, the index's change
-        journaled before it (`indexfile`); the new generation.  The caller then changes the
-        index in memory as journaled."""
+        """Run the write's operations and a new generation as one transaction (the backend's
+        `update_ops`: atomic on Virtuoso too), the index's change journaled before it
+        (`indexfile`); the new generation.  The caller then changes the index in memory as
+        journaled, and the text index (`_committed`)."""
         generation = uuid.uuid4().hex
         undo = self._file.begin(self._generation, generation, add, remove) if self._file is not None else None
         try:
-            self.backend.update(update_text(ops + records._generation_ops(generation)))
+            self.backend.update_ops(ops + records._generation_ops(generation))
         except BaseException:
             if self._file is not None and undo is not None:
                 self._file.undo(undo)
             raise
         return generation
 
-    def _committed(self, generation: str) -> None:
+    def _committed(self, generation: str, add: list[RecordSummary], remove: list[str]) -> None:
+        """After the store's transaction and the index's change: the text index, then the
+        generation (a text index left behind by a crash here is rebuilt at the next open)."""
+        self.text.update(add, remove, generation)
         self._generation = generation
         if self._file is not None and self._file.due():
             self._file.save(self.index, generation)
@@ -229,7 +268,10 @@ class Catalog(FilingLedger):
         raise StoreError("could not draw an unused filing number")
 
     def search(self, query: SearchQuery) -> SearchResult:
-        return self.ensure_index().search(query)
+        """Faceted search; words in `query.text` are found by the ranked text index."""
+        index = self.ensure_index()
+        ranked = self.text.search(query.text, ranked=query.sort == "relevance") if query.text.strip() else None
+        return index.search(query, ranked=ranked)
 
     def search_sparql(self, query: SearchQuery) -> SearchResult:
         """The same search in SPARQL (what a plain-SPARQL peer answers); for tests and bench."""
@@ -303,7 +345,7 @@ class Catalog(FilingLedger):
             generation = self._commit(ops, submission.records, [])
             for rec in submission.records:
                 index.add(rec)
-            self._committed(generation)
+            self._committed(generation, submission.records, submission.keys)
 
     def delete(self, key: str, institution: str | None = None) -> bool:
         """Remove a dataset's record, description, result and filing from the graph of the
@@ -315,7 +357,7 @@ class Catalog(FilingLedger):
                 return False
             generation = self._commit(records._delete_records_ops([key], owner), [], [key])
             self.index.remove(key)
-            self._committed(generation)
+            self._committed(generation, [], [key])
             return True
 
     def bulk_add(self, submissions: list[Submission]) -> None:
@@ -330,13 +372,19 @@ class Catalog(FilingLedger):
                 by_graph[FILINGS_GRAPH] = ledger
             # loads are not one transaction: until the last, the store's generation is one no
             # journal reaches, so a crash among them makes the next start rebuild the index
-            self.backend.update(update_text(records._generation_ops("unsettled-" + uuid.uuid4().hex)))
+            self.backend.update_ops(records._generation_ops("unsettled-" + uuid.uuid4().hex))
             for graph, triples in by_graph.items():
                 self.backend.load(graph, triples)
             added = [r for sub in submissions for r in sub.records]
             generation = self._commit([], added, [])
             self.index.add_many(added)
-            self._committed(generation)
+            self._committed(generation, added, [])
+
+
+def _live_records(index: FacetIndex):
+    """The index's live records, decoded one at a time (read only if the text index is rebuilt)."""
+    for i in index._ordinals(index.live):
+        yield index._live(i)
 
 
 def open_catalog(backend: CatalogStore | Catalog) -> Catalog:

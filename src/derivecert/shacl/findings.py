@@ -8,10 +8,10 @@ validator that wrote the report: any engine whose report uses the SHACL vocabula
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from rdflib import Graph, URIRef
 from rdflib.collection import Collection
@@ -116,24 +116,71 @@ def _messages(report: Graph, result, shapes: Graph) -> dict[str, str]:
     return out
 
 
-def _owners(data: Graph, node) -> list[tuple[Any, list]]:
-    """The datasets that have a non-dataset node as their own (a quality measurement of the dataset),
-    with the predicate leading to it. A node reached only through another node (the performance
-    measurement of the model an activity used) belongs to no dataset: Q-02 reads the dataset's own
-    measurements (DOMAIN.md §4.2, A3)."""
-    return [(subject, [predicate]) for subject, predicate in data.subject_predicates(node)
-            if (subject, RDF.type, DCAT.Dataset) in data]
+class Result(NamedTuple):
+    """One top-level validation result, read from whichever validator reported it."""
+
+    shape: Any  # rdflib node of the source shape
+    severity: str  # "Violation" | "Warning" | "Info"
+    focus: Any  # rdflib node
+    path: str | None  # as in Finding.path
+    message: tuple[tuple[str, str], ...]  # (language, text), sorted
+    value: Any = None  # rdflib term or None
+    component: Any = None  # IRI of the constraint component (the report's; findings do not read it)
 
 
-def _joined_path(chain: list, path: str | None) -> str:
-    """The SPARQL path from a dataset through `chain` to a node, followed by the node's result path."""
-    steps = [f"<{p}>" for p in chain]
+class DataIndex(Protocol):
+    """What attributing results to datasets reads from the validated data."""
+
+    def is_dataset(self, node) -> bool: ...
+
+    def owners(self, node) -> list[tuple[Any, Any]]: ...
+
+
+class GraphIndex:
+    """`DataIndex` over an rdflib graph."""
+
+    def __init__(self, data: Graph):
+        self.data = data
+
+    def is_dataset(self, node) -> bool:
+        return (node, RDF.type, DCAT.Dataset) in self.data
+
+    def owners(self, node) -> list[tuple[Any, Any]]:
+        """The datasets that have a non-dataset node as their own (a quality measurement of the
+        dataset), with the predicate leading to it. A node reached only through another node (the
+        performance measurement of the model an activity used) belongs to no dataset: Q-02 reads
+        the dataset's own measurements (DOMAIN.md §4.2, A3)."""
+        return [(subject, predicate) for subject, predicate in self.data.subject_predicates(node)
+                if (subject, RDF.type, DCAT.Dataset) in self.data]
+
+
+def _joined_path(predicate, path: str | None) -> str:
+    """The SPARQL path from a dataset through `predicate` to a node, followed by the node's result path."""
+    steps = [f"<{predicate}>"]
     if path:
         steps.append(f"({path})" if path.startswith(("<", "(", "^")) else f"<{path}>")
     return "/".join(steps)
 
 
-def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) -> list[Finding]:
+def results_from_report(report: Graph, shapes: Graph) -> list[Result]:
+    """The top-level results of a SHACL validation report graph."""
+    out = []
+    results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
+    for result in results:
+        value = report.value(result, SH.value)
+        out.append(Result(
+            shape=report.value(result, SH.sourceShape),
+            severity=_SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation"),
+            focus=report.value(result, SH.focusNode),
+            path=_path_string(report, report.value(result, SH.resultPath)),
+            message=tuple(sorted(_messages(report, result, shapes).items())),
+            value=value,
+            component=report.value(result, SH.sourceConstraintComponent),
+        ))
+    return out
+
+
+def findings_from_results(results: Iterable[Result], requirements: Mapping, data: DataIndex) -> list[Finding]:
     """One Finding per top-level validation result, attributed to the dataset it is about.
 
     A result whose focus is not a dcat:Dataset (Q-02 targets quality measurements) is attributed to
@@ -141,30 +188,23 @@ def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, da
     a result on a node no dataset has directly is not a finding.
     """
     findings = []
-    results = [r for top in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(top, SH.result)]
     for result in results:
-        shape = report.value(result, SH.sourceShape)
-        requirement = requirements.get(shape)
+        requirement = requirements.get(result.shape)
         if requirement is None:
-            raise ConfigurationError(f"the shape {shape} that reported a result names no requirement",
+            raise ConfigurationError(f"the shape {result.shape} that reported a result names no requirement",
                                      hint="every shape must carry dcert:requirement (shapes/*.ttl)")
-        severity = _SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation")
-        value = report.value(result, SH.value)
-        focus = report.value(result, SH.focusNode)
-        path = _path_string(report, report.value(result, SH.resultPath))
-        message = _messages(report, result, shapes)
-        owners = [(focus, None)]
-        if (focus, RDF.type, DCAT.Dataset) not in data:
-            owners = _owners(data, focus)  # none: the result concerns no dataset
-        for owner, chain in owners:
+        owners = [(result.focus, None)]
+        if not data.is_dataset(result.focus):
+            owners = data.owners(result.focus)  # none: the result concerns no dataset
+        for owner, predicate in owners:
             findings.append(Finding(
                 requirement=requirement,
-                severity=severity,
+                severity=result.severity,
                 focus=owner,
-                path=path if chain is None else _joined_path(chain, path),
-                message=message,
-                shape=str(shape),
-                value=None if value is None else str(value),
+                path=result.path if predicate is None else _joined_path(predicate, result.path),
+                message=dict(result.message),
+                shape=str(result.shape),
+                value=None if result.value is None else str(result.value),
             ))
     # Findings equal but for their message (S-10 once per source at fault) count once; the first
     # message in sorted order speaks for them, so the outcome never depends on the report's order
@@ -173,3 +213,7 @@ def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, da
                                  sorted(dict(f.message).items())))
     return list(dict.fromkeys(findings))
 
+
+def findings_from_report(report: Graph, requirements: Mapping, shapes: Graph, data: Graph) -> list[Finding]:
+    """The findings of a SHACL validation report graph (`findings_from_results`)."""
+    return findings_from_results(results_from_report(report, shapes), requirements, GraphIndex(data))

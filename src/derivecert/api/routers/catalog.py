@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import DIMENSIONS, SearchQuery, graph_iri, is_institution_id
 from derivecert.catalog.items import item_json
-from derivecert.federation import federated_search
+from derivecert.federation import federated_search, peer_client
 from derivecert.filing import status_on
 
 from ..deps import Reader, Services, ServicesDep, key_of
@@ -29,7 +29,9 @@ RDF_OR_JSON = (JSON, TURTLE, JSONLD, NTRIPLES, RDFXML)
 VERDICT_ORDER = ["certified", "conditional", "rejected", "not-derived"]
 
 
-def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings) -> dict[str, Any]:
+def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings,
+                names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Counts with labels; `names`: institutions' names their nodes give (a federated search)."""
     out = {}
     for dim in DIMENSIONS:
         counts = facets.get(dim, {})
@@ -45,11 +47,19 @@ def facets_json(facets: dict[str, dict[str, int]], query: SearchQuery, settings)
         out[dim] = {
             "label": dimension_labels()[dim],
             "values": [
-                {"code": v, "label": value_label(dim, v, settings), "count": counts[v], "selected": v in selected}
+                {"code": v, "label": _institution_label(v, names, settings) if dim == "institution" and names
+                 else value_label(dim, v, settings), "count": counts[v], "selected": v in selected}
                 for v in order
             ],
         }
     return out
+
+
+def _institution_label(inst: str, names: dict[str, dict[str, str]], settings) -> dict[str, str]:
+    name = names.get(inst)
+    if not name or settings.institution(inst):  # this node's settings name its own institutions
+        return value_label("institution", inst, settings)
+    return {"zh": name.get("zh") or name.get("en", inst), "en": name.get("en") or name.get("zh", inst)}
 
 
 def _split(values: list[str]) -> list[str]:
@@ -76,7 +86,8 @@ def _check_codes(dim: str, values: list[str]) -> None:
     responses={200: {"content": {"application/json": {"example": {
         "total": 1, "offset": 0, "limit": 20, "sort": "-modified",
         "items": [{"id": "5b0e4cbd6e5f0d3a", "dataset": "https://cdc.example.org/ili-weekly",
-                   "institution": "cdc-east", "title": {"zh": "流感样病例周报统计", "en": "Weekly influenza-like illness counts"},
+                   "institution": "cdc-east", "institution_name": {"zh": "东区疾控中心", "en": "CDC East"},
+                   "title": {"zh": "流感样病例周报统计", "en": "Weekly influenza-like illness counts"},
                    "verdict": "certified", "derivation_depth": "primary",
                    "classification": {k: v for k, v in EXAMPLE_RESULT["classification"].items()
                                       if k not in ("level_candidates", "personal_information")},
@@ -103,10 +114,12 @@ async def search(
     depth: list[str] = Query([], description="primary or secondary"),
     institution: list[str] = Query([], description="institution ids"),
     verdict: list[str] = Query([], description="certified or conditional"),
-    q: str = Query("", description="words that must all occur in title, description, identifier or keywords"),
+    q: str = Query("", description="words that must all occur in title, description, identifier or keywords "
+                   "(zh or en; English plurals folded); results ranked by relevance unless `sort` is given"),
     offset: int = Query(0, ge=0),
     limit: int = Query(20, ge=1, description="page size (capped by the node's search_page_max)"),
-    sort: Literal["-modified", "modified", "title"] = Query("-modified"),
+    sort: Literal["relevance", "-modified", "modified", "title"] | None = Query(
+        None, description="default: relevance with `q`, else -modified (newest first)"),
     federated: bool = Query(False, description="also search the configured peers and merge"),
 ):
     """Dimensions are AND-ed, values within one dimension OR-ed.  Each dimension's counts apply
@@ -125,20 +138,32 @@ async def search(
             _check_codes(dim, values)
             filters[dim] = values
     limit = min(limit, svc.settings.limits.search_page_max)
+    sort = sort or ("relevance" if q.strip() else "-modified")
+    if federated and svc.settings.peers and sort == "relevance":
+        sort = "-modified"  # relevance is not comparable across nodes: merged newest first
     query = SearchQuery(filters=filters, text=q, offset=offset, limit=limit, sort=sort)
     body: dict[str, Any] = {"total": 0, "offset": offset, "limit": limit, "sort": sort,
                             "query": {"filters": filters, "text": q}}
+    names = {i.id: i.name for i in svc.settings.institutions}
     if federated and svc.settings.peers:
         local_q = SearchQuery(filters=filters, text=q, offset=0, limit=offset + limit, sort=sort)
         local = await run_in_threadpool(svc.store.search, local_q)
+        if svc.peer_client is None:
+            svc.peer_client = peer_client()
         fed = await federated_search(
             local, query, svc.settings.peers, timeout=svc.settings.limits.federation_timeout_s,
             tokens={p.name: p.token.get_secret_value() for p in svc.settings.peers if p.token},
+            local_names=names, client=svc.peer_client,
         )
         body.update(
             total=fed.total,
-            items=[item_json(h.entry, h.origin, h.href) for h in fed.hits],
-            facets=facets_json(fed.facets, query, svc.settings),
+            items=[{**item_json(h.entry, h.origin, h.href), "institution_name": h.institution_name,
+                    "origins": [{"origin": o["origin"], "institution": o["institution"],
+                                 "institution_name": o["institution_name"],
+                                 "links": {"self": o["href"] or (f"/v1/datasets/{h.entry.key}" if o["origin"] == "local" else None)}}
+                                for o in h.origins]}
+                   for h in fed.hits],
+            facets=facets_json(fed.facets, query, svc.settings, fed.institution_names),
             federated=True,
             partial=fed.partial,
             origins=[{"name": o.name, "url": o.url or None, "ok": o.ok, "total": o.total,
@@ -148,7 +173,8 @@ async def search(
         )
     else:
         result = await run_in_threadpool(svc.store.search, query)
-        body.update(total=result.total, items=[item_json(e) for e in result.items],
+        body.update(total=result.total,
+                    items=[{**item_json(e), "institution_name": names.get(e.institution, {})} for e in result.items],
                     facets=facets_json(result.facets, query, svc.settings))
         if federated:
             body.update(federated=True, partial=False, origins=[{"name": "local", "ok": True, "total": result.total}],

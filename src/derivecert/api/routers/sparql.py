@@ -1,11 +1,18 @@
 """`GET|POST /sparql`: a read-only SPARQL 1.1 Protocol endpoint over the catalogs.
 
-The query is parsed before it runs (derivecert.federation.QueryAnalyser, in a bounded worker
+The query is parsed before it runs (derivecert.sparql_guard.QueryAnalyser, in a bounded worker
 process, off the event loop): updates are refused (403), SERVICE may only name allow-listed peer
-endpoints (403, no connection made), the default graph is the union of the institutions' graphs
+endpoints (400, no connection made), the default graph is the union of the institutions' graphs
 unless the request names graphs (`default-graph-uri`, `named-graph-uri`, which take precedence)
 or the query does (`FROM`, `FROM NAMED`), and the settings' time limit and result limit apply
 (a cut result says so in the `DeriveCert-Result-Truncated` header).
+
+Parameters follow the SPARQL 1.1 Protocol: exactly one `query` (more is a 400), any number of
+`default-graph-uri` and `named-graph-uri`, in the URL or a form body.  `format` (repeatable; a
+short name or a media type, see api/negotiation.py) overrides `Accept`.  The engine writes the
+answer (pyoxigraph's results and RDF serialisers).  Unless graphs are named, `GRAPH ?g` too
+ranges over the institutions' graphs only (the store's bookkeeping graphs never show).  A GET
+without a query that asks for RDF gets the endpoint's SPARQL 1.1 Service Description.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from derivecert.catalog import QueryTimeout
-from derivecert.federation import QueryAnalyser, check_services
+from derivecert.catalog.model import GRAPH_BASE
+from derivecert.sparql_guard import QueryAnalyser, check_services
 
 from ..deps import Reader, Services, ServicesDep, read_body
 from ..negotiation import (
@@ -40,7 +49,7 @@ from ..negotiation import (
 from ..openapi import problems
 from ..problems import Problem
 from ..rdfio import serialise
-from ..sparql_results import WRITERS
+from ..sparql_results import serialise_results
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -57,7 +66,7 @@ SELECT ?dataset ?title ?level WHERE {
 } LIMIT 10"""
 
 
-async def _read_request(request: Request, svc: Services) -> tuple[str | None, list[str], list[str], str | None]:
+async def _read_request(request: Request, svc: Services) -> tuple[str | None, list[str], list[str], list[str]]:
     params = list(request.query_params.multi_items())
     if request.method == "POST":
         ctype = base_media_type(request.headers.get("content-type"))
@@ -76,11 +85,30 @@ async def _read_request(request: Request, svc: Services) -> tuple[str | None, li
     queries = [v for k, v in params if k == "query"]
     if len(queries) > 1:
         raise Problem(400, "invalid-request", "exactly one `query` parameter is expected")
-    formats = [v for k, v in params if k == "format"]
     return (queries[0] if queries else None,
             [v for k, v in params if k == "default-graph-uri"],
             [v for k, v in params if k == "named-graph-uri"],
-            formats[-1] if formats else None)
+            [v for k, v in params if k == "format" and v])
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+_RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                   "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+
+
+def service_description(endpoint: str) -> list[ox.Triple]:
+    """The SPARQL 1.1 Service Description of this endpoint: read-only SPARQL 1.1 Query, its
+    result formats, the default graph the union of the (institutions') named graphs."""
+    service, sd = ox.NamedNode(endpoint), lambda name: ox.NamedNode(SD + name)
+    triples = [ox.Triple(service, ox.NamedNode(RDF_TYPE), sd("Service")),
+               ox.Triple(service, sd("endpoint"), service),
+               ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+               ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+               ox.Triple(service, sd("feature"), sd("BasicFederatedQuery"))]
+    triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + f)) for f in _RESULT_FORMATS]
+    return triples
 
 
 async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
@@ -96,7 +124,7 @@ async def _acquire(slots: asyncio.Semaphore | None) -> asyncio.Semaphore:
 
 async def _analyse(svc: Services, query: str):
     """The query's form, SERVICE targets and FROM graphs, analysed in a bounded worker under a
-    SPARQL slot (rdflib's parser is slow: on the event loop it would stall every request)."""
+    SPARQL slot (a parse can be slow: on the event loop it would stall every request)."""
     analyser = svc.query_analyser
     if analyser is None:
         analyser = svc.query_analyser = QueryAnalyser(svc.settings.limits)
@@ -137,21 +165,33 @@ async def _execute(svc: Services, query: str, form: str, default_graphs, named_g
 async def sparql(request: Request, svc: ServicesDep, _: Reader):
     """SELECT and ASK answer in SPARQL JSON / XML / CSV / TSV; CONSTRUCT and DESCRIBE in Turtle,
     N-Triples, JSON-LD or RDF/XML.  `SERVICE` only to the allow-listed peers."""
-    query, default_graphs, named_graphs, format_name = await _read_request(request, svc)
+    query, default_graphs, named_graphs, formats = await _read_request(request, svc)
     if query is None:
-        if choose(request.headers.get("accept"), (HTML, JSON)) is HTML:
+        wanted = choose(request.headers.get("accept"), (HTML, JSON, *GRAPH_FORMATS))
+        if wanted is HTML:
             # the web interface's SPARQL page offers the formats that fit each query form
             return RedirectResponse("/ui/sparql", status_code=303)
+        if wanted is not None and wanted.rdf is not None:
+            # a client reading the endpoint's description first (Comunica does): a redirect to
+            # the page would make it take the page for the endpoint
+            endpoint = str(request.url.replace(query=""))
+            return Response(serialise(service_description(endpoint), wanted), media_type=wanted.media_type,
+                            headers={"Vary": "Accept"})
         raise Problem(400, "missing-query", "no `query` parameter", hint="GET /sparql?query=SELECT...")
     info = await _analyse(svc, query)
     check_services(info, svc.settings.service_allow_list())
     if not default_graphs and not named_graphs:  # the protocol's graphs override the query's
         default_graphs, named_graphs = list(info.default_graphs), list(info.named_graphs)
+    internal = [g for g in (*default_graphs, *named_graphs) if g.startswith(GRAPH_BASE + "_")]
+    if internal:
+        raise Problem(400, "invalid-request", f"<{internal[0]}> is the store's bookkeeping, not a catalog graph",
+                      hint="name institutions' graphs (GET /v1/institutions lists them), or none for their union")
+    # what is not named is the institutions' graphs: the catalog decides (`Catalog.user_dataset`)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
-        media = negotiate(request, offered, format_name=format_name)
+        media = negotiate(request, offered, formats)
     except Problem:
-        if "text/html" in (request.headers.get("accept") or "") and not format_name:
+        if "text/html" in (request.headers.get("accept") or "") and not formats:
             media = offered[0]  # a browser form: show the default format
         else:
             raise
@@ -162,15 +202,16 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
         headers["DeriveCert-Result-Limit"] = str(svc.settings.limits.sparql_result_limit)
     if info.form == "graph":
         return Response(serialise(outcome.triples, media), media_type=media.media_type, headers=headers)
-    body = WRITERS[media.name](outcome)
+    assert media.results is not None, "SELECT_FORMATS are results formats"
     media_type = SRJ.media_type if media is JSON else media.media_type
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(serialise_results(outcome, media.results), media_type=media_type, headers=headers)
 
 
 _OPENAPI: dict[str, Any] = {
     "summary": "SPARQL 1.1 Protocol (read-only)",
     "responses": {200: {"content": {m.media_type: {} for m in SELECT_FORMATS + GRAPH_FORMATS}},
                   303: {"description": "a browser (Accept: text/html) with no query: see /ui/sparql, the SPARQL page"},
+                  # (200 to a GET with no query that asks for RDF: the SPARQL 1.1 Service Description)
                   **problems(400, 403, 406, 413, 415, 422, 503)},
 }
 router.add_api_route(

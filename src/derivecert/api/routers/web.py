@@ -408,7 +408,10 @@ def item_view(item: dict, lang: str) -> dict:
     local = item.get("origin", "local") == "local"
     href = f"/ui/datasets/{item['id']}" if local and item.get("id") else (item.get("links") or {}).get("self", "")
     return {"title": pick(item.get("title"), lang) or item.get("dataset", ""), "dataset": item.get("dataset", ""),
-            "href": href, "origin": item.get("origin", "local"), "institution": item.get("institution", ""),
+            "href": href, "origin": item.get("origin", "local"),
+            # a dataset several origins have: the others are listed beside the first
+            "also": [o.get("origin", "") for o in (item.get("origins") or [])[1:]],
+            "institution": pick(item.get("institution_name"), lang) or item.get("institution", ""),
             "verdict": item.get("verdict", ""), "verdict_label": pick(verdict_label(item.get("verdict", "")), lang),
             "chips": [{"code": code, "label": pick(code_label(code), lang)} for code in codes if code],
             "filing": item.get("filing")}

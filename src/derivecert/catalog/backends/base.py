@@ -18,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..errors import QueryTimeout
+from ..sparql import update_text
 
 
 @dataclass
@@ -32,17 +33,11 @@ class QueryOutcome:
     truncated: bool = False
 
 
-def dataset_options(default_graphs, named_graphs) -> dict[str, Any]:
-    """Oxigraph query options for the SPARQL Protocol's default-graph-uri / named-graph-uri
-    (no default graph named: the union of the institutions' graphs)."""
-    options: dict[str, Any] = {}
-    if default_graphs:
-        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-    else:
-        options["use_default_graph_as_union"] = True
-    if named_graphs:
-        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-    return options
+def dataset_options(default_graphs: list[str], named_graphs: list[str]) -> dict[str, Any]:
+    """Oxigraph query options for a query's dataset, both lists explicit (an empty list is an
+    empty graph, never "all graphs"): see `derivecert.catalog.service.Catalog.user_dataset`."""
+    return {"default_graph": [ox.NamedNode(g) for g in default_graphs],
+            "named_graphs": [ox.NamedNode(g) for g in named_graphs]}
 
 
 def collect(results, form: str, limit: int, deadline: float) -> QueryOutcome:
@@ -96,6 +91,11 @@ class CatalogStore(ABC):
     def update(self, update: str) -> None:
         """One SPARQL UPDATE request: a single transaction."""
 
+    def update_ops(self, ops: list[str]) -> None:
+        """Update operations (without prefixes) as one transaction: one request by default (a
+        backend whose server commits each operation of a request by itself overrides this)."""
+        self.update(update_text(ops))
+
     @abstractmethod
     def load(self, graph: str, triples: list[ox.Triple]) -> None:
         """Append triples to a graph (bulk; Graph Store Protocol POST on a remote store)."""
@@ -115,7 +115,8 @@ class CatalogStore(ABC):
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> QueryOutcome:
-        """A user's read-only query; the default graph is the union of the named graphs."""
+        """A user's read-only query over the dataset given, both lists explicit (the catalog
+        decides them: `derivecert.catalog.service.Catalog.user_dataset`)."""
 
     def scan(self, predicate: str) -> Iterator[tuple[Any, Any, Any]]:
         """(graph, subject, object) of every quad with this predicate in a named graph: how the
@@ -132,6 +133,12 @@ class CatalogStore(ABC):
     def index_dir(self) -> Path | None:
         """Where the catalog may keep its search index beside the store (None: nowhere; the
         index is then rebuilt from the store at start)."""
+        return None
+
+    @property
+    def text_path(self) -> Path | None:
+        """Where the catalog may keep its text index (catalog/text.py) beside the store (None:
+        in memory, rebuilt from the store at start)."""
         return None
 
     # optional: a backend without workers, buffers or connections has nothing to do here

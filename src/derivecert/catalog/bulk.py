@@ -1,0 +1,262 @@
+"""Bulk loading (issue 15): many descriptions certified together and filed one by one.
+
+A batch of documents is certified as one engine call (one reasoner and one pySHACL call for
+the lot: the engine's fixed costs are paid once per batch, not once per file), then each
+document is filed on its own through `file_submission`, exactly as a PUT of that document would
+be: a document with a rejected dataset, nothing derived, a reserved term or another
+institution's dataset is refused alone, and the rest of the batch is filed.  A document that
+does not parse is reported as failed and left out of the batch before certification.
+
+A document naming a dataset that another document of the batch names too (a source described in
+one file and used in another) is certified alone, so another file's facts never decide its
+verdict or enter its digest; other shared IRIs (a publisher described in every file) are read
+with the batch, as `Engine.certify_documents` does.  Batches of one judge every file alone.
+
+`certify_batch` is the untrusted part (parsing and the engine): callers run it in bounded
+workers (derivecert.sandbox), so memory follows the batch size and the number of workers, not
+the input (`load_batches`).  `file_batch` is the trusted part and runs beside the store.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .errors import StoreError
+from .service import file_submission
+
+#: outcome statuses, in the order a summary lists them
+STATUSES = ("filed", "refused", "failed")
+
+
+@dataclass
+class ItemOutcome:
+    """What became of one document of a batch: `filed` (its datasets stored), `refused` (the
+    certification or the catalog refused it, nothing stored) or `failed` (unusable input)."""
+
+    name: str
+    status: str
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    code: str | None = None
+    message: str | None = None
+    hint: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "status": self.status, "datasets": self.datasets}
+        if self.status != "filed":
+            out.update(code=self.code, message=self.message, hint=self.hint)
+        if self.results and self.status == "refused":
+            out["results"] = self.results
+        return out
+
+
+@dataclass
+class CertifiedDocument:
+    """A document of a certified batch: its own description and its datasets' results (with the
+    result and filing triples that concern them), or why it could not be read."""
+
+    name: str
+    run: Any = None                 # a CertificationRun over this document only (None: failed)
+    error: dict[str, Any] | None = None
+
+
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """code / message / hint of a DeriveCert or catalog error, for an outcome."""
+    message = getattr(exc, "message", None) or str(exc)
+    where = getattr(exc, "where", None)
+    return {"code": getattr(exc, "code", "error"), "message": f"{where}: {message}" if where else message,
+            "hint": getattr(exc, "hint", None) or None}
+
+
+def certify_batch(engine: Any, documents: list[tuple[str, bytes]], *, media_type: str | None = None,
+                  filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
+                  on: date | None = None) -> list[CertifiedDocument]:
+    """Parse each document alone (a bad one is reported, not fatal), certify the good ones as one
+    engine call and split the run back per document.  Runs in a bounded worker.
+
+    Each document gets the outcome it would get alone: a document naming a dataset that another
+    document of the batch also names (a source described in one file and used in another, or one
+    dataset in two files) is certified on its own, so another file's facts never decide its
+    verdict or enter its digest."""
+    from ..classify import datasets
+    from ..errors import DeriveCertError
+
+    out: list[CertifiedDocument] = []
+    parsed: list[tuple[CertifiedDocument, Any, list]] = []
+    for name, data in documents:
+        doc = CertifiedDocument(name)
+        out.append(doc)
+        try:
+            graph, _ = engine.load(data, media_type=media_type, filename=name)
+        except DeriveCertError as exc:
+            doc.error = error_fields(exc)
+            continue
+        parsed.append((doc, graph, datasets(graph)))
+    named: dict[Any, set[int]] = {}  # dataset IRI -> documents typing it
+    for i, (_, _, found) in enumerate(parsed):
+        for ds in found:
+            named.setdefault(ds, set()).add(i)
+    alone = {i for i, (_, graph, _) in enumerate(parsed)
+             for term in {t for s, _, o in graph for t in (s, o)} if named.get(term, {i}) != {i}}
+    together = [p for i, p in enumerate(parsed) if i not in alone]
+    kwargs = {"filing_numbers": filing_numbers, "certifying_body": certifying_body, "on": on}
+    for members in ([together] if together else []) + [[p] for i, p in enumerate(parsed) if i in alone]:
+        try:
+            _certify_together(engine, members, kwargs)
+        except DeriveCertError as exc:
+            if len(members) > 1:
+                raise  # the caller certifies each document alone
+            members[0][0].error = error_fields(exc)
+    return out
+
+
+def _certify_together(engine: Any, members: list[tuple[CertifiedDocument, Any, list]], kwargs: dict) -> None:
+    """One engine call for the documents' union; each document gets its part of the run."""
+    from rdflib import Graph
+
+    from ..engine import CertificationRun
+
+    union = members[0][1] if len(members) == 1 else Graph()
+    origin: dict = {}
+    for doc, graph, found in members:
+        origin.update((ds, doc.name) for ds in found)
+        if len(members) > 1:
+            union += graph
+    if origin:
+        run = engine.certify_graph(union, origin, **kwargs)
+    else:  # no document describes a dataset: each is refused as nothing to file
+        run = CertificationRun(union, None, [], Graph())
+    by_name: dict[str, list] = {}
+    for result in run.results:
+        by_name.setdefault(result.source or "", []).append(result)
+    split = _split_results(run.result_graph, {doc.name: found for doc, _, found in members})
+    for doc, graph, _ in members:
+        result_graph = split.get(doc.name) or Graph(bind_namespaces="none")
+        doc.run = CertificationRun(graph, None, by_name.get(doc.name, []), result_graph, None, run.on)
+
+
+def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
+    """The result graph of a batch cut per document: for each of its datasets, the nodes that
+    point at it (its result, its filing) and what they lead to, never crossing another dataset."""
+    from rdflib import Graph
+
+    by_subject: dict[Any, list] = {}
+    pointing: dict[Any, set] = {}
+    for s, p, o in result_graph:
+        by_subject.setdefault(s, []).append((s, p, o))
+        pointing.setdefault(o, set()).add(s)
+    all_datasets = {ds for found in groups.values() for ds in found}
+    out: dict[str, Any] = {}
+    for name, found in groups.items():
+        graph = Graph(bind_namespaces="none")  # read as triples, never serialised: no prefixes to bind
+        seen: set = set()
+        todo = list(found) + [s for ds in found for s in pointing.get(ds, ())]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for triple in by_subject.get(node, ()):
+                graph.add(triple)
+                obj = triple[2]
+                if obj in by_subject and obj not in seen and obj not in all_datasets:
+                    todo.append(obj)
+        out[name] = graph
+    return out
+
+
+def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
+               signing_key: Any = None) -> list[ItemOutcome]:
+    """File each certified document through `file_submission` (one transaction each, as a PUT):
+    the outcome of every document, in order."""
+    from ..errors import DeriveCertError
+
+    outcomes = []
+    for doc in documents:
+        if doc.run is None:
+            outcomes.append(ItemOutcome(doc.name, "failed", **(doc.error or {})))
+            continue
+        if signing_key is not None:
+            doc.run.sign_filings(signing_key)
+        try:
+            filed = file_submission(store, institution, doc.run)
+        except (StoreError, DeriveCertError) as exc:
+            if isinstance(exc, StoreError) and exc.status >= 500:
+                raise  # the store is down: the batch stops, the caller reports it
+            results = list(getattr(exc, "extensions", {}).get("results") or [])
+            outcomes.append(ItemOutcome(doc.name, "refused", results=results, **error_fields(exc)))
+            continue
+        outcomes.append(ItemOutcome(doc.name, "filed", datasets=filed.datasets))
+    store.flush()  # the store's write buffers, else its memory grows with every batch
+    return outcomes
+
+
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of at most `size`, read lazily (the input is never held whole)."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def summary(outcomes: Iterable[ItemOutcome]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    datasets = 0
+    for o in outcomes:
+        counts[o.status] += 1
+        datasets += len(o.datasets)
+    return {**counts, "datasets": datasets}
+
+
+def load_batches(store: Any, institution: str, documents: Iterable[tuple[str, bytes | BaseException]],
+                 certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]], *,
+                 batch_size: int, signing_key: Any = None, workers: int = 1) -> Iterator[list[ItemOutcome]]:
+    """Certify and file `documents` (name, content, or the error reading it) `batch_size` at a
+    time with `certify` (`certify_batch` in a bounded worker); yields each batch's outcomes, in order.
+
+    With `workers` >= 1, that many batches are certified at once (each `certify` call waits on its
+    own worker process) while the batch before them is filed here, so at most `workers` + 1
+    batches are held; `workers=0` certifies in this thread, one batch after the other (for a
+    `certify` that runs in-process).  A batch the engine cannot certify as a whole (a worker past
+    its memory limit) is certified again one document at a time, so only the one at fault fails."""
+    if workers < 1:
+        for batch in batches(documents, batch_size):
+            yield file_batch(store, institution, certify_each(batch, certify), signing_key)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="derivecert-load") as pool:
+        pending: deque = deque()
+        for batch in batches(documents, batch_size):
+            pending.append(pool.submit(certify_each, batch, certify))
+            if len(pending) > workers:
+                yield file_batch(store, institution, pending.popleft().result(), signing_key)
+        while pending:
+            yield file_batch(store, institution, pending.popleft().result(), signing_key)
+
+
+def certify_each(batch: Sequence[tuple[str, bytes | BaseException]],
+                  certify: Callable[[list[tuple[str, bytes]]], list[CertifiedDocument]]) -> list[CertifiedDocument]:
+    """Every document of `batch`, certified, or failed with its reason, in the batch's order."""
+    from ..errors import DeriveCertError
+
+    unread = {name: exc for name, exc in batch if isinstance(exc, BaseException)}
+    readable = [(name, data) for name, data in batch if not isinstance(data, BaseException)]
+    try:
+        certified = certify(readable) if readable else []
+    except DeriveCertError as exc:
+        certified = [CertifiedDocument(readable[0][0], error=error_fields(exc))] if len(readable) == 1 else []
+        for doc in readable if len(readable) > 1 else ():
+            try:
+                certified.extend(certify([doc]))
+            except DeriveCertError as one:
+                certified.append(CertifiedDocument(doc[0], error=error_fields(one)))
+    by_name = {doc.name: doc for doc in certified}
+    return [by_name.get(name) or CertifiedDocument(name, error=error_fields(unread[name])) for name, _ in batch]
