@@ -124,7 +124,7 @@ def test_results_are_the_engines(client, store):
     """Terms of every kind survive each results format (the engine writes them)."""
     fill(store)
     # Virtuoso 7.2 has no BNODE() ("Built-in function is not implemented"): there the column stays unbound
-    blank = "" if getattr(getattr(store, "dialect", None), "name", "") == "virtuoso" else "BIND(BNODE() AS ?blank) "
+    blank = "" if getattr(getattr(store.backend, "dialect", None), "name", "") == "virtuoso" else "BIND(BNODE() AS ?blank) "
     q = ('SELECT ?iri ?lang ?typed ?plain ?blank ?unbound WHERE { BIND(<http://e/x> AS ?iri) '
          'BIND("标\\t题\\n\\"q\\""@zh AS ?lang) BIND(42 AS ?typed) BIND("a,b" AS ?plain) ' + blank + '}')
     import pyoxigraph as ox
