@@ -3,6 +3,7 @@
     python bench/api.py --quick      # < 1 min: 2,000 datasets, prints one final JSON line
     python bench/api.py              # 10,000 and 100,000 datasets (embedded store on disk)
     python bench/api.py --certify-only --requests 200   # single certification p50 / p99 only
+    python bench/api.py --quick --datasets 100000   # the catalog at scale: bench/catalog_scale.py
 
 Data: the certified demo descriptions of examples/ are certified once by the real engine, then
 cloned (new IRIs, keys, filing numbers) into N stored datasets with their descriptions,
@@ -42,6 +43,7 @@ import pyoxigraph as ox  # noqa: E402
 
 from derivecert.catalog import (  # noqa: E402
     GENID_BASE,
+    Catalog,
     EmbeddedStore,
     RecordSummary,
     SearchQuery,
@@ -51,7 +53,7 @@ from derivecert.catalog import (  # noqa: E402
     graph_iri,
     sparql_search,
 )
-from derivecert.catalog.backends.base import _generation_ops  # noqa: E402
+from derivecert.catalog.records import _generation_ops  # noqa: E402
 from derivecert.catalog.sparql import update_text as _update_text  # noqa: E402
 
 QUERIES = {
@@ -154,7 +156,7 @@ def clone(t: Template, j: int) -> tuple[str, str, RecordSummary]:
     return t.institution, text, rec
 
 
-def load_clones(store: EmbeddedStore, templates: list[Template], n: int, quads_out: list[str] | None = None) -> float:
+def load_clones(store: Catalog, templates: list[Template], n: int, quads_out: list[str] | None = None) -> float:
     """Bulk-load n cloned datasets (N-Quads through `bulk_load`); returns seconds."""
     started = time.perf_counter()
     chunk: list[str] = []
@@ -166,9 +168,9 @@ def load_clones(store: EmbeddedStore, templates: list[Template], n: int, quads_o
         if quads_out is not None:
             quads_out.extend(lines)
         if len(chunk) > 400_000 or j == n - 1:
-            store.ox.bulk_load(("\n".join(chunk) + "\n").encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+            store.backend.ox.bulk_load(("\n".join(chunk) + "\n").encode("utf-8"), format=ox.RdfFormat.N_QUADS)
             chunk = []
-    store._writes += 1
+    store.backend._writes += 1
     store.update(_update_text(_generation_ops(uuid.uuid4().hex)))  # what the store's writes do
     return time.perf_counter() - started
 
@@ -286,7 +288,7 @@ def rdflib_search(ds, q: SearchQuery) -> None:
 
 
 def bench_size(n: int, templates, workdir: Path, *, baseline: bool, reps: int, budget: float) -> dict:
-    store = EmbeddedStore(workdir / f"store-{n}", query_processes=1)
+    store = Catalog(EmbeddedStore(workdir / f"store-{n}", query_processes=1))
     quads: list[str] | None = [] if baseline else None
     out: dict = {"datasets": n}
     try:
@@ -295,7 +297,7 @@ def bench_size(n: int, templates, workdir: Path, *, baseline: bool, reps: int, b
         store.rebuild_index()
         out["bulk_load_s"] = round(load_s, 2)
         out["index_rebuild_s"] = round(time.perf_counter() - t, 3)
-        out["quads"] = len(store.ox)
+        out["quads"] = len(store.backend.ox)
         assert store.count() == n, (store.count(), n)
         queries = random_queries(reps)
         store.search(SearchQuery())  # warm
@@ -327,7 +329,7 @@ def bench_size(n: int, templates, workdir: Path, *, baseline: bool, reps: int, b
     finally:
         store.close()
     t = time.perf_counter()  # a restart: open the store and rebuild the search index from it
-    reopened = EmbeddedStore(workdir / f"store-{n}", query_processes=0)
+    reopened = Catalog(EmbeddedStore(workdir / f"store-{n}", query_processes=0))
     try:
         assert reopened.count() == n
         out["cold_start_s"] = round(time.perf_counter() - t, 3)
@@ -343,9 +345,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rdflib-max", type=int, default=20_000, help="largest size with the rdflib baseline")
     ap.add_argument("--certify-only", action="store_true", help="only POST /v1/certify p50 / p99 (no store)")
     ap.add_argument("--requests", type=int, default=None, help="single certifications to time")
+    ap.add_argument("--datasets", type=int, help="the catalog at scale (bench/catalog_scale.py): a store of this "
+                    "many datasets, built or reused under var/bench/; start, search, disk and memory")
+    ap.add_argument("--rebuild", action="store_true", help="with --datasets: build the store again")
+    ap.add_argument("--index-only", action="store_true", help="with --datasets: the search index alone, no store")
     args = ap.parse_args(argv)
     if args.certify_only:
         return certify_only(args.requests or 200)
+    if args.datasets:
+        import catalog_scale
+
+        if args.index_only:
+            return catalog_scale.index_only(args.datasets, searches=200 if args.quick else 1000)
+        return catalog_scale.main(args.datasets, searches=200 if args.quick else 1000, rebuild=args.rebuild)
     sizes = args.sizes or ([800] if args.quick else [10_000, 100_000])
     reps = 30 if args.quick else 200
     budget = 3.0 if args.quick else 60.0
@@ -361,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         report["engine_load_s"] = round(time.perf_counter() - t, 2)
 
         # ingest end to end: engine + atomic replace, one submission at a time
-        store = EmbeddedStore(work / "ingest", query_processes=0)
+        store = Catalog(EmbeddedStore(work / "ingest", query_processes=0))
         templates, inputs, _ = certify_examples(engine, store)
         rounds = 1 if args.quick else 3
         t = time.perf_counter()

@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
 from derivecert.api.app import create_app  # noqa: E402
-from derivecert.catalog import EmbeddedStore, build_submission  # noqa: E402
+from derivecert.catalog import Catalog, EmbeddedStore, build_submission  # noqa: E402
 from derivecert.settings import Settings  # noqa: E402
 from tests.api.fakes import fake_run  # noqa: E402
 from tests.api.servers import free_port  # noqa: E402
@@ -51,7 +51,7 @@ PUSHED = """SELECT ?origin ?inst ?n WHERE {{
 }}"""
 
 
-def fill(store: EmbeddedStore, institutions: tuple[str, str], n: int) -> None:
+def fill(store: Catalog, institutions: tuple[str, str], n: int) -> None:
     for i in range(n):
         inst = institutions[i % 2]
         g, rg, results = fake_run(f"https://{inst}.example.org/ds/{i}", title=f"Dataset {i} of {inst}",
@@ -59,7 +59,7 @@ def fill(store: EmbeddedStore, institutions: tuple[str, str], n: int) -> None:
         store.replace(build_submission(inst, g, rg, results))
 
 
-def node(store: EmbeddedStore, institutions: tuple[str, ...], peers: list[dict]):
+def node(store: Catalog, institutions: tuple[str, ...], peers: list[dict]):
     settings = Settings(node_name="bench", store={"kind": "embedded", "path": "unused"},
                         institutions=[{"id": i, "name": {"en": i}} for i in institutions],
                         access={"reads_open": True}, peers=peers,
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n, reps = (200, 15) if args.quick else (2000, 40)
     with tempfile.TemporaryDirectory() as tmp:
-        west = EmbeddedStore(Path(tmp) / "west", query_processes=2)
-        east = EmbeddedStore(Path(tmp) / "east", query_processes=2)
+        west = Catalog(EmbeddedStore(Path(tmp) / "west", query_processes=2))
+        east = Catalog(EmbeddedStore(Path(tmp) / "east", query_processes=2))
         fill(west, ("hospital-w", "cdc-w"), n)
         fill(east, ("hospital-e", "cdc-e"), n)
         west_server, west_url = node(west, ("hospital-w", "cdc-w"), [])

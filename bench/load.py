@@ -97,11 +97,11 @@ def run_load(files: Path, store: Path, batch_size: int) -> dict:
 def baseline(files: list[Path], store_dir: Path) -> float:
     """Datasets/s filing one file at a time, as a PUT each (engine warm, in process)."""
     from derivecert.api.app import load_engine
-    from derivecert.catalog import EmbeddedStore, file_submission
+    from derivecert.catalog import Catalog, EmbeddedStore, file_submission
     from derivecert.settings import Settings
 
     engine = load_engine(Settings())
-    store = EmbeddedStore(store_dir, query_processes=0)
+    store = Catalog(EmbeddedStore(store_dir, query_processes=0))
     try:
         filed = 0
         started = time.perf_counter()

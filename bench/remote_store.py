@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import pyoxigraph as ox  # noqa: E402
 
 from api import QUERIES, certify_examples, clone, pct, random_queries  # noqa: E402
-from derivecert.catalog import EmbeddedStore, RemoteStore, Submission  # noqa: E402
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, Submission  # noqa: E402
 from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL  # noqa: E402
 from tests.api.servers import OxigraphServer, VirtuosoServer  # noqa: E402
 
@@ -110,23 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="derivecert-bench-remote-") as tmp:
         work = Path(tmp)
         engine = load_engine(Settings())
-        templates, _, _ = certify_examples(engine, EmbeddedStore(None))
+        templates, _, _ = certify_examples(engine, Catalog(EmbeddedStore(None)))
         for n in sizes:
             row: dict = {"datasets": n}
             for backend in args.backends:
                 print(f"... {n} datasets on {backend}", file=sys.stderr, flush=True)
                 server = None
                 if backend == "embedded":
-                    store = EmbeddedStore(work / f"embedded-{n}", query_processes=1)
+                    store = Catalog(EmbeddedStore(work / f"embedded-{n}", query_processes=1))
                 elif backend == "oxigraph-serve":
                     server = OxigraphServer(work / f"oxigraph-{n}").start()
-                    store = RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=-1)
+                    store = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=-1))
                 else:
                     server = VirtuosoServer(work / f"{backend}-{n}", buffers=100_000).start()
                     sql = VirtuosoSQL(server.sql_address, server.username, server.password) if backend == "virtuoso" else None
-                    store = RemoteStore(server.query_url, server.update_url, server.gsp_url, dialect="virtuoso",
-                                        auth=(server.username, server.password), sql=sql, index_check_interval_s=-1,
-                                        timeout=600)
+                    store = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, dialect="virtuoso",
+                                                auth=(server.username, server.password), sql=sql,
+                                                index_check_interval_s=-1, timeout=600))
                 try:
                     row[backend] = bench_backend(store, templates, n, args.replacements)
                 finally:

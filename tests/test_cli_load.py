@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from derivecert.catalog import EmbeddedStore, SearchQuery
+from derivecert.catalog import Catalog, EmbeddedStore, SearchQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 CDC = sorted((ROOT / "examples" / "cdc-east").glob("*.ttl"))
@@ -27,7 +27,7 @@ def run(*args):
 
 def stored(store: Path) -> tuple[int, set[str], set[str]]:
     """How many datasets the store holds, their IRIs and their filing numbers."""
-    s = EmbeddedStore(store, query_processes=0)
+    s = Catalog(EmbeddedStore(store, query_processes=0))
     try:
         items = s.search(SearchQuery(limit=1000)).items
         return s.count(), {e.dataset for e in items}, {e.filing["number"] for e in items if e.filing}

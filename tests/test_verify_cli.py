@@ -22,13 +22,13 @@ E1_DERIVED = "https://hospital-x.example.org/pathology-structured"
 def node(tmp_path_factory, engine):
     """A local node that filed E1: its store folder, its key (beside the store), the filing number,
     the record as Turtle and the public key as PEM."""
-    from derivecert.catalog import EmbeddedStore, build_submission
+    from derivecert.catalog import Catalog, EmbeddedStore, build_submission
 
     root = tmp_path_factory.mktemp("node")
     key, _ = FilingKey.load_or_create(root / "filing-key.pem")
     run_ = engine.certify(E1.read_bytes(), filename=E1.name, on=date.today(), filing_numbers=lambda: "DC-20261128-VERIFY01")
     run_.sign_filings(key)
-    store = EmbeddedStore(root / "store", query_processes=0)
+    store = Catalog(EmbeddedStore(root / "store", query_processes=0))
     store.replace(build_submission("hospital-x", run_.description, run_.result_graph, [r.to_dict() for r in run_.results]))
     store.close()
     (root / "record.ttl").write_text(run_.result_graph.serialize(format="turtle"), encoding="utf-8")

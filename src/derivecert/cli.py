@@ -450,7 +450,7 @@ def _local_settings(config: Optional[Path], store: Optional[Path]):
 
 def _local_store(settings):
     """The node's embedded store, opened here (the server must not be running on it)."""
-    from .catalog import EmbeddedStore
+    from .catalog import Catalog, EmbeddedStore
 
     if settings.store.kind != "embedded":
         raise InputError(f"the settings name a {settings.store.kind} store, not a local one",
@@ -458,7 +458,7 @@ def _local_store(settings):
     if not settings.store.path.is_dir():
         raise InputError("no store here", where=str(settings.store.path), hint="give the store folder with --store")
     try:
-        return EmbeddedStore(settings.store.path, query_processes=0)
+        return Catalog(EmbeddedStore(settings.store.path, query_processes=0))
     except OSError as exc:
         raise InputError(f"cannot open the store: {exc}", where=str(settings.store.path),
                          hint="stop the server using it, or use its API with the certifier token") from None
@@ -648,12 +648,12 @@ def _read_documents(files: list[Path], max_bytes: int):
 
 def _load_store(settings):
     """The store `serve` would use, opened for writing (an embedded store: without query workers)."""
-    from .catalog import EmbeddedStore, open_store
+    from .catalog import EmbeddedStore, open_catalog, open_store
 
     if settings.store.kind != "embedded":
-        return open_store(settings)
+        return open_catalog(open_store(settings))
     try:
-        return EmbeddedStore(settings.store.path, query_processes=0)
+        return open_catalog(EmbeddedStore(settings.store.path, query_processes=0))
     except OSError as exc:
         raise InputError(f"cannot open the store: {exc}", where=str(settings.store.path),
                          hint="stop the server using it (an embedded store has one writer), or POST the batch to its API") from None

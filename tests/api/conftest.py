@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.catalog import EmbeddedStore, RemoteStore
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore
 from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL
 
 from .servers import OxigraphServer, VirtuosoServer
@@ -89,11 +89,11 @@ def remote_store(server, **kw) -> RemoteStore:
 def store(request, tmp_path):
     """A fresh catalog store on each backend: embedded Oxigraph, `oxigraph serve`, Virtuoso."""
     if request.param == "embedded":
-        s = EmbeddedStore(tmp_path / "store", query_processes=1)
+        s = Catalog(EmbeddedStore(tmp_path / "store", query_processes=1))
     else:
         server = request.getfixturevalue("oxigraph_server" if request.param == "remote" else "virtuoso_server")
         server.clear()
-        s = remote_store(server, index_check_interval_s=0)
+        s = Catalog(remote_store(server, index_check_interval_s=0))
     yield s
     s.close()
 

@@ -13,7 +13,7 @@ import uvicorn
 
 from derivecert.api.app import create_app, load_engine
 from derivecert.settings import Settings, hash_token
-from derivecert.catalog import build_submission, open_store
+from derivecert.catalog import build_submission, open_catalog, open_store
 from fakes import fake_run
 
 TOKENS = {"hospital-a": "token-of-hospital-a", "hospital-b": "token-of-hospital-b", "cdc-east": "token-of-cdc"}  # = conftest.TOKENS
@@ -41,7 +41,7 @@ def seed(store) -> None:
 def main(argv: list[str]) -> None:
     port, store_dir = int(argv[0]), Path(argv[1])
     settings = settings_for(store_dir)
-    store = open_store(settings)
+    store = open_catalog(open_store(settings))
     seed(store)
     engine = False if "--no-engine" in argv else load_engine(settings)
     app = create_app(settings, engine=engine, store=store)

@@ -15,7 +15,7 @@ from rdflib.namespace import RDFS
 from derivecert.api.app import create_app
 from derivecert.docs_gen import terms
 from derivecert.resources import ontology_graph, shapes_source_graph
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 
 from .conftest import make_settings
 
@@ -32,7 +32,7 @@ SAMPLES = {"^$": "", "^[0-9]+\\.[0-9]+\\.[0-9]+$": "0.1.0", "^docs/(ontology|req
 
 @pytest.fixture(scope="module")
 def client():
-    store = EmbeddedStore(None, query_processes=1)
+    store = Catalog(EmbeddedStore(None, query_processes=1))
     with TestClient(create_app(make_settings(), engine=False, store=store)) as c:
         yield c
     store.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from derivecert import catalog as store_mod
-from derivecert.catalog import EmbeddedStore, RemoteStore, SearchQuery, build_submission, dataset_key, graph_iri
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, SearchQuery, build_submission, dataset_key, graph_iri
 
 from .fakes import fake_run
 
@@ -32,7 +32,7 @@ def shape_of_writes() -> tuple[int, int, int]:
     """(triples of a dataset as served, triples each write adds to its institution's graph,
     triples its writes share: the publisher all of them name), measured on a memory store with
     the writes the writer processes make."""
-    s = EmbeddedStore(None)
+    s = Catalog(EmbeddedStore(None))
     sizes = []
     for i in range(2):
         g, rg, results = fake_run(dataset(0, i), title="t", filing=f"DC-20250101-W000000{i}")
@@ -75,7 +75,7 @@ def test_1600_concurrent_writes_from_8_processes_are_all_present(oxigraph_server
     server = oxigraph_server
     outputs = run_writers(lambda w: ["remote", server.query_url, server.update_url, str(w), "200", "0"], 8)
     assert sum(len(lines) for lines in outputs) == 1600
-    store = RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=0)
+    store = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, index_check_interval_s=0))
     try:
         served, per_write, shared = shape_of_writes()
         assert store.count() == 1600
@@ -116,7 +116,7 @@ def test_sigkill_keeps_every_acknowledged_write_whole_and_none_half_written(tmp_
         acked[target] = title  # a later version replaces an earlier one
     in_flight_target, in_flight_title = planned_write(1, len(lines), 5)
 
-    store = EmbeddedStore(path, query_processes=0)  # reopens after the crash
+    store = Catalog(EmbeddedStore(path, query_processes=0))  # reopens after the crash
     try:
         served, per_write, shared = shape_of_writes()
         for target, title in acked.items():
@@ -183,7 +183,7 @@ def test_sigkill_of_the_api_server_keeps_every_acknowledged_filing(tmp_path):
             f.result(timeout=60)
     assert len(acked) >= 12
 
-    store = EmbeddedStore(tmp_path / "store", query_processes=0)
+    store = Catalog(EmbeddedStore(tmp_path / "store", query_processes=0))
     try:
         for iri, number in acked.items():
             record = store.record(dataset_key(iri))

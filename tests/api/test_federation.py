@@ -13,7 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app
-from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, build_submission
 
 from .conftest import make_settings
 from .fakes import fake_run
@@ -41,7 +41,7 @@ def peers(tmp_path_factory):
              dict(title="Oncology cohort features", scenario=("AS-RES",), level="L3", grade="D2",
                   granularity="GR-IND", filing="DC-20250101-SOUTH001")),
         ]:
-            s = RemoteStore(server.query_url, server.update_url, server.gsp_url)
+            s = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url))
             file_fake(s, inst, ds, **kw)
             s.close()
         yield north, south
@@ -74,7 +74,7 @@ class UvicornNode:
 
 @pytest.fixture(scope="module")
 def west_node():
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     file_fake(store, "hospital-west", "https://west.example.org/ds/pathology-ai-labels",
               title="Pathology AI labels", scenario=("AS-AI",), technique=("GT-ANNO",), filing="DC-20250101-WEST0001")
     settings = make_settings(node_name="West node")
@@ -85,7 +85,7 @@ def west_node():
 
 @pytest.fixture
 def local_store(tmp_path):
-    store = EmbeddedStore(tmp_path / "local", query_processes=1)
+    store = Catalog(EmbeddedStore(tmp_path / "local", query_processes=1))
     file_fake(store, "hospital-a", "https://hospital-a.example.org/ds/cancer-incidence",
               title="Cancer incidence by district", scenario=("AS-PH",), filing="DC-20250101-LOCAL001")
     yield store
@@ -205,7 +205,7 @@ def test_a_peer_down_or_silent_gives_a_partial_answer(local_store, peers):
 
 def test_a_peer_stopped_mid_session(tmp_path, local_store):
     server = OxigraphServer(tmp_path / "ephemeral").start()
-    s = RemoteStore(server.query_url, server.update_url, server.gsp_url)
+    s = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url))
     file_fake(s, "hospital-east", "https://east.example.org/ds/x", filing="DC-20250101-EAST0001")
     s.close()
     cfg = [{"name": "east", "url": server.query_url, "kind": "sparql"}]
@@ -232,7 +232,7 @@ def test_derivecert_peer_forwarding_is_not_recursive(west_node):
 @pytest.fixture(scope="module")
 def west_named_node():
     """A second DeriveCert node with the west node's dataset, whose institution it names."""
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     file_fake(store, "hospital-west", "https://west.example.org/ds/pathology-ai-labels",
               title="Pathology AI labels", scenario=("AS-AI",), technique=("GT-ANNO",), filing="DC-20250101-WEST0002")
     settings = make_settings(node_name="West mirror", institutions=[

@@ -16,7 +16,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS
 from derivecert.api.app import create_app, seed_store
 from derivecert.dcat_export import HEALTHDCAT_AP_UNFILLED, STANDARD
 from derivecert.settings import Settings
-from derivecert.catalog import EmbeddedStore, SearchQuery, dataset_key
+from derivecert.catalog import Catalog, EmbeddedStore, SearchQuery, dataset_key
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -41,7 +41,7 @@ def demo(engine, tmp_path_factory):
     if engine is None:
         pytest.skip("derivecert.engine does not exist in this checkout")
     settings = Settings(config_file=ROOT / "examples" / "derivecert.toml")
-    store = EmbeddedStore(tmp_path_factory.mktemp("harvest") / "store", query_processes=1)
+    store = Catalog(EmbeddedStore(tmp_path_factory.mktemp("harvest") / "store", query_processes=1))
     filed = seed_store(store, engine, ROOT / "examples", settings, echo=lambda *_: None)
     with TestClient(create_app(settings, engine=engine, store=store)) as client:
         yield client, filed, store

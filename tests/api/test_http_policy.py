@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from derivecert.api.app import create_app
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 
 from .conftest import TOKENS, make_settings
 
@@ -20,7 +20,7 @@ PORTAL = "https://portal.example.org"
 
 def client_for(**access):
     settings = make_settings(access={"reads_open": True, **access})
-    return TestClient(create_app(settings, engine=False, store=EmbeddedStore(None)))
+    return TestClient(create_app(settings, engine=False, store=Catalog(EmbeddedStore(None))))
 
 
 def preflight(client, origin, method="PUT"):
@@ -58,7 +58,7 @@ def test_cors_origins_must_be_origins(origin):
 
 
 def test_a_client_that_disconnects_is_logged_without_a_traceback(caplog):
-    app = create_app(make_settings(), engine=False, store=EmbeddedStore(None))
+    app = create_app(make_settings(), engine=False, store=Catalog(EmbeddedStore(None)))
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT",
         "scheme": "http", "path": "/v1/institutions/hospital-a/datasets", "raw_path": b"/v1/institutions/hospital-a/datasets",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derivecert.catalog import EmbeddedStore, SearchQuery, build_submission
+from derivecert.catalog import Catalog, EmbeddedStore, SearchQuery, build_submission
 
 from .fakes import fake_run
 
@@ -37,7 +37,7 @@ query = st.builds(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(record, min_size=0, max_size=8), st.lists(query, min_size=1, max_size=4))
 def test_index_and_sparql_search_agree(records, queries):
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     try:
         subs = []
         for i, r in enumerate(records):

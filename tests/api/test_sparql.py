@@ -135,9 +135,9 @@ def test_result_limit(store, engine):
 
 def test_time_limit_stops_the_query(tmp_path, engine):
     """The worker process running a runaway query is killed at the limit."""
-    from derivecert.catalog import EmbeddedStore
+    from derivecert.catalog import Catalog, EmbeddedStore
 
-    store = EmbeddedStore(tmp_path / "slow", query_processes=1)
+    store = Catalog(EmbeddedStore(tmp_path / "slow", query_processes=1))
     store.load(graph_iri("hospital-a"), [
         ox.Triple(ox.NamedNode(f"http://e/{i}"), ox.NamedNode("http://e/p"), ox.Literal(str(i))) for i in range(3000)])
     settings = make_settings(limits={"sparql_timeout_s": 0.3})

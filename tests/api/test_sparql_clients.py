@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from derivecert.api.app import create_app
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 from derivecert.catalog.model import graph_iri
 
 from .conftest import make_settings
@@ -124,7 +124,7 @@ def test_results_are_the_engines(client, store):
     """Terms of every kind survive each results format (the engine writes them)."""
     fill(store)
     # Virtuoso 7.2 has no BNODE() ("Built-in function is not implemented"): there the column stays unbound
-    blank = "" if getattr(getattr(store, "dialect", None), "name", "") == "virtuoso" else "BIND(BNODE() AS ?blank) "
+    blank = "" if getattr(getattr(store.backend, "dialect", None), "name", "") == "virtuoso" else "BIND(BNODE() AS ?blank) "
     q = ('SELECT ?iri ?lang ?typed ?plain ?blank ?unbound WHERE { BIND(<http://e/x> AS ?iri) '
          'BIND("标\\t题\\n\\"q\\""@zh AS ?lang) BIND(42 AS ?typed) BIND("a,b" AS ?plain) ' + blank + '}')
     import pyoxigraph as ox
@@ -262,7 +262,7 @@ def federation(tmp_path_factory):
         nodes = []
         for inst, ds, filing in [("hospital-a", "https://hospital-a.example.org/ds/cancer-incidence", "DC-20250101-HOSPA001"),
                                  ("hospital-b", "https://hospital-b.example.org/ds/oncology-features", "DC-20250101-HOSPB001")]:
-            store = EmbeddedStore(None)
+            store = Catalog(EmbeddedStore(None))
             file_fake(store, inst, ds, title=f"{inst} dataset", filing=filing)
             stores.append(store)
             nodes.append(UvicornNode(create_app(make_settings(), engine=False, store=store)))

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivecert.api.app import create_app
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 from derivecert.sparql_guard import (
     QueryError,
     ServiceNotAllowed,
@@ -177,7 +177,7 @@ def test_every_refused_variant_makes_no_connection(listeners, template):
         other_root=f"http://127.0.0.1:{other.port}/", other_escaped=f"http\\u003A//127.0.0.1:{other.port}/sparql",
         allowed_userinfo=f"http://reader:secret@127.0.0.1:{allowed.port}/sparql",
     )
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     with TestClient(create_app(make_settings(service_allow=[allowed_url]), engine=False, store=store)) as c:
         for send in (lambda: c.get("/sparql", params={"query": query}),
                      lambda: c.post("/sparql", content=query, headers={"Content-Type": "application/sparql-query"})):
@@ -193,7 +193,7 @@ def test_every_refused_variant_makes_no_connection(listeners, template):
 def test_a_service_behind_an_ambiguous_less_than_is_refused_without_connecting(listeners):
     _, other = listeners
     query = f"SELECT * {{ ?a ?b ?c FILTER(?a<'x>') SERVICE <http://127.0.0.1:{other.port}/sparql> {{ }} FILTER(?b = 'y') }}"
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     with TestClient(create_app(make_settings(), engine=False, store=store)) as c:
         body = is_problem(c.get("/sparql", params={"query": query}), 400, "invalid-query")
         assert "longest token" in body["detail"] and "less-than" in body["hint"]

@@ -6,8 +6,9 @@ import pyoxigraph as ox
 import pytest
 
 from derivecert import catalog as store_mod
-from derivecert.catalog.backends import base as store_base
+from derivecert.catalog import records as store_base
 from derivecert.catalog import (
+    Catalog,
     GENID_BASE,
     ConflictError,
     EmbeddedStore,
@@ -154,7 +155,7 @@ def test_replacement_is_atomic(store, monkeypatch):
     submit(store, "hospital-a", DS1, title="Kept title")
     dead = f"http://127.0.0.1:{free_port()}/nothing.ttl"
     failures = [f"CREATE GRAPH <{graph_iri('hospital-a')}>"]
-    if not (isinstance(store, RemoteStore) and store.dialect.name == "virtuoso"):
+    if not (isinstance(store.backend, RemoteStore) and store.backend.dialect.name == "virtuoso"):
         failures.append(f"LOAD <{dead}>")
     original = store_base._generation_ops
     for failure in failures:
@@ -171,8 +172,9 @@ def test_virtuoso_over_http_alone_commits_operation_by_operation(virtuoso_server
     endpoint, the operations before a failing one stay written.  Should a Virtuoso release make
     its HTTP updates atomic, this fails, and the SQL path can go."""
     virtuoso_server.clear()
-    s = RemoteStore(virtuoso_server.query_url, virtuoso_server.update_url, virtuoso_server.gsp_url,
-                    auth=(virtuoso_server.username, virtuoso_server.password), dialect="virtuoso", index_check_interval_s=0)
+    s = Catalog(RemoteStore(virtuoso_server.query_url, virtuoso_server.update_url, virtuoso_server.gsp_url,
+                            auth=(virtuoso_server.username, virtuoso_server.password), dialect="virtuoso",
+                            index_check_interval_s=0))
     try:
         submit(s, "hospital-a", DS1, title="Kept title")
         with pytest.raises(store_mod.StoreError):
@@ -188,7 +190,7 @@ def test_a_server_cutting_results_at_its_row_cap_is_an_error_not_a_smaller_catal
     rebuilt from a cut result would silently miss records, so the store refuses it; a user's
     query cut there is marked truncated."""
     server = VirtuosoServer(tmp_path / "capped", max_rows=5).start()  # the fixture checked it is installed
-    s = remote_store(server, index_check_interval_s=0)
+    s = Catalog(remote_store(server, index_check_interval_s=0))
     try:
         subs = []
         for i in range(6):
@@ -255,8 +257,8 @@ def test_remote_index_follows_another_writer(request, server_fixture):
     """Two nodes over one shared store (the national recipe): each sees the other's writes."""
     server = request.getfixturevalue(server_fixture)
     server.clear()
-    a = remote_store(server, index_check_interval_s=0)
-    b = remote_store(server, index_check_interval_s=0)
+    a = Catalog(remote_store(server, index_check_interval_s=0))
+    b = Catalog(remote_store(server, index_check_interval_s=0))
     try:
         assert a.count() == 0
         submit(b, "hospital-a", DS1)
@@ -293,10 +295,10 @@ def test_bulk_add_then_search(store):
 
 
 def test_embedded_store_persists(tmp_path):
-    s = EmbeddedStore(tmp_path / "persist")
+    s = Catalog(EmbeddedStore(tmp_path / "persist"))
     submit(s, "hospital-a", DS1)
     s.close()
-    s2 = EmbeddedStore(tmp_path / "persist")
+    s2 = Catalog(EmbeddedStore(tmp_path / "persist"))
     try:
         assert s2.count() == 1
         assert s2.record(dataset_key(DS1))["institution"] == "hospital-a"

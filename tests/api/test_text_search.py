@@ -9,7 +9,7 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from derivecert.catalog import EmbeddedStore, SearchQuery, build_submission
+from derivecert.catalog import Catalog, EmbeddedStore, SearchQuery, build_submission
 from derivecert.catalog.text import TextIndex, index_text, match_expression, stem
 
 from .fakes import fake_run
@@ -100,7 +100,7 @@ def test_words_that_are_not_words_match_nothing_and_never_reach_fts5_syntax():
 
 def test_the_text_index_is_persisted_beside_the_store_and_rebuilt_when_stale(tmp_path):
     path = tmp_path / "store"
-    store = EmbeddedStore(path, query_processes=0)
+    store = Catalog(EmbeddedStore(path, query_processes=0))
     for record in RECORDS:
         file(store, *record)
     generation = store.read_generation()
@@ -108,7 +108,7 @@ def test_the_text_index_is_persisted_beside_the_store_and_rebuilt_when_stale(tmp
     text_file = tmp_path / "store.text.sqlite"
     assert TextIndex(text_file).generation() == generation
 
-    store = EmbeddedStore(path, query_processes=0)
+    store = Catalog(EmbeddedStore(path, query_processes=0))
     assert names(store, "糖尿病") == ["t2d"]
     store.close()
 
@@ -118,13 +118,13 @@ def test_the_text_index_is_persisted_beside_the_store_and_rebuilt_when_stale(tmp
     db.execute("UPDATE meta SET value = 'before-the-crash'")
     db.commit()
     db.close()
-    store = EmbeddedStore(path, query_processes=0)
+    store = Catalog(EmbeddedStore(path, query_processes=0))
     assert names(store, "糖尿病") == ["t2d"]
     assert TextIndex(text_file).generation() == generation
     store.close()
 
     text_file.write_bytes(b"not a database at all" * 100)  # torn or foreign: rebuilt
-    store = EmbeddedStore(path, query_processes=0)
+    store = Catalog(EmbeddedStore(path, query_processes=0))
     assert names(store, "流感") == ["flu"]
     store.close()
 

@@ -37,7 +37,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF
 
 from derivecert.api.app import create_app
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 
 from .conftest import make_settings
 from .servers import Listener
@@ -83,7 +83,7 @@ def suite(name: str) -> list[tuple[str, Path]]:
 
 @pytest.fixture(scope="module")
 def endpoint():
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     with TestClient(create_app(make_settings(), engine=False, store=store)) as c:
         yield c
     store.close()
@@ -226,9 +226,9 @@ def test_federation_evaluation_tests_run_offline(endpoints):
                        headers={"Content-Type": "text/turtle"}, trust_env=False).raise_for_status()
             query = query.replace(f"<{iri}>", f"<{server.query_url}>")
             allow.append(server.query_url)
-        store = EmbeddedStore(None)
+        store = Catalog(EmbeddedStore(None))
         if test["data"] is not None:
-            store.ox.load(test["data"].read_bytes(), format=ox.RdfFormat.TURTLE,
+            store.backend.ox.load(test["data"].read_bytes(), format=ox.RdfFormat.TURTLE,
                           to_graph=ox.NamedNode(graph_iri("hospital-a")))
         with TestClient(create_app(make_settings(service_allow=allow), engine=False, store=store)) as c:
             r = c.post("/sparql", content=query.encode("utf-8"), headers={"Content-Type": "application/sparql-query"})

@@ -1,19 +1,20 @@
 """A writer process for the durability tests (run as a script, never imported by the tests).
 
     python tests/api/writer.py remote QUERY_URL UPDATE_URL WRITER N REPLACE_EVERY
-    python tests/api/writer.py embedded STORE_DIR WRITER N REPLACE_EVERY
+    python tests/api/writer.py embedded STORE_DIR WRITER N REPLACE_EVERY [FOLD_AFTER]
 
 Makes N writes of datasets `https://writer-<WRITER>.example.org/ds/<i>`; with REPLACE_EVERY = k
 > 0, every k-th write replaces the dataset written three writes before, so that replacement is
 exercised too.  Prints ``ACK <i> <title>`` after each write returns, flushing at once: a line on
-stdout is an acknowledged write.
+stdout is an acknowledged write.  FOLD_AFTER: fold the search index's journal into its snapshot
+after that many writes (`derivecert.catalog.indexfile`), so that a kill can land in a fold too.
 """
 
 from __future__ import annotations
 
 import sys
 
-from derivecert.catalog import EmbeddedStore, RemoteStore, build_submission
+from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, build_submission
 from fakes import fake_run
 
 
@@ -25,10 +26,14 @@ def main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "remote":
         # the writers share the server, not an index: each checks ownership against its own
-        store = RemoteStore(argv[1], argv[2], index_check_interval_s=3600)
+        store = Catalog(RemoteStore(argv[1], argv[2], index_check_interval_s=3600))
         writer, n, every = argv[3], int(argv[4]), int(argv[5])
     else:
-        store = EmbeddedStore(argv[1], query_processes=0)
+        if len(argv) > 5:
+            from derivecert.catalog import indexfile
+
+            indexfile.FOLD_AFTER = int(argv[5])
+        store = Catalog(EmbeddedStore(argv[1], query_processes=0))
         writer, n, every = argv[2], int(argv[3]), int(argv[4])
     institution = "hospital-a" if int(writer) % 2 else "hospital-b"
     for i in range(n):

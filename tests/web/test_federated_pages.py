@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from derivecert.api.app import create_app
 from api.conftest import make_settings
 from api.test_federation import UvicornNode, file_fake
-from derivecert.catalog import EmbeddedStore
+from derivecert.catalog import Catalog, EmbeddedStore
 
 
 @pytest.fixture(scope="module")
 def peer_url():
-    store = EmbeddedStore(None)
+    store = Catalog(EmbeddedStore(None))
     file_fake(store, "hospital-west", "https://west.example.org/ds/pathology-ai-labels",
               title="Pathology AI labels", scenario=("AS-AI",), technique=("GT-ANNO",), filing="DC-20250101-WEST0001")
     with UvicornNode(create_app(make_settings(node_name="West"), engine=False, store=store)) as url:

@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from derivecert import __version__
-from derivecert.catalog import CatalogStore, SubmissionRefused, file_submission, open_store
+from derivecert.catalog import Catalog, CatalogStore, SubmissionRefused, file_submission, open_catalog, open_store
 from derivecert.settings import Settings
 
 from . import deps, problems
@@ -79,7 +79,7 @@ def load_filing_key(settings: Settings, create: bool = False):
     return FilingKey.load(path, settings.signing.passphrase_bytes())
 
 
-def create_app(settings: Settings | None = None, engine: Any | None = None, store: CatalogStore | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine: Any | None = None, store: Catalog | CatalogStore | None = None) -> FastAPI:
     """The app.  `engine` and `store` may be given (tests share one engine across apps);
     otherwise the engine loads and the store opens at startup from `settings`.  `engine=False`
     serves the catalog without certification (a read-only mirror)."""
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own_store = store is None
-        the_store = store if store is not None else open_store(settings)
+        the_store = open_catalog(store if store is not None else open_store(settings))
         # /sparql's default graph: these institutions' graphs, and any that holds records
         the_store.institutions = {i.id for i in settings.institutions}
         svc = Services(settings=settings, store=the_store, engine=engine or None,
@@ -188,7 +188,7 @@ def _finish_openapi(app: FastAPI, routes) -> None:
 SEED_SKIPS = {"certification-rejected": "rejected", "nothing-to-file": "nothing to file"}
 
 
-def seed_store(store: CatalogStore, engine: Any, seed_dir: Path, settings: Settings, echo=print, signing_key=None) -> int:
+def seed_store(store: Catalog, engine: Any, seed_dir: Path, settings: Settings, echo=print, signing_key=None) -> int:
     """Certify `seed_dir/<institution>/*.ttl` one file at a time and file what is certifiable
     (`file_submission`, as a PUT each).  Returns the number of datasets filed."""
     filed = 0
@@ -238,7 +238,7 @@ def serve(
         settings.store.path = Path(store_path)
     filing_key = load_filing_key(settings, create=True)
     print(f"filing key {settings.filing_key_file()} (key id {filing_key.key_id}; public key at /.well-known/derivecert/filing-key)")
-    store = open_store(settings)
+    store = open_catalog(open_store(settings))
     engine = None
     try:
         print("loading the ontology and shapes ...", flush=True)

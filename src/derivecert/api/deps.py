@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from derivecert import sandbox
-from derivecert.catalog import CatalogStore, dataset_key, is_key
+from derivecert.catalog import Catalog, dataset_key, is_key
 from derivecert.settings import Principal, Settings
 
 from .problems import Problem
@@ -29,7 +29,7 @@ class Services:
     """What a request needs, created once per process in the app's lifespan."""
 
     settings: Settings
-    store: CatalogStore
+    store: Catalog
     engine: Any | None = None
     engine_error: str | None = None
     engine_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -40,9 +40,12 @@ also written in SPARQL (`sparql_search`) for peers that are plain SPARQL endpoin
 DeriveCert catalog, and the two are tested to agree.
 
 Modules: `model` (IRIs, the dimension table, record summaries), `submission` (what a run
-writes), `index` (the bitset search index), `search` (queries, and the same search in SPARQL),
-`sparql` (values in SPARQL text), `ledger` (filing ledger), `errors`, `service` (the submit use
-case) and `backends/` (`base`, `oxigraph`, `remote`, `querypool`, `registry`).
+writes), `records` (the record layout's SPARQL texts), `index` (the bitset search index),
+`indexfile` (the index kept beside an embedded store, consistent with its generation), `search`
+(queries, and the same search in SPARQL), `sparql` (values in SPARQL text), `ledger` (filing
+ledger), `errors`, `service` (`Catalog`: the index, lock, generation and transactions over a
+backend; the submit use case) and `backends/` (storage primitives only: `base`, `oxigraph`,
+`remote`, `querypool`, `registry`).
 """
 
 from .backends import CatalogStore, EmbeddedStore, QueryOutcome, RemoteStore, open_store, register
@@ -78,17 +81,17 @@ from .model import (
                     record_iri,
 )
 from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
-from .service import FilingOutcome, file_submission
+from .service import Catalog, FilingOutcome, file_submission, open_catalog
 from .sparql import insert_data, sparql_iri, sparql_literal, sparql_term, update_text, values_clause
 from .submission import Submission, build_submission, check_description, reserved_terms
 
 __all__ = [
     "CATALOG", "CODED", "DCAT", "DCT", "DIMENSIONS", "FILINGS_GRAPH", "FOAF", "GENID_BASE", "GRAPH_BASE", "IDX",
     "META_GRAPH", "PREFIXES", "RDF_JSON", "RDF_TYPE", "RECORD_BASE", "STORABLE_VERDICTS", "XSD",
-    "CatalogStore", "ConflictError", "EmbeddedStore", "FilingOutcome", "QueryOutcome", "QueryRejected", "QueryTimeout", "RecordSummary",
+    "Catalog", "CatalogStore", "ConflictError", "EmbeddedStore", "FilingOutcome", "QueryOutcome", "QueryRejected", "QueryTimeout", "RecordSummary",
     "RemoteStore", "ReservedTermError", "SearchQuery", "SearchResult", "StoreError", "Submission", "SubmissionRefused",
     "build_submission", "check_description", "classification_to_codes", "code_of", "codes_to_classification",
     "dataset_key", "file_submission", "filing_node", "graph_iri", "institution_of_graph", "iri_lookalike_form", "is_institution_id",
-    "is_key", "open_store", "parse_sparql_search", "record_iri", "register", "reserved_terms", "sparql_iri",
+    "is_key", "open_catalog", "open_store", "parse_sparql_search", "record_iri", "register", "reserved_terms", "sparql_iri",
     "sparql_literal", "sparql_search", "sparql_term", "values_clause", "insert_data", "update_text",
 ]

@@ -1,14 +1,77 @@
-"""The search index: every record's facet summary as bitsets, so facet counts at 100,000
-datasets take milliseconds without running SPARQL."""
+"""The search index: every record's facet summary as bitsets, so facet counts at 1,000,000
+datasets take milliseconds without running SPARQL.  Records are kept as compact JSON, decoded
+only for the page shown, so the index of a million datasets fits in memory and loads from its
+file (`dump` / `load`, written beside the store by `catalog.indexfile`) in about a second."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import json
+import marshal
+import threading
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from .model import DIMENSIONS, RecordSummary, iri_lookalike_form
 from .search import SearchQuery, SearchResult
+
+#: the layout `dump` writes; `load` refuses any other (the index is then rebuilt from the store)
+FORMAT = "derivecert-facet-index/3"
+
+
+def encode(entry: RecordSummary) -> bytes:
+    """A record as the index keeps it: its summary and search text, as compact JSON."""
+    return json.dumps({**entry.to_json(), "text": entry.text}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> RecordSummary:
+    value = json.loads(data)
+    return RecordSummary.from_json(value, text=value.get("text") or "")
+
+
+class Entries:
+    """Ordinal -> encoded record: a base read from the index file (one buffer, possibly a memory
+    map, and its offsets: no Python object a record until one is read) and the records since.
+    Whether an ordinal is live is the index's `live` bitset: a removed record may still be here."""
+
+    def __init__(self, blob: bytes | memoryview = b"", offsets: array | None = None) -> None:
+        self.blob = blob
+        self.offsets = offsets if offsets is not None else array("Q", [0])
+        self.base = len(self.offsets) - 1
+        self.added: list[bytes | None] = []
+
+    def __len__(self) -> int:
+        return self.base + len(self.added)
+
+    def __getitem__(self, i: int) -> bytes | None:
+        if i >= self.base:
+            return self.added[i - self.base]
+        start, end = self.offsets[i], self.offsets[i + 1]
+        return bytes(self.blob[start:end]) if end > start else None
+
+    def __setitem__(self, i: int, value: None) -> None:
+        """Only a removal (None): a record added since the file frees its bytes; one of the
+        file's stays in the buffer, dead (`live` says so), until the index is compacted."""
+        if i >= self.base:
+            self.added[i - self.base] = None
+
+    def __iter__(self) -> Iterator[bytes | None]:
+        return (self[i] for i in range(len(self)))
+
+    def append(self, data: bytes) -> None:
+        self.added.append(data)
+
+    def parts(self) -> tuple[bytes, bytes]:
+        """Every record in one buffer, and the offsets as bytes: the file's buffer as it is
+        (one copy, no Python work a record), then the records since (removed ones empty)."""
+        base_end = self.offsets[-1]
+        offsets = array("Q", self.offsets)
+        pos = base_end
+        for data in self.added:
+            pos += len(data or b"")
+            offsets.append(pos)
+        return bytes(self.blob[:base_end]) + b"".join(d or b"" for d in self.added), offsets.tobytes()
 
 
 class FacetIndex:
@@ -23,39 +86,116 @@ class FacetIndex:
         self.clear()
 
     def clear(self) -> None:
-        self.entries: list[RecordSummary | None] = []
-        self.by_key: dict[str, int] = {}
-        self.by_form: dict[str, set[str]] = {}  # look-alike form of a dataset IRI -> keys
+        self.entries = Entries()  # ordinal -> `encode`d record (None: removed)
+        self._by_key: dict[str, int] = {}
+        # look-alike form of a dataset IRI -> its keys, joined by spaces (one str, not a set, a
+        # dataset: a third of the memory at a million)
+        self._by_form: dict[str, str] = {}
+        self._by_filing: dict[str, str] = {}  # filing number -> key
+        # the three maps above, as loaded from the file and not yet built (`prepare`)
+        self._pending: tuple[str, list[str], list[str]] | None = None
+        self._prepare_lock = threading.Lock()
         self.live = 0
         self.masks: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
         self._text_cache: dict[str, int] = {}
         self._blob: str | None = None
         self._starts: list[int] = []
-        self.entries_dims: list[dict[str, set[str]]] = []
+        self._decoded: dict[int, RecordSummary] = {}
         self.generation = 0
 
     def __len__(self) -> int:
-        return len(self.by_key)
+        return self.live.bit_count()
+
+    # the maps by key, look-alike form and filing number: built after a load, off the start's path
+    @property
+    def by_key(self) -> dict[str, int]:
+        self.prepare()
+        return self._by_key
+
+    @property
+    def by_form(self) -> dict[str, str]:
+        self.prepare()
+        return self._by_form
+
+    @property
+    def by_filing(self) -> dict[str, str]:
+        self.prepare()
+        return self._by_filing
+
+    def prepare(self) -> None:
+        """Build the maps of a loaded index (about a second at a million datasets)."""
+        if self._pending is None:
+            return
+        with self._prepare_lock:
+            if self._pending is None:
+                return
+            keys_text, forms, numbers = self._pending
+            by_key: dict[str, int] = {}
+            by_form: dict[str, str] = {}
+            by_filing: dict[str, str] = {}
+            for i in range(len(forms)):
+                key = keys_text[16 * i:16 * i + 16]
+                if key == " " * 16:
+                    continue
+                by_key[key] = i
+                form = forms[i]
+                by_form[form] = key if form not in by_form else by_form[form] + " " + key
+                if numbers[i]:
+                    by_filing[numbers[i]] = key
+            self._by_key, self._by_form, self._by_filing = by_key, by_form, by_filing
+            self._pending = None
 
     def get(self, key: str) -> RecordSummary | None:
         i = self.by_key.get(key)
-        return self.entries[i] if i is not None else None
+        return self._live(i) if i is not None else None
 
     def _live(self, i: int) -> RecordSummary:
         """The entry at a live ordinal (one of `by_key`'s, or a bit of `live`)."""
-        entry = self.entries[i]
-        assert entry is not None, f"ordinal {i} is not live"
+        entry = self._decoded.get(i)
+        if entry is None:
+            data = self.entries[i]
+            assert data is not None, f"ordinal {i} is not live"
+            if len(self._decoded) > 4096:  # a few pages' worth: the rest stays compact
+                self._decoded.clear()
+            entry = self._decoded[i] = decode(data)
         return entry
+
+    def records(self) -> list[RecordSummary]:
+        """Every live record, in ordinal order."""
+        return [self._live(i) for i in self._ordinals(self.live)]
+
+    @staticmethod
+    def _ordinals(mask: int) -> list[int]:
+        s = bin(mask)[:1:-1]  # bit i at position i
+        return [i for i, c in enumerate(s) if c == "1"]
 
     def lookalikes(self, dataset: str) -> list[RecordSummary]:
         """Records whose dataset IRI is `dataset` or a look-alike of it (`iri_lookalike_form`)."""
-        return [self._live(self.by_key[k]) for k in sorted(self.by_form.get(iri_lookalike_form(dataset), ()))]
+        keys = self.by_form.get(iri_lookalike_form(dataset), "")
+        return [self._live(self.by_key[k]) for k in sorted(keys.split())]
 
     def find_filing(self, number: str) -> RecordSummary | None:
-        for entry in self.entries:
-            if entry is not None and entry.filing and entry.filing.get("number") == number:
-                return entry
-        return None
+        key = self.by_filing.get(number)
+        return self.get(key) if key is not None else None
+
+    def _link(self, entry: RecordSummary) -> None:
+        form = iri_lookalike_form(entry.dataset)
+        keys = self.by_form.get(form)
+        self.by_form[form] = entry.key if not keys else " ".join(sorted({*keys.split(), entry.key}))
+        number = (entry.filing or {}).get("number")
+        if number:
+            self.by_filing[str(number)] = entry.key
+
+    def _unlink(self, entry: RecordSummary) -> None:
+        form = iri_lookalike_form(entry.dataset)
+        keys = [k for k in self.by_form.get(form, "").split() if k != entry.key]
+        if keys:
+            self.by_form[form] = " ".join(keys)
+        else:
+            self.by_form.pop(form, None)
+        number = str((entry.filing or {}).get("number") or "")
+        if self.by_filing.get(number) == entry.key:
+            del self.by_filing[number]
 
     def add_many(self, entries: Iterable[RecordSummary]) -> None:
         entries = sorted(entries, key=lambda e: (e.modified, e.key))
@@ -68,17 +208,19 @@ class FacetIndex:
         size = (n + 8) // 8
         live = bytearray(size)
         tables: dict[str, dict[str, bytearray]] = {dim: {} for dim in DIMENSIONS}
+        entries_dims: list[dict[str, set[str]]] = []
         for i, entry in enumerate(entries):
             if entry.key in self.by_key:  # a duplicate key: the later one wins
                 old = self.by_key[entry.key]
+                self._unlink(decode(self.entries[old] or b""))
                 self.entries[old] = None
                 live[old >> 3] &= ~(1 << (old & 7)) & 0xFF
-                for dim, values in self.entries_dims[old].items():
+                for dim, values in entries_dims[old].items():
                     for value in values:
                         tables[dim][value][old >> 3] &= ~(1 << (old & 7)) & 0xFF
-            self.entries.append(entry)
+            self.entries.append(encode(entry))
             self.by_key[entry.key] = i
-            self.by_form.setdefault(iri_lookalike_form(entry.dataset), set()).add(entry.key)
+            self._link(entry)
             byte, bit = i >> 3, 1 << (i & 7)
             live[byte] |= bit
             dims = {dim: set(values) for dim, values in entry.codes.items() if values and dim in tables}
@@ -93,8 +235,7 @@ class FacetIndex:
                     if arr is None:
                         arr = table[value] = bytearray(size)
                     arr[byte] |= bit
-            self.entries_dims.append(dims)
-        self.entries_dims = []
+            entries_dims.append(dims)
         self.live = int.from_bytes(live, "little")
         self.masks = {dim: {v: int.from_bytes(a, "little") for v, a in t.items()} for dim, t in tables.items()}
         self.masks = {dim: {v: m for v, m in t.items() if m} for dim, t in self.masks.items()}
@@ -104,9 +245,9 @@ class FacetIndex:
         self.remove(entry.key)
         i = len(self.entries)
         bit = 1 << i
-        self.entries.append(entry)
+        self.entries.append(encode(entry))
         self.by_key[entry.key] = i
-        self.by_form.setdefault(iri_lookalike_form(entry.dataset), set()).add(entry.key)
+        self._link(entry)
         self.live |= bit
         for dim in DIMENSIONS:
             table = self.masks[dim]
@@ -120,10 +261,8 @@ class FacetIndex:
             return False
         entry = self._live(i)
         self.entries[i] = None
-        form = iri_lookalike_form(entry.dataset)
-        self.by_form[form].discard(key)
-        if not self.by_form[form]:
-            del self.by_form[form]
+        self._decoded.pop(i, None)
+        self._unlink(entry)
         bit = 1 << i
         self.live ^= bit
         for dim in DIMENSIONS:
@@ -143,10 +282,55 @@ class FacetIndex:
         self.generation += 1
 
     def _compact(self) -> None:
-        alive = [e for e in self.entries if e is not None]
+        alive = self.records()
         self.clear()
-        for e in alive:
-            self.add(e)
+        self.add_many(alive)
+
+    # the index file ---------------------------------------------------------------------------
+    def dump(self) -> tuple[bytes, bytes]:
+        """The index as (meta, records): `marshal` of plain values only (nothing that runs code
+        on load), and every record's JSON in one buffer that `load` may take as a memory map."""
+        blob, offsets = self.entries.parts()
+        n = len(self.entries)
+        keys, forms, numbers = [" " * 16] * n, [""] * n, [""] * n
+        for key, i in self.by_key.items():
+            keys[i] = key
+        for form, joined in self.by_form.items():
+            for key in joined.split():
+                forms[self.by_key[key]] = form.replace("\n", " ")
+        for number, key in self.by_filing.items():
+            numbers[self.by_key[key]] = number.replace("\n", " ")
+        meta = marshal.dumps({
+            "format": FORMAT, "live": self.live, "masks": self.masks, "offsets": offsets,
+            "keys": "".join(keys), "forms": "\n".join(forms), "numbers": "\n".join(numbers),
+        })
+        return meta, blob
+
+    @classmethod
+    def load(cls, meta: bytes, blob: bytes | memoryview) -> "FacetIndex":
+        """An index from `dump`'s parts; ValueError when they are not of this `FORMAT`.  Its maps
+        by key, form and filing number are built on first use or by `prepare`."""
+        try:
+            value = marshal.loads(meta)
+        except (EOFError, ValueError, TypeError) as exc:
+            raise ValueError(f"not a facet index: {exc}") from None
+        if not isinstance(value, dict) or value.get("format") != FORMAT:
+            raise ValueError("not a facet index of this version")
+        index = cls()
+        offsets = array("Q")
+        offsets.frombytes(value["offsets"])
+        if not offsets or offsets[-1] > len(blob):
+            raise ValueError("the facet index's records are cut short")
+        index.entries = Entries(blob, offsets)
+        index.live, index.masks = value["live"], value["masks"]
+        for dim in DIMENSIONS:
+            index.masks.setdefault(dim, {})
+        n = index.entries.base
+        forms, numbers = (value["forms"].split("\n"), value["numbers"].split("\n")) if n else ([], [])
+        if not (len(value["keys"]) == 16 * index.entries.base == 16 * len(forms) == 16 * len(numbers)):
+            raise ValueError("the facet index's maps do not match its records")
+        index._pending = (value["keys"], forms, numbers)
+        return index
 
     def _text_mask(self, word: str) -> int:
         """Records whose text contains `word`: `str.find` over one blob of all texts, so a
@@ -156,9 +340,10 @@ class FacetIndex:
             return cached
         if self._blob is None:
             starts, parts, pos = [], [], 0
-            for e in self.entries:
+            live = set(self._ordinals(self.live))
+            for i in range(len(self.entries)):
                 starts.append(pos)
-                text = e.text if e is not None else ""
+                text = self._live(i).text if i in live else ""
                 parts.append(text)
                 pos += len(text) + 1
             self._blob, self._starts = "\x00".join(parts), starts

@@ -1,16 +1,395 @@
-"""Filing (备案, DOMAIN.md §5): the one use case that turns a certification run into stored
-records, shared by the API's `PUT /v1/institutions/{institution}/datasets` and the seeding of a
-demo node, so both refuse, check and store the same way."""
+"""The catalog service: `Catalog` owns the search index, the write lock and the generation over a
+backend that only stores (backends/base.py), and `file_submission` is the one filing use case
+(备案, DOMAIN.md §5) that the API's `PUT /v1/institutions/{institution}/datasets` and the seeding
+of a demo node both call, so both refuse, check and store the same way.
+
+Over 400 lines: the catalog's transactions (replace, delete, bulk load, the index's rebuild) are
+written here together, each next to the index change it must agree with."""
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
+import time
+import uuid
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from .backends.base import CatalogStore
-from .errors import ConflictError, SubmissionRefused
-from .model import STORABLE_VERDICTS, dataset_key
-from .submission import build_submission, check_description
+import pyoxigraph as ox
+
+from ..filing import new_filing_number
+from . import records
+from .backends.base import CatalogStore, QueryOutcome
+from .errors import ConflictError, StoreError, SubmissionRefused
+from .index import FacetIndex
+from .indexfile import IndexFile
+from .ledger import FILINGS_GRAPH, FilingLedger, filing_ledger_ops, ledger_entries
+from .model import (
+    IDX,
+    STORABLE_VERDICTS,
+    RecordSummary,
+    dataset_key,
+    graph_iri,
+    institution_of_graph,
+    is_key,
+    now_utc,
+    record_iri,
+)
+from .search import SearchQuery, SearchResult, parse_sparql_search, sparql_search
+from .sparql import insert_data
+from .submission import Submission, build_submission, check_description
+from .text import TextIndex
+
+log = logging.getLogger("derivecert.catalog")
+
+
+class Catalog(FilingLedger):
+    """The catalog over a backend: its operations, the search index, the lock that orders writes
+    with the index's changes, and the generation (a token the store changes in the same
+    transaction as every write, so an index can tell whether it still describes the store)."""
+
+    def __init__(self, backend: CatalogStore) -> None:
+        self.backend = backend
+        self.index = FacetIndex()
+        self._lock = threading.RLock()
+        self._generation: str | None = None
+        self._last_check = 0.0
+        self._index_ready = False
+        folder = backend.index_dir
+        self._file = IndexFile(folder) if folder is not None else None
+        self._warming: threading.Thread | None = None
+        #: ranked text search (catalog/text.py), kept with the facet index after every transaction
+        self.text = TextIndex(backend.text_path)
+        #: the institutions of the node's settings (set by the app): their graphs are in the
+        #: dataset of users' queries even before they file anything (`user_dataset`)
+        self.institutions: set[str] = set()
+        self.index_source = ""  # where the index came from: "file" (beside the store) or "store"
+
+    # the backend's primitives, as callers of the catalog see them -----------------------------
+    @property
+    def kind(self) -> str:
+        return self.backend.kind
+
+    @property
+    def path(self) -> Path | None:
+        return getattr(self.backend, "path", None)
+
+    def select(self, query: str, bindings: dict[str, Any] | None = None, *,
+               timeout: float | None = None) -> list[dict[str, Any]]:
+        return self.backend.select(query, bindings, timeout=timeout)
+
+    def ask(self, query: str, bindings: dict[str, Any] | None = None) -> bool:
+        return self.backend.ask(query, bindings)
+
+    def construct(self, query: str, bindings: dict[str, Any] | None = None) -> list[ox.Triple]:
+        return self.backend.construct(query, bindings)
+
+    def update(self, update: str) -> None:
+        self.backend.update(update)
+
+    def load(self, graph: str, triples: list[ox.Triple]) -> None:
+        self.backend.load(graph, triples)
+
+    def export(self, graph: str) -> list[ox.Triple]:
+        return self.backend.export(graph)
+
+    def update_ops(self, ops: list[str]) -> None:
+        """Operations as one transaction, as the backend makes it (atomic on Virtuoso: SQL)."""
+        self.backend.update_ops(ops)
+
+    def run_query(self, query: str, form: str, *, limit: int, timeout: float,
+                  default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> QueryOutcome:
+        """A user's query over the dataset `user_dataset` decides."""
+        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
+        return self.backend.run_query(query, form, limit=limit, timeout=timeout,
+                                      default_graphs=default_graphs, named_graphs=named_graphs)
+
+    def user_dataset(self, default_graphs: list[str] | None,
+                     named_graphs: list[str] | None) -> tuple[list[str], list[str]]:
+        """The dataset of a user's query (`run_query`): the default graph is the union of the
+        institutions' graphs and the named graphs are those graphs, unless the request or the
+        query names some (FROM, FROM NAMED, default-graph-uri, named-graph-uri), which are then
+        the dataset, kept only where they are institutions' graphs.  The
+        node's own graphs (`_meta`, the ledger), a server's system graphs and any other graph
+        in the store never show; a graph that is not the catalog's reads as an empty one.  The
+        institutions are those of the settings (`institutions`) and of the search index (records
+        checked against their graph, which on a shared store other nodes may have written)."""
+        filed = {i for i, mask in self.ensure_index().masks["institution"].items() if mask}
+        catalog = sorted(graph_iri(i) for i in filed | self.institutions)
+        if not default_graphs and not named_graphs:
+            return catalog, catalog
+        # as the SPARQL Protocol says: a dataset that is named is exactly what is named
+        allowed = set(catalog)
+        return ([g for g in default_graphs or [] if g in allowed], [g for g in named_graphs or [] if g in allowed])
+
+    def warm(self) -> None:
+        """Prepare for the first queries: the ledger and the search index now, the backend's
+        query workers in the background (each imports Python for a second or more; searches and
+        `/healthz` do not need them, and a query that comes first starts its own)."""
+        self.ensure_ledger()
+        self.ensure_index()
+        if self._warming is None:
+            self._warming = threading.Thread(target=self._warm_backend, name="derivecert-warm", daemon=True)
+            self._warming.start()
+
+    def _warm_backend(self) -> None:
+        self.index.prepare()  # the index's maps by key, form and filing number (writes, lookups)
+        try:
+            self.backend.warm()
+        except Exception as exc:  # the first query reports it (or falls back: querypool)
+            log.warning("query workers not started in advance: %s", exc)
+
+    def flush(self) -> None:
+        """Write out what the backend buffers in memory (bulk loads call it after each batch)."""
+        self.backend.flush()
+
+    def close(self) -> None:
+        if self._warming is not None:
+            self._warming.join(timeout=120)
+        with self._lock:
+            if self._file is not None and self._index_ready and self._file.lines:
+                self._file.save(self.index, self._generation)  # the next start reads no journal
+            self.text.close()
+        self.backend.close()
+
+    # the index and the generation -------------------------------------------------------------
+    def ensure_index(self) -> FacetIndex:
+        """The search index, rebuilt from the store at first use or when another writer changed
+        the catalog (checked at most every `index_check_interval_s` seconds of the backend)."""
+        with self._lock:
+            if not self._index_ready:
+                self._open_index()
+            elif self.backend.index_check_interval_s >= 0 and self.backend._shared():
+                now = time.monotonic()
+                if now - self._last_check >= self.backend.index_check_interval_s:
+                    self._last_check = now
+                    if self.read_generation() != self._generation:
+                        self.rebuild_index()
+            return self.index
+
+    def read_generation(self) -> str | None:
+        rows = self.backend.select(records.Q_GENERATION)
+        return rows[0]["x"].value if rows else None
+
+    def _summaries(self) -> list[RecordSummary]:
+        """Every record the store could have written (`valid_summary`), with its search text."""
+        texts = {(g, s): o.value for g, s, o in self.backend.scan(IDX + "text") if isinstance(o, ox.Literal)}
+        out = []
+        for g, s, o in self.backend.scan(IDX + "summary"):
+            summary = records.json_object(o.value) if isinstance(o, ox.Literal) else None
+            if summary is not None and records.valid_summary(g, s, summary):
+                out.append(RecordSummary.from_json(summary, text=texts.get((g, s), "")))
+        return out
+
+    def _open_index(self) -> None:
+        """The index from its file beside the store when it describes the store's generation
+        (a start in seconds at a million datasets), else rebuilt from the store."""
+        if self._file is None:
+            self.rebuild_index()
+            return
+        generation = self.read_generation()
+        index = self._file.open(generation)
+        if index is None:
+            self.rebuild_index()
+            return
+        self.text.sync(generation, _live_records(index))  # rebuilt only if of another generation
+        self.index, self._generation, self._index_ready = index, generation, True
+        self.index_source = "file"
+        self._last_check = time.monotonic()
+
+    def rebuild_index(self) -> None:
+        """Read every record back into the search index, accepting a record only where the
+        store could have written it (`valid_summary`), and keep it beside the store."""
+        with self._lock:
+            generation = self.read_generation()
+            entries = records._first_filed(self._summaries())
+            index = FacetIndex()
+            index.add_many(entries)
+            self.text.sync(generation, entries)
+            self.index = index
+            self._generation = generation
+            self._index_ready = True
+            self.index_source = "store"
+            self._last_check = time.monotonic()
+            if self._file is not None:
+                self._file.save(index, generation)
+
+    def _commit(self, ops: list[str], add: list[RecordSummary], remove: list[str]) -> str:
+        """Run the write's operations and a new generation as one transaction (the backend's
+        `update_ops`: atomic on Virtuoso too), the index's change journaled before it
+        (`indexfile`); the new generation.  The caller then changes the index in memory as
+        journaled, and the text index (`_committed`)."""
+        generation = uuid.uuid4().hex
+        undo = self._file.begin(self._generation, generation, add, remove) if self._file is not None else None
+        try:
+            self.backend.update_ops(ops + records._generation_ops(generation))
+        except BaseException:
+            if self._file is not None and undo is not None:
+                self._file.undo(undo)
+            raise
+        return generation
+
+    def _committed(self, generation: str, add: list[RecordSummary], remove: list[str]) -> None:
+        """After the store's transaction and the index's change: the text index, then the
+        generation (a text index left behind by a crash here is rebuilt at the next open)."""
+        self.text.update(add, remove, generation)
+        self._generation = generation
+        if self._file is not None and self._file.due():
+            self._file.save(self.index, generation)
+
+    # reads --------------------------------------------------------------------------------------
+    def locate(self, key: str) -> str | None:
+        """The institution that filed the dataset of this key (the index is the authority:
+        it holds only records validated against their graph)."""
+        if not is_key(key):
+            return None
+        entry = self.ensure_index().get(key)
+        return entry.institution if entry is not None else None
+
+    def holder_of(self, dataset: str, institution: str) -> RecordSummary | None:
+        """The record of another institution than `institution` filing this dataset IRI or a
+        look-alike of it (`iri_lookalike_form`), if any."""
+        return next((e for e in self.ensure_index().lookalikes(dataset) if e.institution != institution), None)
+
+    def filing_number_exists(self, number: str) -> bool:
+        return self.backend.ask(records.Q_FILING_NUMBER, {"number": ox.Literal(number)})
+
+    def new_filing_number(self, prefix: str = "DC", today: date | None = None, taken: set[str] | None = None) -> str:
+        """A filing number (`derivecert.filing.new_filing_number`) not yet in the store nor in `taken`."""
+        for _ in range(20):
+            number = new_filing_number(today or now_utc().date(), prefix)
+            if (taken is None or number not in taken) and not self.filing_number_exists(number):
+                if taken is not None:
+                    taken.add(number)
+                return number
+        raise StoreError("could not draw an unused filing number")
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Faceted search; words in `query.text` are found by the ranked text index."""
+        index = self.ensure_index()
+        ranked = self.text.search(query.text, ranked=query.sort == "relevance") if query.text.strip() else None
+        return index.search(query, ranked=ranked)
+
+    def search_sparql(self, query: SearchQuery) -> SearchResult:
+        """The same search in SPARQL (what a plain-SPARQL peer answers); for tests and bench."""
+        texts = sparql_search(query)
+        as_json = lambda rows: [{k: {"value": v.value} for k, v in r.items()} for r in rows]  # noqa: E731
+        return parse_sparql_search(
+            query, as_json(self.backend.select(texts["page"])), as_json(self.backend.select(texts["total"])),
+            as_json(self.backend.select(texts["facets"])),
+        )
+
+    def _owner_bindings(self, key: str) -> dict[str, ox.NamedNode] | None:
+        """The record and its owner's graph, or None for a key that is not filed."""
+        owner = self.locate(key)
+        if owner is None:
+            return None
+        return {"rec": ox.NamedNode(record_iri(key)), "g": ox.NamedNode(graph_iri(owner))}
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        """The stored record: institution, §6 result, summary, dates."""
+        bindings = self._owner_bindings(key)
+        rows = self.backend.select(records.Q_RECORD, bindings) if bindings else []
+        if not rows or bindings is None:
+            return None
+        row = rows[0]
+        return {
+            "key": key,
+            "institution": institution_of_graph(bindings["g"].value),
+            "result": json.loads(row["result"].value),
+            "summary": json.loads(row["summary"].value),
+            "issued": row["issued"].value,
+            "modified": row["modified"].value,
+        }
+
+    def dataset_triples(self, key: str) -> list[ox.Triple]:
+        """The description, result and filing of a stored dataset, with its catalog record
+        (without the store's bookkeeping: parts, texts and JSON copies)."""
+        bindings = self._owner_bindings(key)
+        return self.backend.construct(records.Q_DATASET, bindings) if bindings else []
+
+    def find_filing(self, number: str) -> str | None:
+        """The dataset key of a filing number."""
+        entry = self.ensure_index().find_filing(number)
+        return entry.key if entry is not None else None
+
+    def institution_counts(self) -> dict[str, int]:
+        index = self.ensure_index()
+        return {inst: m.bit_count() for inst, m in index.masks["institution"].items()}
+
+    def count(self) -> int:
+        return len(self.ensure_index())
+
+    # writes -------------------------------------------------------------------------------------
+    def replace(self, submission: Submission) -> None:
+        """Store a submission, replacing earlier versions of its datasets, in one transaction
+        scoped to the institution's graph.  A dataset filed by another institution, under the
+        same IRI or a look-alike of it, is a `ConflictError`."""
+        if not submission.records:
+            return
+        with self._lock:
+            index = self.ensure_index()
+            for rec in submission.records:
+                holder = self.holder_of(rec.dataset, submission.institution)
+                if holder is not None:
+                    raise ConflictError(rec.dataset, holder)
+                old = index.get(rec.key)
+                if old is not None:
+                    rec.issued = old.issued  # first filing date survives new versions
+            ops = records._delete_records_ops(submission.keys, submission.institution)
+            ops.append(insert_data(graph_iri(submission.institution), submission.all_triples()))
+            ops.extend(filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
+            generation = self._commit(ops, submission.records, [])
+            for rec in submission.records:
+                index.add(rec)
+            self._committed(generation, submission.records, submission.keys)
+
+    def delete(self, key: str, institution: str | None = None) -> bool:
+        """Remove a dataset's record, description, result and filing from the graph of the
+        institution that filed it (its shared subjects stay while another record lists them).
+        With `institution`, only a dataset filed by that institution is removed."""
+        with self._lock:
+            owner = self.locate(key)
+            if owner is None or (institution is not None and owner != institution):
+                return False
+            generation = self._commit(records._delete_records_ops([key], owner), [], [key])
+            self.index.remove(key)
+            self._committed(generation, [], [key])
+            return True
+
+    def bulk_add(self, submissions: list[Submission]) -> None:
+        """Fast load of new datasets (no replacement): for seeding and benchmarks."""
+        with self._lock:
+            self.ensure_index()
+            by_graph: dict[str, list[ox.Triple]] = {}
+            for sub in submissions:
+                by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
+            ledger = [t for sub in submissions for _, _, ts in ledger_entries(sub) for t in ts]
+            if ledger:
+                by_graph[FILINGS_GRAPH] = ledger
+            # loads are not one transaction: until the last, the store's generation is one no
+            # journal reaches, so a crash among them makes the next start rebuild the index
+            self.backend.update_ops(records._generation_ops("unsettled-" + uuid.uuid4().hex))
+            for graph, triples in by_graph.items():
+                self.backend.load(graph, triples)
+            added = [r for sub in submissions for r in sub.records]
+            generation = self._commit([], added, [])
+            self.index.add_many(added)
+            self._committed(generation, added, [])
+
+
+def _live_records(index: FacetIndex):
+    """The index's live records, decoded one at a time (read only if the text index is rebuilt)."""
+    for i in index._ordinals(index.live):
+        yield index._live(i)
+
+
+def open_catalog(backend: CatalogStore | Catalog) -> Catalog:
+    """A catalog over a backend (a catalog is returned as it is)."""
+    return backend if isinstance(backend, Catalog) else Catalog(backend)
 
 
 @dataclass
@@ -24,13 +403,13 @@ class FilingOutcome:
     stored: bool
 
 
-def file_submission(store: CatalogStore, institution: str, run: Any, *, dry_run: bool = False) -> FilingOutcome:
+def file_submission(store: Catalog, institution: str, run: Any, *, dry_run: bool = False) -> FilingOutcome:
     """File the certified and conditional datasets of an engine run (`derivecert.engine.Run`) for
     `institution`, replacing its earlier versions of them, in one transaction.
 
     Refused, nothing stored: reserved terms (`ReservedTermError`, 400), any dataset rejected or
     nothing derived or a dataset without an IRI (`SubmissionRefused`, 422), a dataset filed by
-    another institution (`ConflictError`, 409, raised by `CatalogStore.replace`; checked here
+    another institution (`ConflictError`, 409, raised by `Catalog.replace`; checked here
     only for a dry run, which does not reach it)."""
     check_description(run.description)  # the node's own vocabulary: refused before any verdict
     results = [r.to_dict() for r in run.results]

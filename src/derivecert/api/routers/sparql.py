@@ -186,7 +186,7 @@ async def sparql(request: Request, svc: ServicesDep, _: Reader):
     if internal:
         raise Problem(400, "invalid-request", f"<{internal[0]}> is the store's bookkeeping, not a catalog graph",
                       hint="name institutions' graphs (GET /v1/institutions lists them), or none for their union")
-    # what is not named is the institutions' graphs: the store decides (`CatalogStore.user_dataset`)
+    # what is not named is the institutions' graphs: the catalog decides (`Catalog.user_dataset`)
     offered = GRAPH_FORMATS if info.form == "graph" else SELECT_FORMATS
     try:
         media = negotiate(request, offered, formats)

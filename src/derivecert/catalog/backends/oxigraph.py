@@ -10,9 +10,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..errors import QueryRejected, QueryTimeout
-from ..model import IDX, RecordSummary
-from ..text import TextIndex
-from .base import CatalogStore, collect, dataset_options, json_object, rows_of, valid_summary
+from .base import CatalogStore, collect, dataset_options, rows_of
 from .querypool import DEFAULT_MEMORY_MB, QueryPool, decode_outcome
 from .registry import register
 
@@ -24,7 +22,6 @@ class EmbeddedStore(CatalogStore):
     def __init__(self, path: str | Path | None = None, *, query_processes: int = 2, query_memory_mb: int | None = None):
         """`query_processes` > 0 runs users' SPARQL (`run_query`) of an on-disk store in that
         many worker processes, so that the time limit stops runaway queries (querypool)."""
-        super().__init__()
         self.path = Path(path) if path else None
         self._writes = 0
         self.query_pool = None
@@ -32,7 +29,6 @@ class EmbeddedStore(CatalogStore):
             self.path.mkdir(parents=True, exist_ok=True)
             self.kind = "embedded"
             self.ox = ox.Store(str(self.path))
-            self.text = TextIndex(self.path.with_name(self.path.name + ".text.sqlite"))
             if query_processes > 0:
                 self.query_pool = QueryPool(str(self.path), query_processes, query_memory_mb or DEFAULT_MEMORY_MB)
         else:
@@ -57,17 +53,21 @@ class EmbeddedStore(CatalogStore):
         self.ox.update(update)
         self._writes += 1
 
-    def _summaries(self) -> list[RecordSummary]:
-        """Two index scans instead of a SPARQL join: the catalog's summaries and texts."""
-        texts = {(q.graph_name, q.subject): q.object.value
-                 for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "text"), None, None)
-                 if isinstance(q.object, ox.Literal)}
-        out = []
-        for q in self.ox.quads_for_pattern(None, ox.NamedNode(IDX + "summary"), None, None):
-            summary = json_object(q.object.value) if isinstance(q.object, ox.Literal) else None
-            if summary is not None and valid_summary(q.graph_name, q.subject, summary):
-                out.append(RecordSummary.from_json(summary, text=texts.get((q.graph_name, q.subject), "")))
-        return out
+    def scan(self, predicate):
+        """An index scan instead of a SPARQL query."""
+        for q in self.ox.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
+            if isinstance(q.graph_name, ox.NamedNode):
+                yield q.graph_name, q.subject, q.object
+
+    @property
+    def index_dir(self) -> Path | None:
+        """``<store>.index`` beside the store's directory (Oxigraph owns the directory itself)."""
+        return self.path.with_name(self.path.name + ".index") if self.path is not None else None
+
+    @property
+    def text_path(self) -> Path | None:
+        """``<store>.text.sqlite`` beside the store's directory (the text index, catalog/text.py)."""
+        return self.path.with_name(self.path.name + ".text.sqlite") if self.path is not None else None
 
     def load(self, graph: str, triples: list[ox.Triple]) -> None:
         g = ox.NamedNode(graph)
@@ -78,7 +78,7 @@ class EmbeddedStore(CatalogStore):
         return [q.triple for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
 
     def run_query(self, query, form, *, limit, timeout, default_graphs=None, named_graphs=None):
-        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
+        default_graphs, named_graphs = list(default_graphs or []), list(named_graphs or [])
         if self.query_pool is not None:
             try:
                 status, payload = self.query_pool.run(
@@ -110,7 +110,6 @@ class EmbeddedStore(CatalogStore):
             raise QueryRejected(str(exc)) from exc
 
     def warm(self) -> None:
-        super().warm()
         if self.query_pool is not None:
             self.query_pool.warm()
 
@@ -129,7 +128,6 @@ class EmbeddedStore(CatalogStore):
             except Exception:  # pragma: no cover - best effort at shutdown
                 pass
         del self.ox
-        super().close()
 
 
 @register("memory")

@@ -283,7 +283,7 @@ class RemoteStore(CatalogStore):
                 "this catalog's SPARQL server lets FROM / FROM NAMED in a query override the dataset, so "
                 "queries naming graphs in their text are refused here: name them with the request's "
                 "default-graph-uri / named-graph-uri parameters (the default graph is every institution's)")
-        default_graphs, named_graphs = self.user_dataset(default_graphs, named_graphs)
+        # the dataset is the catalog's choice (`Catalog.user_dataset`), both lists explicit
         # the dataset goes as the protocol's parameters, never into the query's text; an empty
         # list is sent as a graph that never holds a triple (no parameter would mean "all")
         extra = [("default-graph-uri", g) for g in default_graphs or [EMPTY_GRAPH]]

@@ -1,0 +1,92 @@
+"""The record layout: the constant SPARQL texts the catalog reads and writes its records with,
+and the check that a record read back is one the catalog could have written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyoxigraph as ox
+
+from .model import (
+    CATALOG,
+    META_GRAPH,
+    PREFIXES,
+    RecordSummary,
+    dataset_key,
+    graph_iri,
+    is_institution_id,
+    record_iri,
+)
+from .sparql import sparql_iri, sparql_literal
+
+
+def _generation_ops(generation: str) -> list[str]:
+    meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
+    return [
+        f"DELETE WHERE {{ GRAPH {meta} {{ {catalog} idx:generation ?x }} }}",
+        f"INSERT DATA {{ GRAPH {meta} {{ {catalog} idx:generation {sparql_literal(generation)} }} }}",
+    ]
+
+
+def _delete_records_ops(keys: list[str], institution: str) -> list[str]:
+    """Delete records and the subjects only they own, in the institution's graph only: whatever
+    another graph says about the same IRIs is never touched."""
+    graph = sparql_iri(graph_iri(institution))
+    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
+    return [
+        f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} WHERE {{\n"
+        f"  VALUES ?rec {{ {recs} }}\n"
+        f"  GRAPH {graph} {{ ?rec idx:part ?s .\n"
+        f"    FILTER NOT EXISTS {{ ?other idx:part ?s . FILTER(?other NOT IN ({recs.replace(' ', ', ')})) }}\n"
+        "    ?s ?p ?o } }",
+        f"DELETE {{ GRAPH {graph} {{ ?rec ?p ?o }} }} WHERE {{ VALUES ?rec {{ {recs} }} GRAPH {graph} {{ ?rec ?p ?o }} }}",
+    ]
+
+
+def valid_summary(graph: ox.NamedNode | Any, record: ox.NamedNode | Any, summary: dict) -> bool:
+    """A record counts only where the store itself could have written it: in the graph of the
+    institution it names, at the IRI of its dataset's key."""
+    try:
+        key, dataset, institution = summary["key"], summary["dataset"], summary["institution"]
+        return (
+            isinstance(graph, ox.NamedNode) and isinstance(record, ox.NamedNode)
+            and is_institution_id(institution) and graph.value == graph_iri(institution)
+            and key == dataset_key(dataset) and record.value == record_iri(key)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+# The store's own queries: constant texts, values bound by name (see `sparql_term`).
+Q_GENERATION = (f"{PREFIXES}SELECT ?x WHERE {{ GRAPH {sparql_iri(META_GRAPH)} "
+                f"{{ {sparql_iri(CATALOG)} idx:generation ?x }} }}")
+Q_SUMMARIES = (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ GRAPH ?g {{ ?rec a dcat:CatalogRecord ; "
+               "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }")
+Q_RECORD = (f"{PREFIXES}SELECT ?g ?rec ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "
+            "?rec idx:result ?result ; idx:summary ?summary ; dct:issued ?issued ; dct:modified ?modified } }")
+Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
+             "  { ?rec idx:part ?s . ?s ?p ?o }\n"
+             "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:text, idx:result, idx:summary)) }\n"
+             "} }")
+Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
+
+
+
+def _first_filed(entries: list[RecordSummary]) -> list[RecordSummary]:
+    """One record per dataset key: where two graphs hold one (data written before records were
+    checked), the first filed keeps it, as `replace` would have decided."""
+    best: dict[str, RecordSummary] = {}
+    for e in entries:
+        kept = best.get(e.key)
+        if kept is None or (e.issued, e.institution) < (kept.issued, kept.institution):
+            best[e.key] = e
+    return list(best.values())
+
+
+def json_object(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
