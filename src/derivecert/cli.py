@@ -8,7 +8,7 @@ The work on the descriptions runs in a bounded worker process (derivecert.sandbo
 limits of the settings (`limits.*`, from `DERIVECERT_LIMITS__*` or `DERIVECERT_CONFIG_FILE`), as
 in the API, except the wall-clock limit: a batch of thousands of files may legitimately run long.
 
-Over 400 lines because each command's report (certify, explain, verify, filing) is written
+Over 400 lines because each command's report (certify, explain, verify, filing, load) is written
 here, in both languages, with the exit codes above.
 """
 

@@ -18,6 +18,9 @@ properties need and what the certification establishes:
 `catalog_page` builds one page of a `dcat:Catalog` (a node's or an institution's) as a Hydra
 `PartialCollectionView`, so that a harvester (ckanext-dcat, a FAIR Data Point client) follows
 `hydra:next` to the end.  Everything here reads the store through its public methods.
+
+Over 400 lines because the two profiles (DCAT-AP, HealthDCAT-AP) map the same records with one
+shared walk.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Fixed costs are paid once: the ontology and the shapes are loaded once per process, and a batch of
 descriptions is reasoned over in one reasoner call and validated in one pySHACL call
 (../shared/reference/performance-notes.md: per-description calls cost 10-100× more).
+
+Over 400 lines because the pipeline's orchestration (batches, parts, workers, streaming) and the
+decision per dataset are here; each step itself lives in its own module.
 """
 
 from __future__ import annotations

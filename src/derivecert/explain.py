@@ -7,6 +7,9 @@ finding names its requirement, why it applied to the dataset (the class its shap
 the facts it read or found missing. A fact explained once is referred back to (`see [n]`), never
 repeated. Where the engine applied a default (A2: a fact the description leaves out), the
 ontology's note on it (`skos:scopeNote`) says so.
+
+Over 400 lines because each finding, verdict and classification is explained here, in both
+languages, from the same facts.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ says it should be: no server, the engine or another remote store, reads it other
 case, default port, trailing slash, percent-encoding, fragment); a SERVICE on a variable or an IRI
 with user information is refused.  `QueryAnalyser` runs `inspect_query` within the limits (size,
 time, memory: bounded worker processes) and caches analyses by the query's SHA-256.
+
+Over 400 lines because the SPARQL tokenizer (the lexical grammar) and the checks that rely on it
+belong together; the tokenizer is private to the check.
 """
 
 from __future__ import annotations

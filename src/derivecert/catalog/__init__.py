@@ -2,11 +2,13 @@
 
 Serves §5 of DOMAIN.md (a filing number unique in the store, the filing linked to the dataset)
 and the catalog the API searches.  Two backends (backends/) share every SPARQL text of
-backends/base.py:
+records.py:
 
 * `EmbeddedStore`: an Oxigraph store (pyoxigraph) on disk, or in memory;
 * `RemoteStore`: any SPARQL 1.1 server, through the SPARQL 1.1 Protocol (query, update) and the
-  Graph Store Protocol (bulk load, export): Oxigraph server, Apache Jena Fuseki, GraphDB...
+  Graph Store Protocol (bulk load, export): Oxigraph server, Virtuoso (`store.dialect =
+  "virtuoso"`: what it does differently is one `Dialect`, its atomic writes `virtuoso_sql`), Apache
+  Jena Fuseki, GraphDB...
   The server should answer queries over the union of its named graphs by default
   (``oxigraph serve --union-default-graph``, Fuseki ``tdb2:unionDefaultGraph true``); the
   store's own queries name their graphs, so only users' SPARQL depends on it.
@@ -42,10 +44,13 @@ DeriveCert catalog, and the two are tested to agree.
 Modules: `model` (IRIs, the dimension table, record summaries), `submission` (what a run
 writes), `records` (the record layout's SPARQL texts), `index` (the bitset search index),
 `indexfile` (the index kept beside an embedded store, consistent with its generation), `search`
-(queries, and the same search in SPARQL), `sparql` (values in SPARQL text), `ledger` (filing
+(queries, and the same search in SPARQL), `items` (the JSON item and facet model the API and
+federation share), `sparql` (values in SPARQL text), `ledger` (filing
 ledger), `errors`, `service` (`Catalog`: the index, lock, generation and transactions over a
 backend; the submit use case) and `backends/` (storage primitives only: `base`, `oxigraph`,
-`remote`, `querypool`, `registry`).
+`remote`, `virtuoso_sql`, `querypool`, `registry`); `text` (the zh/en full-text index beside the
+search index) and `bulk` (`derivecert load` and the batch endpoint: many documents certified in
+bounded workers, each filed through the same use case).
 """
 
 from .backends import CatalogStore, EmbeddedStore, QueryOutcome, RemoteStore, open_store, register

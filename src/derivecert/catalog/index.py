@@ -1,7 +1,11 @@
 """The search index: every record's facet summary as bitsets, so facet counts at 1,000,000
 datasets take milliseconds without running SPARQL.  Records are kept as compact JSON, decoded
 only for the page shown, so the index of a million datasets fits in memory and loads from its
-file (`dump` / `load`, written beside the store by `catalog.indexfile`) in about a second."""
+file (`dump` / `load`, written beside the store by `catalog.indexfile`) in about a second.
+
+Over 400 lines because the records' compact encoding, the bitsets and the search over them
+(counts, ranking, paging) are one data structure; split, its internals would leak.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ focus node written into the query, instead of rdflib's SPARQL engine; shape-grap
 memoised; and two pure functions of pySHACL that it recomputes per focus node are memoised or
 skipped. The patches are written against the pySHACL versions pyproject.toml allows;
 `patches_applied()` says whether each took (tests/test_shacl_adapter.py fails if one did not).
+
+Over 400 lines because the patches and the data graph they rely on belong together, so that the
+version pin and the patch checks cover one file.
 """
 
 from __future__ import annotations
