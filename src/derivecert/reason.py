@@ -26,6 +26,8 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
 from .resources import ontology_graph
+from .rdfstore import triples as all_triples
+from .rdfstore import union
 from .rl_rules import NotCompiled, Rules, compile_rules
 
 _SKOLEM = "urn:derivecert:bnode:"
@@ -82,14 +84,6 @@ def _keep(triples, data_nodes: set, into: Graph, exclude: Graph | None = None) -
     return into
 
 
-def _union(data: Graph, inferred: Graph) -> Graph:
-    """A new graph holding the description and the inferences (the description is not modified)."""
-    out = Graph()
-    out.addN((s, p, o, out) for s, p, o in data)
-    out.addN((s, p, o, out) for s, p, o in inferred)
-    return out
-
-
 # Annotations carry no OWL semantics (neither reasoner draws a conclusion from them), but they are
 # most of the ontology's triples (labels, definitions, sources in two languages).
 _ANNOTATIONS = {RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso, OWL.versionInfo, OWL.versionIRI}
@@ -144,7 +138,7 @@ class RLReasoner:
         return output
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
-        return _union(data, self.infer(data, extra))
+        return union(data, self.infer(data, extra))  # the description is not modified
 
 
 def _strings(triples, terms: dict | None = None) -> tuple[list, set]:
@@ -197,9 +191,7 @@ class CompiledRLReasoner(RLReasoner):
         conclusions = self._conclusions(data, extra)
         if conclusions is None:
             return super().materialise(data, extra)
-        out = Graph()  # the description is not modified
-        out.addN((s, p, o, out) for s, p, o in chain(data, conclusions))
-        return out
+        return union(data, conclusions)  # the description is not modified
 
     def _conclusions(self, data: Graph, extra: Graph | None) -> list | None:
         """The inferred facts about the description's nodes (as RLReasoner.infer), or None where
@@ -207,7 +199,7 @@ class CompiledRLReasoner(RLReasoner):
         if self._rules is None:
             return None
         terms = dict(self._vocabulary)  # and the description's own terms, by their strings
-        stated, nodes = _strings(data, terms)
+        stated, nodes = _strings(all_triples(data), terms)
         added, more = _strings(extra or (), terms)
         try:
             facts = self._rules.infer(stated + added)
@@ -235,7 +227,7 @@ class HermitReasoner:
         return without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
-        return _union(data, self.infer(data, extra))
+        return union(data, self.infer(data, extra))  # the description is not modified
 
     def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
         """Only the inferred triples about the description's nodes (and `extra`, as for RL)."""

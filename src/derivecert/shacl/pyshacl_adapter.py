@@ -367,6 +367,10 @@ def run_pyshacl(data: Graph, key: tuple[tuple[str, str], ...]) -> tuple[bool, Gr
         "debug": False,
     }
     compiled = _compiled(key)
+    if not data.store.context_aware:  # pySHACL wraps the data in a Dataset (the engine's graphs are SimpleMemory)
+        aware = Graph()
+        aware.addN((s, p, o, aware) for s, p, o in data)
+        data = aware
     validator = Validator(DataGraph.from_rdflib(data), shacl_graph=compiled, options=options)
     # Reuse the parsed shapes of this profile instead of re-reading them on every call. One
     # validation at a time per process: the parsed shapes are shared (pySHACL keeps no per-run
