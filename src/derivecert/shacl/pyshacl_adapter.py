@@ -367,10 +367,6 @@ def run_pyshacl(data: Graph, key: tuple[tuple[str, str], ...]) -> tuple[bool, Gr
         "debug": False,
     }
     compiled = _compiled(key)
-    if not data.store.context_aware:  # pySHACL wraps the data in a Dataset (the engine's graphs are SimpleMemory)
-        aware = Graph()
-        aware.addN((s, p, o, aware) for s, p, o in data)
-        data = aware
     validator = Validator(DataGraph.from_rdflib(data), shacl_graph=compiled, options=options)
     # Reuse the parsed shapes of this profile instead of re-reading them on every call. One
     # validation at a time per process: the parsed shapes are shared (pySHACL keeps no per-run
@@ -414,8 +410,9 @@ def _context_quads(on: _dt.date) -> list:
 
 
 def data_graph(materialised: Graph, on: _dt.date, key: tuple[tuple[str, str], ...] = ()) -> Graph:
-    if type(materialised) is not Graph and not isinstance(materialised, _DataGraph):
-        # a Dataset / ConjunctiveGraph: validate the union of its triples as one graph
+    if (type(materialised) is not Graph and not isinstance(materialised, _DataGraph)) or not materialised.store.context_aware:
+        # a Dataset / ConjunctiveGraph: validate the union of its triples as one graph; and pySHACL
+        # wraps the data in a Dataset, which needs a context-aware store (the engine's are SimpleMemory)
         flat = Graph()
         flat += materialised
         materialised = flat
