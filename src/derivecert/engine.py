@@ -290,7 +290,7 @@ class Engine:
         m = self.materialise(graph)
         validation = validate(m, on=on, thresholds=self.thresholds, shacl=self.shacl)
         by_dataset = _attribute(graph, validation.findings)
-        results, out = [], Graph()
+        results, out = [], Graph(store="SimpleMemory")  # no contexts: ≈ 3× faster to fill
         bind_prefixes(out)
         unknowns = unknown.unknown_by_node(graph)
         for ds in datasets(graph):
