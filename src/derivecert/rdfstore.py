@@ -7,7 +7,8 @@ rdflib's public API otherwise (same triples, same text)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from rdflib import Graph, Literal
 from rdflib.plugins.serializers.nt import _quoteLiteral
@@ -30,6 +31,17 @@ def triples(graph: Graph) -> Iterator[tuple]:
         for p, objects in by_predicate.items():
             for o in objects:
                 yield s, p, o
+
+
+def by_subject(source: Graph | Iterable[tuple]) -> Iterable[tuple[Any, Mapping[Any, Iterable]]]:
+    """The triples grouped as (subject, {predicate: objects}): a SimpleMemory graph's own index,
+    so a caller converts each subject and predicate once, not once per triple."""
+    if isinstance(source, Graph) and _indexed(source):
+        return getattr(source.store, _INDEXES[0]).items()
+    grouped: dict = {}
+    for s, p, o in source:
+        grouped.setdefault(s, {}).setdefault(p, []).append(o)
+    return grouped.items()
 
 
 def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:

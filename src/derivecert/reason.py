@@ -26,8 +26,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
 from .resources import ontology_graph
-from .rdfstore import triples as all_triples
-from .rdfstore import union
+from .rdfstore import by_subject, union
 from .rl_rules import NotCompiled, Rules, compile_rules
 
 _SKOLEM = "urn:derivecert:bnode:"
@@ -142,20 +141,32 @@ class RLReasoner:
 
 
 def _strings(triples, terms: dict | None = None) -> tuple[list, set]:
-    """The triples as (s, p, o) strings and their nodes, without literals (no classification
-    axiom reads one, and they are most of the cost of reasoning); blank nodes as URNs (neither
-    engine keeps blank-node labels). `terms`, if given, maps each string back to its term."""
+    """The triples (a graph or an iterable) as (s, p, o) strings and their nodes, without literals
+    (no classification axiom reads one, and they are most of the cost of reasoning); blank nodes
+    as URNs (neither engine keeps blank-node labels). `terms`, if given, maps each string back to
+    its term. Each subject and predicate is converted once (triples grouped by subject)."""
     out, nodes = [], set()
-    for s, p, o in triples:
-        if isinstance(o, Literal):
-            continue
-        s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
-        o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
-        out.append((s2, str(p), o2))
-        nodes.add(s2)
-        nodes.add(o2)
-        if terms is not None:
-            terms[s2], terms[out[-1][1]], terms[o2] = s, p, o
+    for s, by_predicate in by_subject(triples):
+        s2 = None
+        for p, objects in by_predicate.items():
+            p2 = None
+            for o in objects:
+                if isinstance(o, Literal):
+                    continue
+                if s2 is None:
+                    s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
+                    nodes.add(s2)
+                    if terms is not None:
+                        terms[s2] = s
+                if p2 is None:
+                    p2 = str(p)
+                    if terms is not None:
+                        terms[p2] = p
+                o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
+                out.append((s2, p2, o2))
+                nodes.add(o2)
+                if terms is not None:
+                    terms[o2] = o
     return out, nodes
 
 
@@ -199,7 +210,7 @@ class CompiledRLReasoner(RLReasoner):
         if self._rules is None:
             return None
         terms = dict(self._vocabulary)  # and the description's own terms, by their strings
-        stated, nodes = _strings(all_triples(data), terms)
+        stated, nodes = _strings(data, terms)
         added, more = _strings(extra or (), terms)
         try:
             facts = self._rules.infer(stated + added)
