@@ -33,6 +33,16 @@ def triples(graph: Graph) -> Iterator[tuple]:
                 yield s, p, o
 
 
+def add_all(graph: Graph, triples: Iterable[tuple]) -> None:
+    """Add (s, p, o) triples of terms rdflib made (not checked again) to the graph."""
+    if type(graph.store) is SimpleMemory:
+        add = graph.store.add
+        for triple in triples:
+            add(triple, graph)
+    else:
+        graph.addN((s, p, o, graph) for s, p, o in triples)
+
+
 def by_subject(source: Graph | Iterable[tuple]) -> Iterable[tuple[Any, Mapping[Any, Iterable]]]:
     """The triples grouped as (subject, {predicate: objects}): a SimpleMemory graph's own index,
     so a caller converts each subject and predicate once, not once per triple."""
