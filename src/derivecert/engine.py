@@ -34,9 +34,10 @@ from .shacl import prepare as shacl_prepare
 from .vocab import DCERT, bind_prefixes
 
 # Descriptions certified together at most (bench/run.py --scaling): large enough that the fixed
-# costs of a reasoner and a pySHACL call are spread thin (≈ 30 ms a part), small enough that a
-# worker stays under 500 MB.
-DEFAULT_BATCH_SIZE = 500
+# costs of a reasoner and a validator call are spread thin, small enough that a worker stays well
+# under 500 MB: rudof holds ≈ 0.35 MB a description while it validates (+175 MB at 500, +90 MB at
+# 250), on top of what the worker shares with its parent; 250 is no slower a description than 500.
+DEFAULT_BATCH_SIZE = 250
 
 
 @dataclass
