@@ -246,6 +246,36 @@ def test_a_pool_worker_serves_call_after_call_and_is_replaced_past_a_limit():
         pool.close()
 
 
+def _pid_and_numbers(numbers=None):
+    return os.getpid(), [numbers(), numbers()] if numbers else []
+
+
+@needs_fork
+def test_a_pool_worker_asks_the_parent_for_callables_and_retires_after_its_calls():
+    counter = iter(range(1, 100))
+    pool = sandbox.BoundedPool(_pid_and_numbers, sandbox.Bounds(timeout_s=30), size=1, max_calls=2)
+    try:
+        first, numbers = pool.run(numbers=lambda: next(counter))
+        assert numbers == [1, 2]  # the callable ran here, in the parent
+        assert pool.run()[0] == first  # the same worker again: no fork per call
+        third, numbers = pool.run(numbers=lambda: next(counter))
+        assert third not in (first, os.getpid()) and numbers == [3, 4]  # retired after two calls
+    finally:
+        pool.close()
+
+
+@needs_fork
+def test_a_pool_forked_up_front_serves_without_forking():
+    pool = sandbox.BoundedPool(_pid_or_sleep, sandbox.Bounds(timeout_s=30), size=2)
+    try:
+        pool.start()
+        started = {process.pid for _, process in pool._idle}
+        assert len(started) == 2
+        assert {pool.run(0) for _ in range(4)} <= started
+    finally:
+        pool.close()
+
+
 @needs_fork
 def test_query_analysis_has_its_own_size_and_time_limits():
     from derivecert.sparql_guard import QueryAnalyser, QueryError, QueryTooLarge

@@ -56,7 +56,9 @@ def datasets(graph: Graph) -> list:
     return sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str)
 
 
+@lru_cache(maxsize=1)
 def _technique_types() -> dict[URIRef, URIRef]:
+    """Class -> technique (read-only: shared by every classification of the process)."""
     onto = ontology_graph()
     return {cls: tech for tech, cls in onto.subject_objects(DCERT.yieldsType)}
 

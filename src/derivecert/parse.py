@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from .errors import InputError, InputTooLargeError, UnsafeInputError, UnsupportedFormatError
+from .rdfstore import add_all
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -184,8 +185,12 @@ def parse_description(
     prefix = "b" + hashlib.sha256(f"{documents}\0{where}\0".encode() + raw).hexdigest()[:12]
     order = document_order(graph).setdefault(where, {})
     datasets: dict = {}  # noted while parsing, so a batch never rescans its graph for them
-    # each IRI is made an rdflib term (and checked) once per document, not once per occurrence
-    iris: dict = {}
+    # each IRI and literal is made an rdflib term (and checked, a literal's value parsed) once per
+    # graph, not once per occurrence: a batch's documents share most of their vocabulary and codes
+    iris: dict = getattr(graph, "_derivecert_iris", None) or {}
+    graph._derivecert_iris = iris
+    literals: dict = getattr(graph, "_derivecert_literals", None) or {}
+    graph._derivecert_literals = literals
     triples = []
     try:
         for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):
@@ -196,6 +201,11 @@ def parse_description(
                     obj = iris[o.value] = URIRef(o.value)
                 if obj not in order:
                     order[obj] = len(order)
+            elif isinstance(o, ox.Literal):
+                key = (o.value, o.datatype.value, o.language)
+                obj = literals.get(key)
+                if obj is None:
+                    obj = literals[key] = _to_rdflib(o, prefix)
             else:
                 obj = _to_rdflib(o, prefix)
             s = quad.subject
@@ -210,12 +220,12 @@ def parse_description(
                 predicate = iris[quad.predicate.value] = URIRef(quad.predicate.value)
             if obj == _DATASET_TERM and quad.predicate.value == _RDF_TYPE:
                 datasets.setdefault(subject)
-            triples.append((subject, predicate, obj, graph))
+            triples.append((subject, predicate, obj))
     except SyntaxError as exc:
         raise InputError(f"{fmt} syntax error: {_clean(exc)}", where=_position(where, exc), hint=_hint(fmt, exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {fmt}: {exc}", where=where, hint=_hint(fmt, exc)) from None
-    graph.addN(triples)  # only a document read to its end is added
+    add_all(graph, triples)  # only a document read to its end is added
     return Description(graph=graph, source=where, format=fmt, datasets=tuple(datasets))
 
 

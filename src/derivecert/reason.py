@@ -26,6 +26,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import ReasonerError
 from .resources import ontology_graph
+from .rdfstore import by_subject, union
 from .rl_rules import NotCompiled, Rules, compile_rules
 
 _SKOLEM = "urn:derivecert:bnode:"
@@ -82,14 +83,6 @@ def _keep(triples, data_nodes: set, into: Graph, exclude: Graph | None = None) -
     return into
 
 
-def _union(data: Graph, inferred: Graph) -> Graph:
-    """A new graph holding the description and the inferences (the description is not modified)."""
-    out = Graph()
-    out.addN((s, p, o, out) for s, p, o in data)
-    out.addN((s, p, o, out) for s, p, o in inferred)
-    return out
-
-
 # Annotations carry no OWL semantics (neither reasoner draws a conclusion from them), but they are
 # most of the ontology's triples (labels, definitions, sources in two languages).
 _ANNOTATIONS = {RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso, OWL.versionInfo, OWL.versionIRI}
@@ -144,24 +137,36 @@ class RLReasoner:
         return output
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
-        return _union(data, self.infer(data, extra))
+        return union(data, self.infer(data, extra))  # the description is not modified
 
 
 def _strings(triples, terms: dict | None = None) -> tuple[list, set]:
-    """The triples as (s, p, o) strings and their nodes, without literals (no classification
-    axiom reads one, and they are most of the cost of reasoning); blank nodes as URNs (neither
-    engine keeps blank-node labels). `terms`, if given, maps each string back to its term."""
+    """The triples (a graph or an iterable) as (s, p, o) strings and their nodes, without literals
+    (no classification axiom reads one, and they are most of the cost of reasoning); blank nodes
+    as URNs (neither engine keeps blank-node labels). `terms`, if given, maps each string back to
+    its term. Each subject and predicate is converted once (triples grouped by subject)."""
     out, nodes = [], set()
-    for s, p, o in triples:
-        if isinstance(o, Literal):
-            continue
-        s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
-        o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
-        out.append((s2, str(p), o2))
-        nodes.add(s2)
-        nodes.add(o2)
-        if terms is not None:
-            terms[s2], terms[out[-1][1]], terms[o2] = s, p, o
+    for s, by_predicate in by_subject(triples):
+        s2 = None
+        for p, objects in by_predicate.items():
+            p2 = None
+            for o in objects:
+                if isinstance(o, Literal):
+                    continue
+                if s2 is None:
+                    s2 = _SKOLEM + s if isinstance(s, BNode) else str(s)
+                    nodes.add(s2)
+                    if terms is not None:
+                        terms[s2] = s
+                if p2 is None:
+                    p2 = str(p)
+                    if terms is not None:
+                        terms[p2] = p
+                o2 = _SKOLEM + o if isinstance(o, BNode) else str(o)
+                out.append((s2, p2, o2))
+                nodes.add(o2)
+                if terms is not None:
+                    terms[o2] = o
     return out, nodes
 
 
@@ -197,9 +202,7 @@ class CompiledRLReasoner(RLReasoner):
         conclusions = self._conclusions(data, extra)
         if conclusions is None:
             return super().materialise(data, extra)
-        out = Graph()  # the description is not modified
-        out.addN((s, p, o, out) for s, p, o in chain(data, conclusions))
-        return out
+        return union(data, conclusions)  # the description is not modified
 
     def _conclusions(self, data: Graph, extra: Graph | None) -> list | None:
         """The inferred facts about the description's nodes (as RLReasoner.infer), or None where
@@ -235,7 +238,7 @@ class HermitReasoner:
         return without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
     def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
-        return _union(data, self.infer(data, extra))
+        return union(data, self.infer(data, extra))  # the description is not modified
 
     def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
         """Only the inferred triples about the description's nodes (and `extra`, as for RL)."""

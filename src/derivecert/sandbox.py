@@ -132,12 +132,17 @@ def _serve_child(conn, child, bounds: Bounds, remote: dict) -> Any:
 
 class BoundedPool:
     """Up to `size` forked workers that each run `fn` call after call, every call within `bounds`:
-    for work too small to pay a fork each time (the analysis of a SPARQL query).  A worker past a
-    limit is killed and replaced; one whose call raised a `DeriveCertError` serves the next."""
+    for work too small to pay a fork each time (the analysis of a SPARQL query, one certification
+    through the API).  A worker past a limit is killed and replaced; one whose call raised a
+    `DeriveCertError` serves the next; one that served `max_calls` calls is retired, so that what a
+    long-lived worker accumulates (fragmented heap, caches) never eats into a call's memory limit
+    for long (the limit is set once, when the worker starts: `memory_mb` beyond what it inherited).
+    Callables passed as keyword arguments stay in the parent, as with `run_bounded`."""
 
-    def __init__(self, fn: Callable, bounds: Bounds, size: int = 1):
-        self.fn, self.bounds, self.size = fn, bounds, max(1, size)
+    def __init__(self, fn: Callable, bounds: Bounds, size: int = 1, max_calls: int = 200):
+        self.fn, self.bounds, self.size, self.max_calls = fn, bounds, max(1, size), max(1, max_calls)
         self._idle: list[tuple[Any, Any]] = []
+        self._calls: dict[int, int] = {}  # worker pid -> calls served
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
         self._closed = False
@@ -146,12 +151,14 @@ class BoundedPool:
         if not self._slots.acquire(timeout=self.bounds.timeout_s or None):
             raise WorkTimeoutError("no worker became free in time", limit=self.bounds.timeout_setting.removeprefix("limits."),
                                    hint="try again shortly")
+        remote = {k: v for k, v in kwargs.items() if callable(v)}
+        plain = {k: v for k, v in kwargs.items() if k not in remote}
         worker = None
         try:
             worker = self._take()
             conn, process = worker
-            conn.send((args, kwargs))
-            result = _serve_child(conn, process, self.bounds, {})
+            conn.send((args, plain, tuple(remote)))
+            result = _serve_child(conn, process, self.bounds, remote)
         except (ResourceLimitError, WorkTimeoutError):
             raise  # the worker is gone, or unfit to serve again: stopped below
         except DeriveCertError:
@@ -165,6 +172,8 @@ class BoundedPool:
             return result
         finally:
             if worker is not None:
+                with self._lock:
+                    self._calls.pop(worker[1].pid, None)
                 _stop(*worker)
             self._slots.release()
 
@@ -174,6 +183,9 @@ class BoundedPool:
                 raise RuntimeError("the pool is closed")
             if self._idle:
                 return self._idle.pop()
+        return self._fork()
+
+    def _fork(self):
         ctx = multiprocessing.get_context("fork")
         with _forking:
             conn, child_conn = ctx.Pipe()
@@ -183,11 +195,20 @@ class BoundedPool:
             child_conn.close()
         return conn, process
 
-    def _give_back(self, worker) -> None:
+    def start(self) -> None:
+        """Fork the pool's workers now (the caller's caches filled), so no call pays a fork."""
+        workers = [self._fork() for _ in range(self.size - len(self._idle))]
         with self._lock:
-            if not self._closed:
+            self._idle.extend(workers)
+
+    def _give_back(self, worker) -> None:
+        pid = worker[1].pid
+        with self._lock:
+            self._calls[pid] = served = self._calls.get(pid, 0) + 1
+            if not self._closed and served < self.max_calls:
                 self._idle.append(worker)
                 return
+            self._calls.pop(pid, None)
         _stop(*worker)
 
     def close(self) -> None:
@@ -262,7 +283,12 @@ def _pool_child(conn, fn, memory_mb) -> None:  # pragma: no cover - child proces
                 call = conn.recv()
             except EOFError:
                 return
-            if call is None or not _reply(conn, fn, *call):
+            if call is None:
+                return
+            args, kwargs, remote = call
+            for name in remote:
+                kwargs[name] = _proxy(conn, name)
+            if not _reply(conn, fn, args, kwargs):
                 return
     finally:
         conn.close()

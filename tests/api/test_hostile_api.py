@@ -9,6 +9,7 @@ make the server reach: it must never receive a connection.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import subprocess
 import sys
@@ -342,3 +343,15 @@ def test_a_certification_past_the_time_limit_is_stopped_naming_it():
         resp = certify(client, many_datasets(400))  # ~0.5 s of work
         assert_problem(resp, 503, "work-timeout", limit="certify_timeout_s")
         assert client.get("/healthz").status_code == 200
+
+
+def test_certifications_are_served_by_bounded_workers_forked_at_startup():
+    # a request pays no fork: the node forks `certify_concurrency` workers once it is warm, and
+    # each serves certification after certification within the same limits
+    with _app_client(certify_concurrency=2) as client:
+        pool = client.app.state.services.engine_pool
+        started = {process.pid for _, process in pool._idle}
+        assert len(started) == 2 and os.getpid() not in started
+        for _ in range(3):
+            assert _verdicts(certify(client, CERTIFIED.read_bytes()))[DERIVED] == "certified"
+        assert {process.pid for _, process in pool._idle} <= started

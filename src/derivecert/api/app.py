@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, engine: Any | None = None, stor
             await asyncio.to_thread(the_store.warm)
         except Exception as exc:  # a store that is down: /healthz says so, requests get 503s
             log.warning("store not ready at startup: %s", exc)
+        await asyncio.to_thread(svc.start_engine_workers)  # forked warm, before any request
         app.state.services = svc
         try:
             yield

@@ -413,8 +413,9 @@ def _context_quads(on: _dt.date) -> list:
 
 
 def data_graph(materialised: Graph, on: _dt.date, key: tuple[tuple[str, str], ...] = ()) -> Graph:
-    if type(materialised) is not Graph and not isinstance(materialised, _DataGraph):
-        # a Dataset / ConjunctiveGraph: validate the union of its triples as one graph
+    if (type(materialised) is not Graph and not isinstance(materialised, _DataGraph)) or not materialised.store.context_aware:
+        # a Dataset / ConjunctiveGraph: validate the union of its triples as one graph; and pySHACL
+        # wraps the data in a Dataset, which needs a context-aware store (the engine's are SimpleMemory)
         flat = Graph()
         flat += materialised
         materialised = flat

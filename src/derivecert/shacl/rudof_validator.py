@@ -45,6 +45,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCAT, RDF, RDFS, SH, XSD
 
 from ..errors import ConfigurationError, InputError
+from ..rdfstore import ntriples
 from .findings import Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
 from .thresholds import _compiled
@@ -346,7 +347,7 @@ def _ntriples(materialised) -> str:
     """The data as N-Triples text, one triple a line."""
     if isinstance(materialised, Graph):
         # rdflib writes each blank node with its own id, so that results name the graph's nodes
-        return materialised.serialize(format="nt")
+        return ntriples(materialised)
     if isinstance(materialised, bytes):
         return materialised.decode("utf-8")
     if isinstance(materialised, str):
