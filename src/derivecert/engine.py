@@ -1,7 +1,9 @@
 """The certification engine: parse → reason → validate → decide → file (DOMAIN.md §5-§6).
 
-Fixed costs are paid once: the ontology and the shapes are loaded once per process, and a batch of
-descriptions is reasoned over in one reasoner call and validated in one pySHACL call
+Fixed costs are paid once: the ontology is closed and compiled into rules once per process
+(`derivecert.rl_rules`), the shapes are read once, and a batch of descriptions is reasoned over in
+one call and validated in one call of the SHACL validator (rudof by default, pySHACL as the
+reference; `derivecert.shacl`), in parts of `batch_size` descriptions
 (../shared/reference/performance-notes.md: per-description calls cost 10-100× more).
 
 Over 400 lines because the pipeline's orchestration (batches, parts, workers, streaming) and the

@@ -17,7 +17,11 @@ child.  The child is forked, so the ontology and shapes the parent loaded are sh
 copy-on-write and a worker costs a fork, not a reload (a lock another thread of the parent held
 at the fork stays held in the child: the deadline ends such a worker like any other).  Callables
 passed as keyword arguments stay in the parent (the child calls them through the pipe), e.g. the
-store's filing numbers.
+store's filing numbers.  `BoundedPool` keeps such workers forked once (the API's engine calls:
+at start-up), each held to the same limits and retired after `max_calls`.
+
+Over 400 lines because the one-shot child and the pool share the pipe protocol and the limits,
+and belong together.
 """
 
 from __future__ import annotations
