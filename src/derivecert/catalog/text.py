@@ -142,8 +142,10 @@ class TextIndex:
         return row[0] if row else None
 
     def sync(self, generation: str | None, entries: Iterable[RecordSummary]) -> bool:
-        """Rebuild from `entries` unless the index already reflects `generation`; True if rebuilt."""
-        if generation is not None and self.generation() == generation:
+        """Rebuild from `entries` unless the index already reflects `generation`; True if rebuilt.
+        A store no write of the node's ever reached has no generation (None, kept as ""), like
+        the index file beside it: rebuilt once, not at every start."""
+        if self.generation() == (generation or ""):
             return False
         with self._lock, self._db:
             self._db.execute("DELETE FROM texts")
