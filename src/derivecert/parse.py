@@ -118,7 +118,8 @@ def _sniff(data: bytes, filename: str | None) -> str:
     )
 
 
-def _to_rdflib(term, bnode_prefix: str):
+def to_rdflib(term, bnode_prefix: str = ""):
+    """An Oxigraph term as an rdflib term (a blank node's label prefixed with `bnode_prefix`)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -205,16 +206,16 @@ def parse_description(
                 key = (o.value, o.datatype.value, o.language)
                 obj = literals.get(key)
                 if obj is None:
-                    obj = literals[key] = _to_rdflib(o, prefix)
+                    obj = literals[key] = to_rdflib(o, prefix)
             else:
-                obj = _to_rdflib(o, prefix)
+                obj = to_rdflib(o, prefix)
             s = quad.subject
             if isinstance(s, ox.NamedNode):
                 subject = iris.get(s.value)
                 if subject is None:
                     subject = iris[s.value] = URIRef(s.value)
             else:
-                subject = _to_rdflib(s, prefix)
+                subject = to_rdflib(s, prefix)
             predicate = iris.get(quad.predicate.value)
             if predicate is None:
                 predicate = iris[quad.predicate.value] = URIRef(quad.predicate.value)

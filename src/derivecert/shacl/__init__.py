@@ -156,12 +156,12 @@ def _rdflib_graph(materialised) -> Graph:
         return materialised
     import pyoxigraph as ox
 
-    from .rudof_validator import _rdflib
+    from ..parse import to_rdflib
 
     if isinstance(materialised, (str, bytes)):
         materialised = ox.parse(materialised, format=ox.RdfFormat.N_TRIPLES)
     elif not isinstance(materialised, Iterable):
         raise InputError("validate() needs an rdflib Graph, N-Triples text or Oxigraph quads of materialised descriptions")
     graph = Graph()
-    graph.addN((_rdflib(q.subject), _rdflib(q.predicate), _rdflib(q.object), graph) for q in materialised)
+    graph.addN((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), graph) for q in materialised)
     return graph

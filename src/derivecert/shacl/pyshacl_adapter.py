@@ -20,9 +20,10 @@ import threading
 from decimal import Decimal
 from functools import lru_cache
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, SH, XSD
 
+from ..parse import to_rdflib
 from ..resources import code_lists
 from ..vocab import DCERT
 from .thresholds import _compiled
@@ -118,15 +119,9 @@ class _DataGraph(Graph):
     def _rdflib(self, term):
         import pyoxigraph as ox
 
-        if isinstance(term, ox.NamedNode):
-            return self._from_ox.get(term.value) or URIRef(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        if isinstance(term, ox.NamedNode) and term.value in self._from_ox:
+            return self._from_ox[term.value]
+        return to_rdflib(term)
 
     def _build_mirror(self):
         import pyoxigraph as ox

@@ -45,6 +45,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCAT, RDF, RDFS, SH, XSD
 
 from ..errors import ConfigurationError, InputError
+from ..parse import to_rdflib
 from ..rdfstore import ntriples
 from .findings import Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
@@ -269,17 +270,9 @@ def _rdflib(term):
     """An rdflib term from an Oxigraph term of the SPARQL store (skolemised blank nodes mapped back)."""
     import pyoxigraph as ox
 
-    if isinstance(term, ox.NamedNode):
-        if term.value.startswith(_SKOLEM):
-            return BNode(term.value[len(_SKOLEM):])
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == str(XSD.string):
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    if isinstance(term, ox.NamedNode) and term.value.startswith(_SKOLEM):
+        return BNode(term.value[len(_SKOLEM):])
+    return to_rdflib(term)
 
 
 def _text(term) -> str:
