@@ -55,6 +55,7 @@ from derivecert.catalog import (  # noqa: E402
 )
 from derivecert.catalog.records import _generation_ops  # noqa: E402
 from derivecert.catalog.sparql import update_text as _update_text  # noqa: E402
+from catalog_scale import FACET_CHOICES, TEXT_QUERIES  # noqa: E402  (what both benches search)
 
 QUERIES = {
     # one dataset's certification, as a client would ask for it (@D@: a stored dataset IRI)
@@ -177,25 +178,16 @@ def load_clones(store: Catalog, templates: list[Template], n: int, quads_out: li
 
 def random_queries(k: int, seed: int = 7) -> list[SearchQuery]:
     rnd = random.Random(seed)
-    choices = {
-        "scenario": ["AS-PH", "AS-RES", "AS-AI", "AS-ADMIN", "AS-EMERG"],
-        "level": ["L1", "L2", "L3", "L4"],
-        "technique": ["GT-AGG", "GT-DEID", "GT-FEAT", "GT-ANNO"],
-        "institution": ["cdc-east", "city-hospital", "med-university", "health-platform"],
-        "granularity": ["GR-IND", "GR-GRP", "GR-POP"],
-        "verdict": ["certified", "conditional"],
-    }
     out = [SearchQuery()]
     while len(out) < k:
         filters = {}
-        for dim in rnd.sample(list(choices), rnd.randint(0, 3)):
-            filters[dim] = rnd.sample(choices[dim], rnd.randint(1, 2))
+        for dim in rnd.sample(list(FACET_CHOICES), rnd.randint(0, 3)):
+            filters[dim] = rnd.sample(FACET_CHOICES[dim], rnd.randint(1, 2))
         text = rnd.choice(["", "", "", "cohort", "influenza", "统计"])
         out.append(SearchQuery(filters=filters, text=text, offset=rnd.choice([0, 0, 20]), limit=20))
     return out
 
 
-from catalog_scale import TEXT_QUERIES  # noqa: E402  (the words, zh and en, both benches search)
 
 
 def text_p50_ms(store, reps: int) -> float:

@@ -162,20 +162,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: the facet values the benches' random searches filter on (bench/api.py uses them too)
+FACET_CHOICES = {
+    "scenario": ["AS-PH", "AS-RES", "AS-AI", "AS-ADMIN", "AS-EMERG"],
+    "level": ["L1", "L2", "L3", "L4"],
+    "technique": ["GT-AGG", "GT-DEID", "GT-FEAT", "GT-ANNO"],
+    "institution": ["cdc-east", "city-hospital", "med-university", "health-platform"],
+    "granularity": ["GR-IND", "GR-GRP", "GR-POP"],
+    "verdict": ["certified", "conditional"],
+}
+
+
 def random_params(k: int, seed: int = 7) -> list[list[tuple[str, str]]]:
     rnd = random.Random(seed)
-    choices = {
-        "scenario": ["AS-PH", "AS-RES", "AS-AI", "AS-ADMIN", "AS-EMERG"],
-        "level": ["L1", "L2", "L3", "L4"],
-        "technique": ["GT-AGG", "GT-DEID", "GT-FEAT", "GT-ANNO"],
-        "institution": ["cdc-east", "city-hospital", "med-university", "health-platform"],
-        "granularity": ["GR-IND", "GR-GRP", "GR-POP"],
-        "verdict": ["certified", "conditional"],
-    }
     out: list[list[tuple[str, str]]] = [[]]
     while len(out) < k:
-        params = [(dim, v) for dim in rnd.sample(list(choices), rnd.randint(0, 3))
-                  for v in rnd.sample(choices[dim], rnd.randint(1, 2))]
+        params = [(dim, v) for dim in rnd.sample(list(FACET_CHOICES), rnd.randint(0, 3))
+                  for v in rnd.sample(FACET_CHOICES[dim], rnd.randint(1, 2))]
         out.append(params + [("offset", str(rnd.choice([0, 0, 20]))), ("limit", "20")])
     return out
 
@@ -210,22 +213,21 @@ def measure(folder: Path, searches: int) -> dict:
             r = client.get(f"{base}/v1/datasets")
             out["first_search_ms"] = round((time.perf_counter() - t) * 1000, 1)
             assert r.status_code == 200, r.text
-            ms = []
-            for params in random_params(searches):
+
+            def search_ms(params) -> float:
                 t = time.perf_counter()
                 r = client.get(f"{base}/v1/datasets", params=params)
-                ms.append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 200, r.text
+                return (time.perf_counter() - t) * 1000
+
+            ms = [search_ms(params) for params in random_params(searches)]
             out["facet_p50_ms"] = round(_pct(ms, 0.5), 2)
             out["facet_p99_ms"] = round(_pct(ms, 0.99), 2)
-            ms = []
-            for _ in range(max(1, searches // (5 * len(TEXT_QUERIES)))):
-                for text, filters in TEXT_QUERIES:  # ranked text search with its facets, through HTTP
-                    params = [("q", text)] + [(dim, v) for dim, values in filters.items() for v in values]
-                    t = time.perf_counter()
-                    r = client.get(f"{base}/v1/datasets", params=params)
-                    ms.append((time.perf_counter() - t) * 1000)
-                    assert r.status_code == 200, r.text
+            # ranked text search with its facets, through HTTP
+            text_params = [[("q", text)] + [(dim, v) for dim, values in filters.items() for v in values]
+                           for text, filters in TEXT_QUERIES]
+            ms = [search_ms(params) for _ in range(max(1, searches // (5 * len(TEXT_QUERIES))))
+                  for params in text_params]
             out["text_p50_ms"] = round(_pct(ms, 0.5), 2)
             out["text_p99_ms"] = round(_pct(ms, 0.99), 2)
         status = Path(f"/proc/{proc.pid}/status").read_text()
