@@ -66,19 +66,24 @@ def suite(name: str) -> list[tuple[str, Path]]:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    g = rdflib.Graph()
-    g.parse(manifest, publicID=manifest.as_uri())
+    g, tests = manifest_entries(manifest)
     cases = []
-    for m in g.subjects(RDF.type, MF.Manifest):
-        for entries in g.objects(m, MF.entries):
-            for test in Collection(g, entries):
-                action = g.value(test, MF.action)
-                if action is not None and not isinstance(action, rdflib.URIRef):
-                    action = g.value(action, QT.query) or g.value(action, UT.request)
-                kind = str(g.value(test, RDF.type)).rsplit("#", 1)[1]
-                cases.append((kind, Path(str(action).removeprefix("file://"))))
+    for test in tests:
+        action = g.value(test, MF.action)
+        if action is not None and not isinstance(action, rdflib.URIRef):
+            action = g.value(action, QT.query) or g.value(action, UT.request)
+        kind = str(g.value(test, RDF.type)).rsplit("#", 1)[1]
+        cases.append((kind, Path(str(action).removeprefix("file://"))))
     assert cases, f"no tests read from {manifest}"
     return cases
+
+
+def manifest_entries(manifest: Path) -> tuple[rdflib.Graph, list]:
+    """A manifest's graph and its tests (the `mf:entries` lists of its `mf:Manifest`s), in order."""
+    g = rdflib.Graph()
+    g.parse(manifest, publicID=manifest.as_uri())
+    return g, [test for m in g.subjects(RDF.type, MF.Manifest) for entries in g.objects(m, MF.entries)
+               for test in Collection(g, entries)]
 
 
 @pytest.fixture(scope="module")
@@ -169,24 +174,20 @@ def test_sparql_10_syntax_suites(endpoint):
 def service_tests() -> list[dict]:
     """Each entry of service/manifest.ttl: query, local data, endpoint -> data, expected results."""
     suite("sparql11/service")  # skips or fails as above when the corpus is missing
-    manifest = W3C / "sparql11" / "service" / "manifest.ttl"
-    g = rdflib.Graph()
-    g.parse(manifest, publicID=manifest.as_uri())
+    g, entries = manifest_entries(W3C / "sparql11" / "service" / "manifest.ttl")
     tests = []
-    for m in g.subjects(RDF.type, MF.Manifest):
-        for entries in g.objects(m, MF.entries):
-            for test in Collection(g, entries):
-                action = g.value(test, MF.action)
-                path = lambda node: Path(str(node).removeprefix("file://"))  # noqa: E731
-                data = g.value(action, QT.data)
-                tests.append({
-                    "name": path(g.value(action, QT.query)).name,
-                    "query": path(g.value(action, QT.query)),
-                    "data": path(data) if data is not None else None,
-                    "endpoints": {str(g.value(sd, QT.endpoint)): path(g.value(sd, QT.data))
-                                  for sd in g.objects(action, QT.serviceData)},
-                    "result": path(g.value(test, MF.result)),
-                })
+    for test in entries:
+        action = g.value(test, MF.action)
+        path = lambda node: Path(str(node).removeprefix("file://"))  # noqa: E731
+        data = g.value(action, QT.data)
+        tests.append({
+            "name": path(g.value(action, QT.query)).name,
+            "query": path(g.value(action, QT.query)),
+            "data": path(data) if data is not None else None,
+            "endpoints": {str(g.value(sd, QT.endpoint)): path(g.value(sd, QT.data))
+                          for sd in g.objects(action, QT.serviceData)},
+            "result": path(g.value(test, MF.result)),
+        })
     return tests
 
 
