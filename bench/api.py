@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT / "src"))
 import pyoxigraph as ox  # noqa: E402
 
 from derivecert.catalog import (  # noqa: E402
-    GENID_BASE,
     Catalog,
     EmbeddedStore,
     RecordSummary,
@@ -55,7 +54,7 @@ from derivecert.catalog import (  # noqa: E402
 )
 from derivecert.catalog.records import _generation_ops  # noqa: E402
 from derivecert.catalog.sparql import update_text as _update_text  # noqa: E402
-from catalog_scale import FACET_CHOICES, TEXT_QUERIES  # noqa: E402  (what both benches search)
+from catalog_scale import FACET_CHOICES, TEXT_QUERIES, template_text  # noqa: E402  (what both benches search)
 
 QUERIES = {
     # one dataset's certification, as a client would ask for it (@D@: a stored dataset IRI)
@@ -136,12 +135,7 @@ def certify_examples(engine, store) -> tuple[list[Template], list[tuple[str, byt
         if len(sub.records) != 1:
             continue
         rec = sub.records[0]
-        text = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in sub.all_triples()) + "\n"
-        number = rec.filing["number"]
-        base = rec.dataset.rsplit("/", 1)[0] + "/"
-        result_hash = hashlib.sha256(rec.dataset.encode()).hexdigest()[:24]
-        text = (text.replace(base, base + "b/@J@/").replace(rec.key, "@K@").replace(number, "@F@")
-                .replace(GENID_BASE, GENID_BASE + "@J@-").replace(result_hash, "@R@"))
+        text, base = template_text("\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in sub.all_triples()) + "\n", rec)
         templates.append(Template(path.parent.name, text, rec.to_json(), sub.results[rec.key], text_body=base))
     return templates, inputs, time.perf_counter() - started
 

@@ -64,10 +64,22 @@ class Template:
     summary: dict
 
 
+
+def template_text(text: str, rec) -> tuple[str, str]:
+    """A certified record's RDF with placeholders where each clone differs: @J@ (clone number) in
+    the dataset's IRIs and skolem IRIs, @K@ the record key, @F@ the filing number, @R@ the result
+    nodes' hash (bench/api.py clones the same way); and the base of the dataset's IRIs."""
+    base = rec.dataset.rsplit("/", 1)[0] + "/"
+    result_hash = hashlib.sha256(rec.dataset.encode()).hexdigest()[:24]
+    from derivecert.catalog import GENID_BASE
+
+    return (text.replace(base, base + "b/@J@/").replace(rec.key, "@K@").replace(rec.filing["number"], "@F@")
+            .replace(GENID_BASE, GENID_BASE + "@J@-").replace(result_hash, "@R@")), base
+
 def templates() -> list[Template]:
     """Certify the demo descriptions once and keep what filing each one writes."""
     from derivecert.api.app import load_engine
-    from derivecert.catalog import GENID_BASE, Catalog, EmbeddedStore, build_submission, graph_iri
+    from derivecert.catalog import Catalog, EmbeddedStore, build_submission, graph_iri
     from derivecert.catalog.ledger import FILINGS_GRAPH, ledger_entries
     from derivecert.settings import Settings
 
@@ -87,12 +99,7 @@ def templates() -> list[Template]:
         lines = [f"{t.subject} {t.predicate} {t.object} <{graph}> ." for t in sub.all_triples()]
         lines += [f"{t.subject} {t.predicate} {t.object} <{FILINGS_GRAPH}> ."
                   for _, _, ts in ledger_entries(sub) for t in ts]
-        text = "\n".join(lines) + "\n"
-        number = rec.filing["number"]
-        base = rec.dataset.rsplit("/", 1)[0] + "/"
-        result_hash = hashlib.sha256(rec.dataset.encode()).hexdigest()[:24]
-        text = (text.replace(base, base + "b/@J@/").replace(rec.key, "@K@").replace(number, "@F@")
-                .replace(GENID_BASE, GENID_BASE + "@J@-").replace(result_hash, "@R@"))
+        text, base = template_text("\n".join(lines) + "\n", rec)
         out.append(Template(sub.institution, text, rec.dataset, base, rec.to_json()))
     return out
 
