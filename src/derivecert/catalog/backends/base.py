@@ -18,7 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..errors import QueryTimeout
-from ..sparql import update_text
+from ..sparql import sparql_iri, update_text
 
 
 @dataclass
@@ -121,7 +121,7 @@ class CatalogStore(ABC):
     def scan(self, predicate: str) -> Iterator[tuple[Any, Any, Any]]:
         """(graph, subject, object) of every quad with this predicate in a named graph: how the
         catalog reads its records back.  A backend may answer it faster than this SELECT."""
-        query = f"SELECT ?g ?s ?o WHERE {{ GRAPH ?g {{ ?s <{ox.NamedNode(predicate).value}> ?o }} }}"
+        query = f"SELECT ?g ?s ?o WHERE {{ GRAPH ?g {{ ?s {sparql_iri(predicate)} ?o }} }}"
         for row in self.select(query):
             yield row["g"], row["s"], row["o"]
 
