@@ -14,9 +14,11 @@ lifecycle and signature triples). A record has no blank nodes, so its RDFC-1.0 c
 its sorted N-Quads lines: cheap, bounded, and reproducible from any serialisation
 (docs/DESIGN.md, "Filing records").
 
-RDFC-1.0's worst case is exponential in the blank nodes that cannot be told apart (a clique of 10
-takes minutes), and its security considerations ("dataset poisoning") ask implementations to bound
-that work: Oxigraph's `canonicalize` has no bound, so the digest is a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
+A description whose blank nodes each have statements of their own is canonicalised in linear time
+(`derivecert.rdfc`: the usual case). RDFC-1.0's worst case is exponential in the blank nodes that
+cannot be told apart (a clique of 10 takes minutes), and its security considerations ("dataset
+poisoning") ask implementations to bound that work: Oxigraph's `canonicalize`, which runs then, has
+no bound, so it runs as a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
 budget (`limits.canonicalise_timeout_s`); past it the description is refused as too ambiguous.
 """
 
@@ -25,15 +27,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
 
 from .errors import CanonicalisationLimitError, InputError
-from .parse import oxigraph_triples, setting_name, to_oxigraph
+from .parse import setting_name, to_oxigraph
+from .rdfc import TermText, canonical_nquads, oxigraph_nquads
+from .rdfstore import Index, add_all, index
 from .sandbox import phase
 from .vocab import DCERT, FILING_BASE
 
@@ -113,9 +117,10 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def authorization_limit(graph: Graph, ds) -> date | None:
+def authorization_limit(graph: Graph | Index, ds) -> date | None:
     """The earliest `dcert:validUntil` of the dataset's source authorizations (P-04), if any."""
-    days = [_day(v) for auth in graph.objects(ds, DCERT.sourceAuthorization) for v in graph.objects(auth, DCERT.validUntil)]
+    reads = index(graph)
+    days = [_day(v) for auth in reads.objects(ds, DCERT.sourceAuthorization) for v in reads.objects(auth, DCERT.validUntil)]
     return min((d for d in days if d is not None), default=None)
 
 
@@ -126,11 +131,20 @@ def _day(value) -> date | None:
     return python if isinstance(python, date) else None
 
 
-def description_of(graph: Graph, ds) -> Graph:
+def description_of(graph: Graph | Index, ds) -> Graph:
     """The dataset's concise bounded description (W3C CBD, as rdflib's `Graph.cbd`): its
-    triples, through blank nodes theirs, and the reifications of them.  Built with a work list,
-    not recursion: blank nodes nested thousands deep must not exhaust the stack."""
+    triples, through blank nodes theirs, and the reifications of them."""
     out = Graph(store="SimpleMemory")  # no contexts: faster to fill, and a digest needs none
+    add_all(out, description_triples(graph, ds))
+    return out
+
+
+def description_triples(graph: Graph | Index, ds) -> list[tuple]:
+    """The triples of `description_of`. Built with a work list, not recursion: blank nodes nested
+    thousands deep must not exhaust the stack."""
+    reads = index(graph)
+    reified = reads.has_predicate(RDF.subject)  # a graph with no reification needs no look-up a node
+    out: list[tuple] = []
     todo, seen = [ds], {ds}
 
     def visit(node) -> None:
@@ -141,35 +155,37 @@ def description_of(graph: Graph, ds) -> Graph:
     while todo:
         node = todo.pop()
         reifications: dict = {}
-        for stmt in graph.subjects(RDF.subject, node):
-            p, o = graph.value(stmt, RDF.predicate), graph.value(stmt, RDF.object)
-            if p is not None and o is not None:
-                reifications.setdefault((p, o), set()).add(stmt)
-        for s, p, o in graph.triples((node, None, None)):
-            out.add((s, p, o))
-            if isinstance(o, BNode):
-                visit(o)
-            for stmt in reifications.get((p, o), ()):
-                visit(stmt)
+        if reified:
+            for stmt in reads.subjects(RDF.subject, node):
+                p, o = reads.value(stmt, RDF.predicate), reads.value(stmt, RDF.object)
+                if p is not None and o is not None:
+                    reifications.setdefault((p, o), set()).add(stmt)
+        for p, objects in reads.predicate_objects(node).items():
+            for o in objects:
+                out.append((node, p, o))
+                if isinstance(o, BNode):
+                    visit(o)
+                for stmt in reifications.get((p, o), ()):
+                    visit(stmt)
     return out
 
 
-def canonical_digest(graph: Graph, where: str | None = None) -> str:
-    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
-    named if the digest is refused)."""
-    dataset = ox.Dataset()
-    for t in oxigraph_triples(graph):
-        dataset.add(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
-    too_ambiguous = CanonicalisationLimitError(
-        "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
-        f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
-        hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
-        where=where, limit="canonicalise_timeout_s",
-    )
-    with phase("canonicalise", too_ambiguous):
-        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = sorted(str(q) + " .\n" for q in dataset)
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+def canonical_digest(graph: Graph | Iterable[tuple], where: str | None = None, texts: TermText | None = None) -> str:
+    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (or of (s, p, o) triples;
+    `where`: what it describes, named if the digest is refused; `texts`: a cache of term texts
+    shared by the digests of a run)."""
+    triples = list(graph)
+    canonical = canonical_nquads(triples, texts)
+    if canonical is None:  # blank nodes only the full algorithm tells apart: bounded, it may take long
+        too_ambiguous = CanonicalisationLimitError(
+            "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
+            f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
+            hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
+            where=where, limit="canonicalise_timeout_s",
+        )
+        with phase("canonicalise", too_ambiguous):
+            canonical = oxigraph_nquads(triples)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def filing_graph(filing: Filing, ds, verdict: URIRef, into: Graph | None = None) -> Graph:

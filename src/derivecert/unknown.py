@@ -15,6 +15,7 @@ from functools import lru_cache
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import PROV, RDF
 
+from .rdfstore import Index, index
 from .resources import ontology_graph
 from .vocab import DCERT
 
@@ -64,43 +65,49 @@ def notice(term: URIRef) -> dict:
     return out
 
 
-def _described(description: Graph, ds) -> set:
+def _described(description: Index, ds) -> set:
     """The nodes whose statements describe `ds`: itself, its blank nodes, its activities, its sources."""
     seen, stack = {ds}, [ds]
     while stack:
         node = stack.pop()
-        for p, o in description.predicate_objects(node):
-            if o in seen:
-                continue
-            if isinstance(o, BNode) or p in _SOURCE_LINKS or (node == ds and p == PROV.wasGeneratedBy):
-                seen.add(o)
-                stack.append(o)
+        for p, objects in description.predicate_objects(node).items():
+            follow = p in _SOURCE_LINKS or (node == ds and p == PROV.wasGeneratedBy)
+            for o in objects:
+                if o not in seen and (follow or isinstance(o, BNode)):
+                    seen.add(o)
+                    stack.append(o)
     return seen
 
 
-def unknown_terms(description: Graph, ds, by_node: dict | None = None) -> list[URIRef]:
+def unknown_terms(description: Graph | Index, ds, by_node: dict | None = None) -> list[URIRef]:
     """The unknown dcert: terms used in the description of `ds`, in a stable order. `by_node`
-    (from `unknown_by_node`) saves reading every statement again for each dataset of a batch."""
+    (from `unknown_by_node`) saves looking for them again for each dataset of a batch."""
     if by_node is None:
         by_node = unknown_by_node(description)
     if not by_node:
         return []
     found: set = set()
-    for node in _described(description, ds):
+    for node in _described(index(description), ds):
         found.update(by_node.get(node, ()))
     return sorted(found, key=str)
 
 
-def unknown_by_node(description: Graph) -> dict:
-    """The unknown dcert: terms of each node's statements (as predicate or value), in one pass."""
-    out: dict = {}
-    for s, p, o in description:
-        for term in (p, o):
-            if is_unknown(term):
-                out.setdefault(s, set()).add(term)
+def unknown_by_node(description: Graph | Index) -> dict:
+    """The unknown dcert: terms of each node's statements (as predicate or value): each distinct
+    predicate and value is looked at once (a batch repeats its vocabulary and codes), and only the
+    statements of an unknown one are read."""
+    reads, out = index(description), {}
+    for p in reads.predicates():
+        if is_unknown(p):
+            for s, _ in reads.subject_objects(p):
+                out.setdefault(s, set()).add(p)
+    for o in reads.all_objects():
+        if is_unknown(o):
+            for s in reads.subject_predicates(o):
+                out.setdefault(s, set()).add(o)
     return out
 
 
-def notices(description: Graph, ds, reported: set, by_node: dict | None = None) -> list[dict]:
+def notices(description: Graph | Index, ds, reported: set, by_node: dict | None = None) -> list[dict]:
     """A notice per unknown term of `ds`'s description that no finding already reports."""
     return [notice(term) for term in unknown_terms(description, ds, by_node) if str(term) not in reported]
