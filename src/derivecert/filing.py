@@ -32,14 +32,16 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS
 
 from .errors import CanonicalisationLimitError, InputError
 from .parse import setting_name, to_oxigraph
 from .rdfc import TermText, canonical_nquads, oxigraph_nquads
 from .rdfstore import Index, add_all, index
 from .sandbox import phase
-from .vocab import DCERT, FILING_BASE
+from .vocab import DCERT, FILING_BASE, Terms, literal
+
+_D, _DCT, _FOAF, _PROV, _RDF, _RDFS, _SH = (Terms(ns) for ns in (DCERT, DCTERMS, FOAF, PROV, RDF, RDFS, SH))
 
 DEFAULT_VALIDITY_YEARS = 2
 
@@ -192,50 +194,47 @@ def filing_graph(filing: Filing, ds, verdict: URIRef, into: Graph | None = None)
     """The filing record as RDF, linked with PROV to the dataset it certifies; signed when
     `filing.signature` is set (see `sign`). Added to `into` if given (a batch's result graph:
     no graph per record to build and merge)."""
-    from .codes import codebook
-
-    book = codebook()
     g = into if into is not None else Graph()
-    f = filing.iri
-    activity = URIRef(f"{f}#certification")
-    body = URIRef(f"{f}#certifying-body")
-    g.add((f, RDF.type, DCERT.FilingRecord))
-    g.add((f, RDFS.label, Literal(f"备案 {filing.number}", lang="zh")))
-    g.add((f, RDFS.label, Literal(f"filing {filing.number}", lang="en")))
-    g.add((f, DCERT.filingNumber, Literal(filing.number)))
-    g.add((f, DCTERMS.issued, Literal(filing.issued, datatype=XSD.date)))
-    g.add((f, DCERT.validUntil, Literal(filing.valid_until, datatype=XSD.date)))
-    g.add((f, DCERT.ontologyVersion, Literal(filing.ontology_version)))
-    g.add((f, DCERT.shapesVersion, Literal(filing.shapes_version)))
-    g.add((f, DCERT.descriptionDigest, Literal(filing.digest)))
-    g.add((f, DCERT.verdict, verdict))
-    g.add((f, DCTERMS.subject, ds))
-    for prop, codes in ((DCERT.approvedScenario, filing.scenarios), (DCERT.certifiedLevel, [filing.level]),
-                        (DCERT.certifiedGrade, [filing.grade])):
-        for code in codes:
-            if code in book.by_notation:
-                g.add((f, prop, book.by_notation[code].iri))
-    for i, condition in enumerate(filing.conditions, start=1):
-        node = URIRef(f"{f}#condition-{i}")
-        g.add((f, DCERT.condition, node))
-        g.add((node, RDF.type, DCERT.Finding))
-        g.add((node, DCERT.requirement, Literal(condition["requirement"])))
-        g.add((node, SH.resultSeverity, SH.Warning))
-        for lang, text in sorted(condition["message"].items()):
-            g.add((node, SH.resultMessage, Literal(text, lang=lang)))
-    g.add((f, DCERT.certifyingBody, body))
-    g.add((body, RDF.type, DCERT.CertifyingBody))
-    g.add((body, FOAF.name, Literal(filing.certifying_body)))
-    g.add((f, PROV.wasGeneratedBy, activity))
-    g.add((f, PROV.wasAttributedTo, body))
-    g.add((activity, RDF.type, DCERT.CertificationActivity))
-    g.add((activity, PROV.used, ds))
-    g.add((activity, PROV.wasAssociatedWith, body))
-    g.add((activity, PROV.endedAtTime, Literal(filing.issued, datatype=XSD.date)))
-    g.add((f, DCERT.filingStatus, STATUS_IRI["valid"]))
+    add_all(g, filing_triples(filing, ds, verdict))
     if filing.signature is not None:
         g += signature_graph(filing)
     return g
+
+
+def filing_triples(filing: Filing, ds, verdict: URIRef) -> list[tuple]:
+    """The triples of the unsigned record (`filing_graph`), written with terms made once (`vocab.Terms`)."""
+    from .codes import codebook
+
+    book = codebook()
+    f = filing.iri
+    activity, body = URIRef(f"{f}#certification"), URIRef(f"{f}#certifying-body")
+    issued = literal(filing.issued)
+    out = [(f, _RDF.type, _D.FilingRecord),
+           (f, _RDFS.label, Literal(f"备案 {filing.number}", lang="zh")),
+           (f, _RDFS.label, Literal(f"filing {filing.number}", lang="en")),
+           (f, _D.filingNumber, Literal(filing.number)),
+           (f, _DCT.issued, issued),
+           (f, _D.validUntil, literal(filing.valid_until)),
+           (f, _D.ontologyVersion, literal(filing.ontology_version)),
+           (f, _D.shapesVersion, literal(filing.shapes_version)),
+           (f, _D.descriptionDigest, Literal(filing.digest)),
+           (f, _D.verdict, verdict),
+           (f, _DCT.subject, ds)]
+    for prop, codes in ((_D.approvedScenario, filing.scenarios), (_D.certifiedLevel, [filing.level]),
+                        (_D.certifiedGrade, [filing.grade])):
+        out += [(f, prop, book.by_notation[code].iri) for code in codes if code in book.by_notation]
+    for i, condition in enumerate(filing.conditions, start=1):
+        node = URIRef(f"{f}#condition-{i}")
+        out += [(f, _D.condition, node), (node, _RDF.type, _D.Finding),
+                (node, _D.requirement, literal(condition["requirement"])), (node, _SH.resultSeverity, _SH.Warning)]
+        out += [(node, _SH.resultMessage, literal(text, lang)) for lang, text in sorted(condition["message"].items())]
+    out += [(f, _D.certifyingBody, body), (body, _RDF.type, _D.CertifyingBody),
+            (body, _FOAF.name, literal(filing.certifying_body)),
+            (f, _PROV.wasGeneratedBy, activity), (f, _PROV.wasAttributedTo, body),
+            (activity, _RDF.type, _D.CertificationActivity), (activity, _PROV.used, ds),
+            (activity, _PROV.wasAssociatedWith, body), (activity, _PROV.endedAtTime, issued),
+            (f, _D.filingStatus, STATUS_IRI["valid"])]
+    return out
 
 
 def signature_graph(filing: Filing) -> Graph:
