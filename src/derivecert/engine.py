@@ -302,7 +302,7 @@ class Engine:
         described, inferred, texts = index(graph), index(m), TermText()  # read by every dataset of the batch
         results, out = [], Graph(store="SimpleMemory")  # no contexts: ≈ 3× faster to fill
         bind_prefixes(out)
-        unknowns = unknown.unknown_by_node(described)
+        unknowns = unknown.UnknownTerms(described)
         for ds in presented:
             cls = classify_dataset(inferred, ds, _written_order(graph, origin, ds))
             verdict, findings = decide(cls, by_dataset.get(ds, []))
@@ -311,8 +311,8 @@ class Engine:
             if verdict in ("certified", "conditional"):
                 filing = self._file(described, ds, cls, verdict, findings, on, filing_numbers, certifying_body, texts)
                 filing_graph(filing, ds, VERDICT_IRI[verdict], into=out)
-            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
-                described, ds, reported={f.value for f in findings}, by_node=unknowns)
+            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknowns.notices(
+                ds, reported={f.value for f in findings})
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             result.to_graph(on, into=out)
             results.append(result)
