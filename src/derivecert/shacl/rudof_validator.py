@@ -6,11 +6,13 @@ store (the constraint's query with `$this` left free and joined to the instances
 target class), instead of once per focus node. The store holds the code-list facts and the
 context node carrying the validation date, as pySHACL's mirror does (`pyshacl_adapter._DataGraph`).
 
-The data is read once, line by line (N-Triples), into what each part can read: rudof gets the
-triples whose predicate, or whose rdf:type class, the core shapes name (SHACL Core reaches data
-only through the paths and classes it names; all of it for a shape with sh:closed, every type when
-the data states subclasses); the store gets the triples the SPARQL constraints name, its blank
-nodes as IRIs (Oxigraph's loader would rename them; results must name the data's nodes).
+The data is split once into what each part can read: rudof gets the triples whose predicate, or
+whose rdf:type class, the core shapes name (SHACL Core reaches data only through the paths and
+classes it names; all of it for a shape with sh:closed, every type when the data states
+subclasses); the store gets the triples the SPARQL constraints name, its blank nodes as IRIs
+(Oxigraph's loader would rename them; results must name the data's nodes). An rdflib graph (the
+engine's) is split from its store's index, each term written once and no text of the whole data
+made; N-Triples text or quads line by line.
 
 What rudof's report lacks is taken from the shapes: the messages with their language tags (rudof
 adds an untagged default message of its own) and the structure of a complex result path. rudof
@@ -43,11 +45,12 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCAT, RDF, RDFS, SH, XSD
+from rdflib.plugins.serializers.nt import _quoteLiteral
 
 from ..errors import ConfigurationError, InputError
 from ..parse import to_rdflib
-from ..rdfstore import ntriples
-from .findings import Result, _path_string
+from ..rdfstore import by_subject
+from .findings import DataIndex, GraphIndex, Result, _path_string
 from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
 from .thresholds import _compiled
 
@@ -295,32 +298,31 @@ def _node_of_token(token: str):
 
 @dataclass
 class _Data:
-    """The data split once, line by line, into what each part of the validation reads."""
+    """The data split once into what each part of the validation reads."""
 
-    text: str  # all of it, N-Triples
-    core: str  # the triples the core shapes can read (rudof)
+    core: str  # the triples the core shapes can read (rudof), N-Triples
     sparql: str  # the triples the SHACL-SPARQL constraints can read, blank nodes skolemised (Oxigraph)
-    datasets: set  # tokens of the dcat:Dataset nodes
     subclasses: bool  # whether the data states rdfs:subClassOf (targets then follow it)
+    index: DataIndex  # what attributing results to datasets reads
 
 
 class TextIndex:
     """`findings.DataIndex` over the data's N-Triples lines."""
 
-    def __init__(self, data: _Data):
-        self.data = data
+    def __init__(self, text: str, datasets: set):
+        self.text = text
+        self.datasets = datasets  # tokens of the dcat:Dataset nodes
         self._owners: dict | None = None
 
     def is_dataset(self, node) -> bool:
-        return _token(node) in self.data.datasets
+        return _token(node) in self.datasets
 
     def owners(self, node) -> list[tuple[Any, Any]]:
         if self._owners is None:  # read only when a result is on a non-dataset node (Q-02)
             self._owners = {}
-            datasets = self.data.datasets
-            for line in _lines(self.data.text):
+            for line in _lines(self.text):
                 match = _TRIPLE.match(line)
-                if match is not None and match.group(1) in datasets and match.group(3)[:1] in "<_":
+                if match is not None and match.group(1) in self.datasets and match.group(3)[:1] in "<_":
                     obj = match.group(3).rstrip(" \t\r").rstrip(".").rstrip(" \t")
                     self._owners.setdefault(obj, []).append((match.group(1), match.group(2)))
         return [(_node_of_token(s), URIRef(p[1:-1])) for s, p in self._owners.get(_token(node), [])]
@@ -337,10 +339,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _ntriples(materialised) -> str:
-    """The data as N-Triples text, one triple a line."""
-    if isinstance(materialised, Graph):
-        # rdflib writes each blank node with its own id, so that results name the graph's nodes
-        return ntriples(materialised)
+    """Data given as N-Triples text or Oxigraph quads, as N-Triples text, one triple a line."""
     if isinstance(materialised, bytes):
         return materialised.decode("utf-8")
     if isinstance(materialised, str):
@@ -362,7 +361,15 @@ def _read_sets(key: tuple) -> tuple[frozenset, frozenset, frozenset]:
     return mentioned, mentioned, frozenset(sparql)
 
 
+@lru_cache(maxsize=16)
+def _read_terms(key: tuple) -> tuple[frozenset, frozenset, frozenset]:
+    """`_read_sets` as rdflib IRIs (a set of strings does not find an rdflib term)."""
+    predicates, classes, sparql = (frozenset(URIRef(iri) for iri in iris) for iris in _read_sets(key))
+    return predicates, classes, sparql
+
+
 def _split(text: str, key: tuple) -> _Data:
+    """N-Triples text split line by line (`_split_graph` says what goes where)."""
     core_predicates, core_classes, sparql_terms = _read_sets(key)
     closed = (None, SH.closed, Literal(True)) in _profile(key).core
     rdf_type, subclass = f"<{RDF.type}>", f"<{RDFS.subClassOf}>"
@@ -387,7 +394,8 @@ def _split(text: str, key: tuple) -> _Data:
         elif predicate == subclass:
             subclasses = True
             core.append(line)
-            sparql.append(line)
+            if subject != context:
+                sparql.append(line)
         else:
             iri = predicate[1:-1]
             if closed or iri in core_predicates:
@@ -397,7 +405,72 @@ def _split(text: str, key: tuple) -> _Data:
     if subclasses:  # an instance of any class may then be one of a class the shapes name
         core.extend(other_types)
         sparql.extend(line for line in other_types if not line.startswith(context))
-    return _Data(text, "\n".join(core) + "\n", _skolemised("\n".join(sparql)), datasets, subclasses)
+    return _Data("\n".join(core) + "\n", _skolemised("\n".join(sparql)), subclasses, TextIndex(text, datasets))
+
+
+class _NTerms(dict):
+    """rdflib term -> its N-Triples text (what rdflib's "nt" serializer writes), each made once."""
+
+    def __missing__(self, term) -> str:
+        text = self[term] = _quoteLiteral(term) if isinstance(term, Literal) else term.n3()
+        return text
+
+
+class _Skolemised(_NTerms):
+    """The same, a blank node as an IRI of the SPARQL store (`_SKOLEM`)."""
+
+    def __missing__(self, term) -> str:
+        text = self[term] = f"<{_SKOLEM}{term}>" if isinstance(term, BNode) else super().__missing__(term)
+        return text
+
+
+def _split_graph(graph: Graph, key: tuple) -> _Data:
+    """The graph's triples that rudof can read (those whose predicate, or whose rdf:type class, the
+    core shapes name; all of them for a shape with sh:closed; every rdf:type when the data states
+    subclasses) and those the SHACL-SPARQL constraints can read (not the context node's: it is the
+    engine's), written from the graph's own index subject by subject. Where a predicate or a class
+    goes is decided once per term, and each term is written once."""
+    core_predicates, core_classes, sparql_terms = _read_terms(key)
+    closed = (None, SH.closed, Literal(True)) in _profile(key).core
+    text, skolem = _NTerms(), _Skolemised()
+    rdf_type = text[RDF.type]
+    routes: dict = {RDF.type: _TYPE}  # predicate -> (to core, to SPARQL)
+    class_routes: dict = {}  # class -> (to core, to SPARQL)
+    core, sparql, other_types = [], [], []
+    subclasses = False
+    for s, by_predicate in by_subject(graph):
+        engine_node = s in _ENGINE_NODES
+        for p, objects in by_predicate.items():
+            route = routes.get(p)
+            if route is None:
+                subclasses = subclasses or p == RDFS.subClassOf
+                route = routes[p] = (True, True) if p == RDFS.subClassOf else (
+                    closed or p in core_predicates, p in sparql_terms)
+            if route is _TYPE:
+                for o in objects:
+                    to_core, to_sparql = class_routes.get(o) or class_routes.setdefault(
+                        o, (closed or o in core_classes, o in sparql_terms))
+                    if to_core:
+                        core.append(f"{text[s]} {rdf_type} {text[o]} .\n")
+                    if to_sparql and not engine_node:
+                        sparql.append(f"{skolem[s]} {rdf_type} {skolem[o]} .\n")
+                    if not (to_core and to_sparql):
+                        other_types.append((s, o))
+                continue
+            if route[0]:
+                head = f"{text[s]} {text[p]} "
+                core += [f"{head}{text[o]} .\n" for o in objects]
+            if route[1] and not engine_node:
+                head = f"{skolem[s]} {text[p]} "
+                sparql += [f"{head}{skolem[o]} .\n" for o in objects]
+    if subclasses:  # an instance of any class may then be one of a class the shapes name
+        core += [f"{text[s]} {rdf_type} {text[o]} .\n" for s, o in other_types]
+        sparql += [f"{skolem[s]} {rdf_type} {skolem[o]} .\n" for s, o in other_types if s not in _ENGINE_NODES]
+    return _Data("".join(core), "".join(sparql), subclasses, GraphIndex(graph))
+
+
+_TYPE = ("rdf:type",)  # the route of rdf:type: by its object, the class
+_ENGINE_NODES = frozenset({CONTEXT_NODE})  # a set: membership costs no rdflib comparison on a miss
 
 
 _SUBJECT_BNODE = re.compile(r"^([ \t]*)_:(\S+)", re.M)
@@ -449,11 +522,11 @@ def prepare(key: tuple[tuple[str, str], ...]) -> None:
     _session.prepare(key)
 
 
-def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], TextIndex]:
+def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], DataIndex]:
     """The top-level results of validating `materialised` (rdflib Graph, N-Triples text, or
     Oxigraph quads/triples), and an index of the data to attribute them to datasets."""
     profile = _profile(key)
-    data = _split(_ntriples(materialised), key)
+    data = _split_graph(materialised, key) if isinstance(materialised, Graph) else _split(_ntriples(materialised), key)
     results: dict[Result, None] = {}  # rudof reports some results twice: each counts once
     for shape, severity, focus, path, value, component in _session.validate(key, data.core):
         node = _node(shape)
@@ -468,7 +541,7 @@ def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> t
         )] = None
     for result in _sparql_results(profile, data, on, key):
         results[result] = None
-    return list(results), TextIndex(data)
+    return list(results), data.index
 
 
 def report_graph(results: Iterable[Result], shapes: Graph) -> Graph:
