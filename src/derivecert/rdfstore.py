@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from rdflib import Graph, Literal
-from rdflib.plugins.serializers.nt import _quoteLiteral
+from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
 
 _INDEXES = ("_SimpleMemory__spo", "_SimpleMemory__pos", "_SimpleMemory__osp")
@@ -166,17 +165,3 @@ def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:
     for triple in more:
         add(triple, out)
     return out
-
-
-def ntriples(graph: Graph) -> str:
-    """The graph as N-Triples text, the text rdflib's "nt" serializer writes (blank nodes with
-    their own ids), each term written once however often it occurs."""
-    text: dict = {}
-
-    def n3(term) -> str:
-        out = text.get(term)
-        if out is None:
-            out = text[term] = _quoteLiteral(term) if isinstance(term, Literal) else term.n3()
-        return out
-
-    return "".join(f"{n3(s)} {n3(p)} {n3(o)} .\n" for s, p, o in triples(graph))
