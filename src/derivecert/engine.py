@@ -33,7 +33,7 @@ from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_li
                      description_triples, filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
 from .rdfc import TermText
-from .rdfstore import Index, add_all, index
+from .rdfstore import Index, index
 from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
 from .shacl import DEFAULT_VALIDATOR, Finding, Validation, check_validator, validate
@@ -234,14 +234,14 @@ class Engine:
         run in several parts keeps neither the description, nor the materialised graph, nor the
         SHACL report (each part had its own): its results and result graph are complete.
         """
-        results, result_graph, parts = [], Graph(store="SimpleMemory"), 0  # as a part's: no contexts
+        results, result_graph, parts = [], Graph(), 0
         bind_prefixes(result_graph)
         for part in self.certify_stream(documents, workers=workers, progress=progress, **kwargs):
             if part.run is not None:  # the batch was one part
                 return part.run
             parts += 1
             results.extend(part.results)
-            add_all(result_graph, part.triples)
+            result_graph.addN((s, p, o, result_graph) for s, p, o in part.triples)
         results.sort(key=lambda r: str(r.dataset))  # the order a single part gives
         return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
 
