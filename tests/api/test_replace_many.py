@@ -103,3 +103,14 @@ def test_a_store_that_is_down_stops_the_write(path, monkeypatch):
         assert catalog.count() == 0
     finally:
         catalog.close()
+
+
+def test_one_dataset_from_two_institutions_in_one_list_goes_to_the_first(path):
+    catalog = Catalog(EmbeddedStore(path, query_processes=0))
+    try:
+        out = catalog.replace_many([submission(1, target=5), submission(2, target=5, institution="hospital-b")])
+        assert out[0] is None and isinstance(out[1], ConflictError)
+        assert catalog.locate(dataset_key("https://x.example.org/ds/5")) == "hospital-a"
+        assert_index_equals_records(catalog)
+    finally:
+        catalog.close()

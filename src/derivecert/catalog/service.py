@@ -344,15 +344,15 @@ class Catalog(FilingLedger):
             index = self.ensure_index()
             group: list[tuple[int, Submission]] = []  # (its place in `out`, the submission)
             for i, sub in enumerate(submissions):
+                if group and (sub.institution != group[0][1].institution
+                              or not set(sub.keys).isdisjoint(k for _, g in group for k in g.keys)):
+                    self._write_group(group, out)  # first: the index then holds what this one is checked against
+                    group = []
                 conflict = next((ConflictError(rec.dataset, holder) for rec in sub.records
                                  if (holder := self.holder_of(rec.dataset, sub.institution)) is not None), None)
                 out.append(conflict)
                 if conflict is not None or not sub.records:
                     continue
-                if group and (sub.institution != group[0][1].institution
-                              or not set(sub.keys).isdisjoint(k for _, g in group for k in g.keys)):
-                    self._write_group(group, out)
-                    group = []
                 for rec in sub.records:
                     old = index.get(rec.key)
                     if old is not None:
