@@ -25,6 +25,7 @@ as much again while Oxigraph's bulk loader runs.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -33,17 +34,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 
 #: bump when the store's record layout changes: a cached store of another layout is rebuilt
 LAYOUT = "records-1"
-T = TypeVar("T")
 
 
 def _du(path: Path) -> int:
@@ -116,26 +113,28 @@ def clone(t: Template, j: int) -> str:
             .replace("@F@", f"DC-BENCH-{j:08d}").replace("@R@", hashlib.sha256(dataset.encode()).hexdigest()[:24]))
 
 
-#: datasets a bulk_load call (≈ 70 MB of N-Quads)
-CHUNK = 2000
+class CloneStream(io.RawIOBase):
+    """The n clones as one N-Quads stream, made as Oxigraph's bulk loader reads it: one
+    `bulk_load` for the whole store, which batches and sorts as it sees fit.  Calls of 2,000
+    datasets each cost 30-40% more CPU a dataset by 20,000 (≈ 2.9 against ≈ 2.1 ms), growing with
+    the store: each call's sorted files overlap all the keys before them (hashed ids), so the
+    store compacts them again and again."""
 
+    def __init__(self, tpl: list[Template], n: int) -> None:
+        self.tpl, self.n, self.done, self.pending = tpl, n, 0, b""
 
-def clone_chunks(tpl: list[Template], n: int) -> Iterator[tuple[int, bytes]]:
-    """The n clones as N-Quads, CHUNK datasets at a time: (datasets so far, their N-Quads)."""
-    for start in range(0, n, CHUNK):
-        end = min(n, start + CHUNK)
-        yield end, "".join(clone(tpl[j % len(tpl)], j) for j in range(start, end)).encode()
+    def readable(self) -> bool:
+        return True
 
-
-def ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items` made one ahead in a thread: the clones of the next chunk (Python) are written
-    while Oxigraph's bulk loader, which releases the GIL, loads the chunk before (the builder
-    spent a third of its time cloning, in turn with the loader)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clone") as pool:
-        following = pool.submit(next, items, None)
-        while (item := following.result()) is not None:
-            following = pool.submit(next, items, None)
-            yield item
+    def readinto(self, buffer) -> int:
+        while len(self.pending) < len(buffer) and self.done < self.n:
+            self.pending += clone(self.tpl[self.done % len(self.tpl)], self.done).encode()
+            self.done += 1
+            if self.done % 100_000 == 0:
+                print(f"  {self.done} datasets read", file=sys.stderr, flush=True)
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
 
 
 def build(n: int, folder: Path) -> dict:
@@ -151,10 +150,7 @@ def build(n: int, folder: Path) -> dict:
     certify_s = time.perf_counter() - t
     store = Catalog(EmbeddedStore(folder / "store", query_processes=0))
     t = time.perf_counter()
-    for done, chunk in ahead(clone_chunks(tpl, n)):
-        store.backend.ox.bulk_load(chunk, format=ox.RdfFormat.N_QUADS)
-        if done % 100_000 < CHUNK:
-            print(f"  {done} datasets written", file=sys.stderr, flush=True)
+    store.backend.ox.bulk_load(io.BufferedReader(CloneStream(tpl, n), 1 << 20), format=ox.RdfFormat.N_QUADS)
     store.backend.flush()
     load_s = time.perf_counter() - t
     t = time.perf_counter()
