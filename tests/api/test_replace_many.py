@@ -114,3 +114,14 @@ def test_one_dataset_from_two_institutions_in_one_list_goes_to_the_first(path):
         assert_index_equals_records(catalog)
     finally:
         catalog.close()
+
+
+def test_a_batch_sized_write_on_every_backend(store):
+    """A bulk load's batch is one write of ≈ 10,000 triples: taken whole by each backend (Virtuoso
+    through its SQL port), every record searchable."""
+    subs = [submission(i) for i in range(150)]
+    assert sum(len(s.all_triples()) for s in subs) > 9000
+    assert store.replace_many(subs) == [None] * 150
+    assert store.count() == 150
+    store.rebuild_index()
+    assert store.count() == 150

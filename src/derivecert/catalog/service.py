@@ -371,7 +371,9 @@ class Catalog(FilingLedger):
         added = [rec for sub in subs for rec in sub.records]
         when = now_utc().isoformat().replace("+00:00", "Z")
         ops = records._delete_records_ops(keys, institution)
-        ops.append(insert_data(graph_iri(institution), (t for sub in subs for t in sub.all_triples())))
+        # an INSERT DATA a submission, not one for the group: Virtuoso's SPARQL compiler runs out of
+        # memory past a few thousand triples in one operation (the operations stay one transaction)
+        ops.extend(insert_data(graph_iri(institution), sub.all_triples()) for sub in subs)
         for sub in subs:
             ops.extend(filing_ledger_ops(sub, when))
         try:
