@@ -116,9 +116,9 @@ def clone(t: Template, j: int) -> str:
 class CloneStream(io.RawIOBase):
     """The n clones as one N-Quads stream, made as Oxigraph's bulk loader reads it: one
     `bulk_load` for the whole store, which batches and sorts as it sees fit.  Calls of 2,000
-    datasets each cost 30-40% more CPU a dataset by 20,000 (≈ 2.9 against ≈ 2.1 ms), growing with
-    the store: each call's sorted files overlap all the keys before them (hashed ids), so the
-    store compacts them again and again."""
+    datasets each cost 20% more CPU a dataset by 20,000 (3.04 against 2.55 ms, same run), more as
+    the store grows: each call's sorted files overlap all the keys before them (hashed ids), so
+    the store compacts them again and again."""
 
     def __init__(self, tpl: list[Template], n: int) -> None:
         self.tpl, self.n, self.done, self.pending = tpl, n, 0, b""
