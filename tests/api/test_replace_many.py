@@ -125,3 +125,16 @@ def test_a_batch_sized_write_on_every_backend(store):
     assert store.count() == 150
     store.rebuild_index()
     assert store.count() == 150
+
+
+def test_a_long_list_is_written_group_max_at_a_time(path, monkeypatch):
+    from derivecert.catalog import service
+
+    monkeypatch.setattr(service, "GROUP_MAX", 2)  # searches wait for the lock while a group is written
+    catalog = Catalog(EmbeddedStore(path, query_processes=0))
+    try:
+        assert catalog.replace_many([submission(i) for i in range(5)]) == [None] * 5
+        assert catalog.count() == 5 and journal_lines(path) == 3
+        assert_index_equals_records(catalog)
+    finally:
+        catalog.close()
