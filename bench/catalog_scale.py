@@ -25,6 +25,7 @@ as much again while Oxigraph's bulk loader runs.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -112,6 +113,30 @@ def clone(t: Template, j: int) -> str:
             .replace("@F@", f"DC-BENCH-{j:08d}").replace("@R@", hashlib.sha256(dataset.encode()).hexdigest()[:24]))
 
 
+class CloneStream(io.RawIOBase):
+    """The n clones as one N-Quads stream, made as Oxigraph's bulk loader reads it: one
+    `bulk_load` for the whole store, which batches and sorts as it sees fit.  Calls of 2,000
+    datasets each cost 20% more CPU a dataset by 20,000 (3.04 against 2.55 ms, same run), more as
+    the store grows: each call's sorted files overlap all the keys before them (hashed ids), so
+    the store compacts them again and again."""
+
+    def __init__(self, tpl: list[Template], n: int) -> None:
+        self.tpl, self.n, self.done, self.pending = tpl, n, 0, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while len(self.pending) < len(buffer) and self.done < self.n:
+            self.pending += clone(self.tpl[self.done % len(self.tpl)], self.done).encode()
+            self.done += 1
+            if self.done % 100_000 == 0:
+                print(f"  {self.done} datasets read", file=sys.stderr, flush=True)
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
 def build(n: int, folder: Path) -> dict:
     """The store of n datasets and its index, written by the bulk writer; what it cost."""
     import pyoxigraph as ox
@@ -125,14 +150,7 @@ def build(n: int, folder: Path) -> dict:
     certify_s = time.perf_counter() - t
     store = Catalog(EmbeddedStore(folder / "store", query_processes=0))
     t = time.perf_counter()
-    chunk: list[str] = []
-    for j in range(n):
-        chunk.append(clone(tpl[j % len(tpl)], j))
-        if len(chunk) >= 2000 or j == n - 1:
-            store.backend.ox.bulk_load("".join(chunk).encode(), format=ox.RdfFormat.N_QUADS)
-            chunk = []
-        if j and j % 100_000 == 0:
-            print(f"  {j} datasets written", file=sys.stderr, flush=True)
+    store.backend.ox.bulk_load(io.BufferedReader(CloneStream(tpl, n), 1 << 20), format=ox.RdfFormat.N_QUADS)
     store.backend.flush()
     load_s = time.perf_counter() - t
     t = time.perf_counter()
