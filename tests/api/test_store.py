@@ -307,18 +307,48 @@ def test_embedded_store_persists(tmp_path):
 
 
 
-def test_a_catalog_filed_before_the_ledger_gets_its_filings_copied_once(store):
+def ledger_triples(store) -> list[dict]:
+    return store.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{store_mod.FILINGS_GRAPH}> {{ ?s ?p ?o }} }}")
+
+
+def test_a_filing_is_stored_once_and_moves_to_the_ledger_when_its_dataset_is_filed_again(store):
     submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
-    submit(store, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    assert not ledger_triples(store)  # in the institution's graph only, beside what it certifies
+    assert count(store, "SELECT ?f WHERE { ?f a dcert:FilingRecord ; dcert:filingStatus dcert:Valid }") == 1
     record = sorted(map(str, store.filing_record("DC-20250101-AAAA0001")))
-    store.update("DROP SILENT GRAPH <%s>" % store_mod.FILINGS_GRAPH)  # as a store from before A7
-    assert store.filing_status("DC-20250101-AAAA0001") is None
-    store.warm()
-    assert sorted(map(str, store.filing_record("DC-20250101-AAAA0001"))) == record
-    assert store.filing_status("DC-20250101-BBBB0002") == "valid"
-    assert store.set_filing_status("DC-20250101-BBBB0002", "revoked", allowed={"valid"}, reason="r", when="2026-01-01T00:00:00Z")
-    store.warm()  # the ledger is not empty: nothing is copied again
-    assert store.filing_status("DC-20250101-BBBB0002") == "revoked"
+    assert any('index#institution> "hospital-a"' in t for t in record)
+    assert any(f'index#key> "{dataset_key(DS1)}"' in t for t in record)
+    assert store.set_filing_status("DC-20250101-AAAA0001", "suspended", allowed={"valid"}, reason="r",
+                                   when="2026-01-01T00:00:00Z") == "valid"
+    assert count(store, "SELECT ?f WHERE { ?f dcert:filingStatus dcert:Suspended }") == 1  # /sparql sees today's
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")
+    assert store.filing_status("DC-20250101-AAAA0001") == "superseded"  # moved, then superseded
+    moved = sorted(map(str, store.filing_record("DC-20250101-AAAA0001")))
+    assert {t for t in moved if "filingStatus" not in t and "status" not in t and "isReplacedBy" not in t} == \
+        {t for t in record if "filingStatus" not in t}
+    assert store.filing_status("DC-20250101-AAAA0002") == "valid"
+    assert store.delete(dataset_key(DS1))
+    assert store.filing_status("DC-20250101-AAAA0002") == "valid"  # withdrawn: still verifiable (A7)
+    assert count(store, "SELECT ?f WHERE { ?f a dcert:FilingRecord }") == 0
+
+
+def test_a_store_of_the_previous_layout_reads_its_ledger_copy_first(store):
+    """Before filings were stored once, each was also copied into the ledger when filed, where
+    status changes went, leaving the institution graph's copy `valid`."""
+    sub = submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    f = ox.NamedNode("https://w3id.org/derivecert/filing/DC-20250101-AAAA0001")
+    copy = [t for t in sub.quads if t.subject == f or t.subject.value.startswith(f.value + "#")]
+    copy = [t for t in copy if t.predicate.value != "https://w3id.org/derivecert#filingStatus"]
+    copy += [ox.Triple(f, ox.NamedNode("https://w3id.org/derivecert#filingStatus"), ox.NamedNode("https://w3id.org/derivecert#Revoked")),
+             ox.Triple(f, ox.NamedNode(store_mod.IDX + "institution"), ox.Literal("hospital-a")),
+             ox.Triple(f, ox.NamedNode(store_mod.IDX + "key"), ox.Literal(dataset_key(DS1)))]
+    store.update(store_mod.update_text([store_mod.insert_data(store_mod.FILINGS_GRAPH, copy)]))
+    assert store.filing_status("DC-20250101-AAAA0001") == "revoked"
+    assert "<https://w3id.org/derivecert#Revoked>" in " ".join(map(str, store.filing_record("DC-20250101-AAAA0001")))
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")  # the stale copy is not moved over it
+    assert store.filing_status("DC-20250101-AAAA0001") == "revoked"
+    statuses = [r for r in ledger_triples(store) if r["p"].value.endswith("#filingStatus") and r["s"] == f]
+    assert len(statuses) == 1
 
 
 def test_settings_open_a_virtuoso_store():

@@ -18,17 +18,19 @@ holding, for each certified or conditional dataset:
 
 * the description as filed (blank nodes skolemised to ``.../.well-known/genid/...`` IRIs, so that
   they can be deleted precisely later);
-* the engine's result nodes and filing record;
+* the engine's result nodes and filing record (stored once: moved into the ledger graph when the
+  dataset is filed again or withdrawn, `ledger`);
 * a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``) with the facet summary:
   the §6 classification codes as direct properties (``idx:scenario dcert:AS-PH`` ...), the
-  verdict, the filing number, a lower-cased search text, the §6 JSON, and ``idx:part`` links to
-  every subject the submission contributed for that dataset.
+  verdict, the filing number, a lower-cased search text, the §6 JSON, ``idx:part`` links to the
+  subjects the submission contributed for that dataset that another record may also list, and one
+  ``idx:owned`` literal listing those only it can own (the IRIs the node minted for it).
 
 Replacing a dataset is one SPARQL UPDATE request (one transaction) on the institution's graph
-only: delete the subjects only the old record owned, delete the old record, insert the new
-description, result, filing and record.  Subjects shared by several records (an agent, a source
-described in several submissions) stay while any record lists them; their triples are the union
-of what the live submissions said.
+and the ledger: move the old filing into the ledger, delete the subjects only the old record
+owned, delete the old record, insert the new description, result, filing and record.  Subjects
+shared by several records (an agent, a source described in several submissions) stay while any
+record lists them; their triples are the union of what the live submissions said.
 
 Trust (issue 8): the store's query texts are constants and values are bound as terms
 (`sparql_term` is the only way a value enters SPARQL text); a submission may not use the node's
