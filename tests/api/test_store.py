@@ -54,7 +54,7 @@ def test_submission_is_stored_with_record_result_and_filing(store):
     # blank nodes were skolemised
     assert any(t.object.value.startswith(GENID_BASE) for t in triples if isinstance(t.object, ox.NamedNode))
     # the source's "not-derived" result node is not stored
-    assert count(store, 'SELECT ?r WHERE { ?r dcert:verdict "not-derived" }') == 0
+    assert count(store, 'SELECT ?r WHERE { ?r dcert:verdict dcert:NotDerived }') == 0
     assert store.find_filing("DC-20250101-AAAA0001") == key
     assert store.filing_number_exists("DC-20250101-AAAA0001")
     assert not store.filing_number_exists("DC-20250101-ZZZZ9999")

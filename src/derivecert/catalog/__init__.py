@@ -20,9 +20,9 @@ holding, for each certified or conditional dataset:
   they can be deleted precisely later);
 * the engine's result nodes and filing record (stored once: moved into the ledger graph when the
   dataset is filed again or withdrawn, `ledger`);
-* a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``) with the facet summary:
-  the §6 classification codes as direct properties (``idx:scenario dcert:AS-PH`` ...), the
-  verdict, the filing number, a lower-cased search text, the §6 JSON, ``idx:part`` links to the
+* a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``): the key, the
+  institution, the filing number, the dates, the titles, the facet summary as JSON (what the
+  index is rebuilt from), a lower-cased search text, the §6 JSON, ``idx:part`` links to the
   subjects the submission contributed for that dataset that another record may also list, and one
   ``idx:owned`` literal listing those only it can own (the IRIs the node minted for it).
 
@@ -40,8 +40,8 @@ look-alike of it (`iri_lookalike_form`), belongs to the institution that filed i
 
 Search does not run SPARQL: `FacetIndex` keeps the facet summary of every record as bitsets
 (Python ints), so facet counts at 100,000 datasets take milliseconds.  The same search is
-also written in SPARQL (`sparql_search`) for peers that are plain SPARQL endpoints holding a
-DeriveCert catalog, and the two are tested to agree.
+also written in SPARQL (`sparql_search`, reading the classification from the result nodes) for
+peers that are plain SPARQL endpoints holding a DeriveCert catalog, and the two are tested to agree.
 
 Modules: `model` (IRIs, the dimension table, record summaries), `submission` (what a run
 writes), `records` (the record layout's SPARQL texts), `index` (the bitset search index),

@@ -16,7 +16,6 @@ import pyoxigraph as ox
 from ..vocab import BASE, DCERT
 from .errors import ReservedTermError
 from .model import (
-    CODED,
     DCAT,
     DCT,
     DIMENSIONS,
@@ -76,22 +75,16 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str], owned: se
         ox.Triple(r, nn(DCT + "modified"), lit(rec.modified, XSD + "dateTime")),
         ox.Triple(r, nn(IDX + "key"), lit(rec.key)),
         ox.Triple(r, nn(IDX + "institution"), lit(rec.institution)),
-        ox.Triple(r, nn(IDX + "verdict"), lit(rec.verdict)),
         ox.Triple(r, nn(IDX + "text"), lit(rec.text)),
         ox.Triple(r, nn(IDX + "summary"), lit(json.dumps(rec.to_json(), ensure_ascii=False), RDF_JSON)),
         ox.Triple(r, nn(IDX + "result"), lit(json.dumps(result, ensure_ascii=False), RDF_JSON)),
     ]
     for lang, title in rec.title.items():
         t.append(ox.Triple(r, nn(DCT + "title"), ox.Literal(title, language=lang) if lang != "und" else ox.Literal(title)))
-    if rec.depth:
-        t.append(ox.Triple(r, nn(IDX + "depth"), lit(rec.depth)))
-    for dim in CODED:
-        for code in rec.codes.get(dim, []):
-            t.append(ox.Triple(r, nn(IDX + dim), nn(DCERT + code)))
+    # the verdict, depth and classification are the result node's (dcert:sensitivityLevel ...),
+    # the validity the filing record's: not repeated here (`sparql_search` reads them there)
     if rec.filing and rec.filing.get("number"):
         t.append(ox.Triple(r, nn(IDX + "filingNumber"), lit(str(rec.filing["number"]))))
-        if rec.filing.get("valid_until"):
-            t.append(ox.Triple(r, nn(IDX + "validUntil"), lit(str(rec.filing["valid_until"]), XSD + "date")))
     for s in sorted(parts):
         t.append(ox.Triple(r, nn(IDX + "part"), nn(s)))
     if owned:  # one literal, not a link a subject: a link costs a quad in six orderings (≈ 300 B)
