@@ -21,7 +21,7 @@ holding, for each certified or conditional dataset:
 * the engine's result nodes and filing record (stored once: moved into the ledger graph when the
   dataset is filed again or withdrawn, `ledger`);
 * a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``): the key, the
-  institution, the filing number, the dates, the titles, the facet summary as JSON (what the
+  institution, the filing number, the dates, the facet summary as JSON (what the
   index is rebuilt from), a lower-cased search text, the §6 JSON, ``idx:part`` links to the
   subjects the submission contributed for that dataset that another record may also list, and one
   ``idx:owned`` literal listing those only it can own (the IRIs the node minted for it).

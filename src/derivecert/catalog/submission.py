@@ -79,15 +79,14 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str], owned: se
         ox.Triple(r, nn(IDX + "summary"), lit(json.dumps(rec.to_json(), ensure_ascii=False), RDF_JSON)),
         ox.Triple(r, nn(IDX + "result"), lit(json.dumps(result, ensure_ascii=False), RDF_JSON)),
     ]
-    for lang, title in rec.title.items():
-        t.append(ox.Triple(r, nn(DCT + "title"), ox.Literal(title, language=lang) if lang != "und" else ox.Literal(title)))
-    # the verdict, depth and classification are the result node's (dcert:sensitivityLevel ...),
-    # the validity the filing record's: not repeated here (`sparql_search` reads them there)
+    # not repeated here (each quad costs ≈ 300 B on disk): the titles (the dataset's), the
+    # verdict, depth and classification (the result node's: dcert:sensitivityLevel ...) and the
+    # validity (the filing record's); `sparql_search` reads them where they are
     if rec.filing and rec.filing.get("number"):
         t.append(ox.Triple(r, nn(IDX + "filingNumber"), lit(str(rec.filing["number"]))))
     for s in sorted(parts):
         t.append(ox.Triple(r, nn(IDX + "part"), nn(s)))
-    if owned:  # one literal, not a link a subject: a link costs a quad in six orderings (≈ 300 B)
+    if owned:  # one literal, not a link a subject
         t.append(ox.Triple(r, nn(IDX + "owned"), lit(" ".join(sorted(owned)))))
     return t
 
