@@ -351,6 +351,22 @@ def test_a_store_of_the_previous_layout_reads_its_ledger_copy_first(store):
     assert len(statuses) == 1
 
 
+def test_a_filing_copy_in_another_graph_is_not_the_filing(store):
+    """Only the ledger's copy, or the one in the graph of the institution whose record holds the
+    number, is read (a copy elsewhere was written behind the node's back: issue 8)."""
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    f = ox.NamedNode("https://w3id.org/derivecert/filing/DC-20250101-AAAA0001")
+    status = ox.NamedNode("https://w3id.org/derivecert#filingStatus")
+    store.update(store_mod.update_text([store_mod.insert_data(graph_iri("hospital-b"), [
+        ox.Triple(f, status, ox.NamedNode("https://w3id.org/derivecert#Revoked"))])]))
+    assert store.filing_status("DC-20250101-AAAA0001") == "valid"
+    assert store.set_filing_status("DC-20250101-AAAA0001", "suspended", allowed={"valid"}, reason="r",
+                                   when="2026-01-01T00:00:00Z") == "valid"
+    assert store.filing_status("DC-20250101-AAAA0001") == "suspended"
+    q = f"SELECT ?s WHERE {{ GRAPH <{graph_iri('hospital-b')}> {{ <{f.value}> <{status.value}> ?s }} }}"
+    assert [r["s"].value for r in store.select(q)] == ["https://w3id.org/derivecert#Revoked"]  # untouched
+
+
 def test_settings_open_a_virtuoso_store():
     import httpx
     from pydantic import ValidationError

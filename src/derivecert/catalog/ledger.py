@@ -85,10 +85,10 @@ U_SUPERSEDE = (  # one operation of `update_text`, which gives the prefixes
     f"  FILTER(?s IN ({_VALID}, {_SUSPENDED}) && ?old != {{filing}})\n"
     "  OPTIONAL {{ ?old dcert:statusChanged ?c }} OPTIONAL {{ ?old dcert:statusReason ?r }} }} }}"
 )
-U_SET_STATUS = PREFIXES + (  # where the record is: the ledger or the institution's graph (a previous layout's store: both)
+U_SET_STATUS = PREFIXES + (  # in the graph the record is read from (`FilingLedger._where`)
     "DELETE {{ GRAPH ?g {{ ?f dcert:filingStatus ?s . ?f dcert:statusChanged ?c . ?f dcert:statusReason ?r }} }}\n"
     "INSERT {{ GRAPH ?g {{ ?f dcert:filingStatus {status} ; dcert:statusChanged {changed} ; dcert:statusReason {reason} }} }}\n"
-    "WHERE {{ VALUES ?f {{ {filing} }} GRAPH ?g {{ ?f dcert:filingStatus ?s . FILTER(?s = {current})\n"
+    "WHERE {{ VALUES (?f ?g) {{ ({filing} {graph}) }} GRAPH ?g {{ ?f dcert:filingStatus ?s . FILTER(?s = {current})\n"
     "  OPTIONAL {{ ?f dcert:statusChanged ?c }} OPTIONAL {{ ?f dcert:statusReason ?r }} }} }}"
 )
 
@@ -106,11 +106,21 @@ class FilingLedger:
     def update(self, update: str) -> None:
         raise NotImplementedError
 
-    def _where(self, rows: list[dict[str, Any]]) -> tuple[ox.NamedNode | None, list[dict[str, Any]]]:
-        """The rows of the graph that holds the record: the ledger's, else an institution's."""
+    def filed_by(self, number: str) -> str | None:
+        """The institution whose current record holds this filing number (the catalog's index)."""
+        raise NotImplementedError
+
+    def _where(self, number: str, rows: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+        """The graph that holds the record, and its rows: the ledger, else the graph of the
+        institution whose current record holds the number (a copy anywhere else is not the
+        node's: data written before descriptions were checked, issue 8)."""
         graphs = {r["g"].value for r in rows}
-        graph = FILINGS_GRAPH if FILINGS_GRAPH in graphs else min((g for g in graphs if institution_of_graph(g)), default=None)
-        return (ox.NamedNode(graph) if graph else None), [r for r in rows if r["g"].value == graph]
+        if FILINGS_GRAPH in graphs:
+            graph: str | None = FILINGS_GRAPH
+        else:
+            owner = self.filed_by(number) if graphs else None
+            graph = graph_iri(owner) if owner is not None and graph_iri(owner) in graphs else None
+        return graph, [r for r in rows if r["g"].value == graph]
 
     def filing_record(self, number: str) -> list[ox.Triple]:
         """A filing's record as issued, its life cycle, and the store's `idx:institution` and
@@ -119,32 +129,37 @@ class FilingLedger:
         f = filing_node(number)
         if f is None:
             return []
-        graph, rows = self._where(self.select(Q_FILING_ENTRY, {"f": f}))
+        graph, rows = self._where(number, self.select(Q_FILING_ENTRY, {"f": f}))
         triples = [ox.Triple(r["s"], r["p"], r["o"]) for r in rows]
-        if graph is not None and graph.value != FILINGS_GRAPH:
+        if graph is not None and graph != FILINGS_GRAPH:
             subject = next((t.object for t in triples if t.subject == f and t.predicate.value == DCT + "subject"), None)
-            triples.append(ox.Triple(f, ox.NamedNode(IDX + "institution"), lit(str(institution_of_graph(graph.value)))))
+            triples.append(ox.Triple(f, ox.NamedNode(IDX + "institution"), lit(str(institution_of_graph(graph)))))
             if isinstance(subject, ox.NamedNode):
                 triples.append(ox.Triple(f, ox.NamedNode(IDX + "key"), lit(dataset_key(subject.value))))
         return triples
 
-    def filing_status(self, number: str) -> str | None:
-        """The stored status of a filing (valid, superseded, suspended, revoked), None if unknown."""
+    def _status(self, number: str) -> tuple[str | None, str | None]:
+        """The graph the filing is read from and its stored status (None, None: unknown)."""
         f = filing_node(number)
         if f is None:
-            return None
-        _, rows = self._where(self.select(Q_FILING_STATUS, {"f": f}))
-        return code_of(rows[0]["s"].value).lower() if rows else None
+            return None, None
+        graph, rows = self._where(number, self.select(Q_FILING_STATUS, {"f": f}))
+        return graph, (code_of(rows[0]["s"].value).lower() if rows else None)
+
+    def filing_status(self, number: str) -> str | None:
+        """The stored status of a filing (valid, superseded, suspended, revoked), None if unknown."""
+        return self._status(number)[1]
 
     def set_filing_status(self, number: str, status: str, *, allowed: Iterable[str], reason: str, when: str) -> str | None:
         """Set a filing's status, with the reason and the time, if its stored status is one of
-        `allowed` (checked again inside the update). Returns the status it had (None: unknown)."""
+        `allowed` (checked again inside the update), where the record is. Returns the status it
+        had (None: unknown)."""
         with self._lock:
-            current, node = self.filing_status(number), filing_node(number)
-            if current is None or node is None or current not in set(allowed):
+            (graph, current), node = self._status(number), filing_node(number)
+            if current is None or graph is None or node is None or current not in set(allowed):
                 return current
             self.update(U_SET_STATUS.format(
-                filing=sparql_term(node), status=sparql_term(_status_node(status)),
+                filing=sparql_term(node), graph=sparql_iri(graph), status=sparql_term(_status_node(status)),
                 changed=sparql_term(lit(when, XSD + "dateTime")), reason=sparql_term(ox.Literal(reason)),
                 current=sparql_term(_status_node(current))))
             return current

@@ -321,6 +321,10 @@ class Catalog(FilingLedger):
         return {iri for k in keys for iri in records.owned_iris(
             self.backend.select(records.Q_OWNED, {"rec": ox.NamedNode(record_iri(k)), "g": g}))}
 
+    def filed_by(self, number: str) -> str | None:
+        entry = self.ensure_index().find_filing(number)
+        return entry.institution if entry is not None else None
+
     def find_filing(self, number: str) -> str | None:
         """The dataset key of a filing number."""
         entry = self.ensure_index().find_filing(number)
