@@ -86,6 +86,19 @@ def test_replacement_removes_the_previous_version(store):
     assert store.count() == 1
 
 
+def test_a_record_links_what_others_may_share_and_lists_what_the_node_minted_for_it(store):
+    sub = submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    key = sub.keys[0]
+    assert sub.parts[key] == {DS1, DS1 + "-source", "https://fake.example.org/hospital"}  # idx:part links
+    owned = sub.owned[key]  # one idx:owned literal: skolem IRIs, result and filing nodes
+    assert all(iri.startswith("https://w3id.org/derivecert/") for iri in owned)
+    assert any(iri.startswith(GENID_BASE) for iri in owned) and any("/filing/" in iri for iri in owned)
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")
+    for iri in owned:  # replaced: gone from the institution's graph (the old filing is in the ledger)
+        assert count(store, f"SELECT ?p WHERE {{ <{iri}> ?p ?o }}") == 0
+    assert store.filing_status("DC-20250101-AAAA0001") == "superseded"
+
+
 def test_shared_subjects_live_while_a_record_lists_them(store):
     submit(store, "hospital-a", DS1)
     submit(store, "hospital-a", DS2, filing="DC-20250101-BBBB0002")

@@ -82,15 +82,14 @@ Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
 
 
 def owned_iris(rows: list[dict[str, Any]]) -> set[str]:
-    """The subjects listed by `idx:owned` literals (rows of `Q_OWNED`); only the node's own IRI
-    space counts, so a literal can never make a deletion reach a subject a description named."""
+    """The subjects listed by `idx:owned` literals (rows of `Q_OWNED`: IRIs relative to the node's
+    own IRI space), so a literal can never make a deletion reach a subject a description named."""
     out = set()
     for row in rows:
-        for iri in row["owned"].value.split():
+        for path in row["owned"].value.split():
             try:
-                if iri.startswith(RESERVED_PREFIX) and ox.NamedNode(iri):
-                    out.add(iri)
-            except ValueError:
+                out.add(ox.NamedNode(RESERVED_PREFIX + path).value)
+            except ValueError:  # not written by this node
                 continue
     return out
 

@@ -86,8 +86,8 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str], owned: se
         t.append(ox.Triple(r, nn(IDX + "filingNumber"), lit(str(rec.filing["number"]))))
     for s in sorted(parts):
         t.append(ox.Triple(r, nn(IDX + "part"), nn(s)))
-    if owned:  # one literal, not a link a subject
-        t.append(ox.Triple(r, nn(IDX + "owned"), lit(" ".join(sorted(owned)))))
+    if owned:  # one literal, not a link a subject; relative to the node's IRI space, all in it
+        t.append(ox.Triple(r, nn(IDX + "owned"), lit(" ".join(sorted(iri[len(BASE) + 1:] for iri in owned)))))
     return t
 
 
