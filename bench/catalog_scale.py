@@ -2,7 +2,7 @@
 
 Builds, or reuses, a store of N datasets under var/bench/catalog-<N>/ with a store-level bulk
 writer: the demo descriptions of examples/ are certified once by the real engine, and each
-filed submission (institution graph, filing ledger, catalog record) is cloned N times with new
+filed submission (institution graph: description, result, filing and catalog record) is cloned N times with new
 IRIs, keys and filing numbers, written as N-Quads by Oxigraph's bulk loader; then the search
 index is built from the records and kept beside the store, as a node keeps it.  Then:
 
@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 #: bump when the store's record layout changes: a cached store of another layout is rebuilt
-LAYOUT = "records-1"
+LAYOUT = "records-2"  # records-2: filings stored once, idx:owned (issue 15, lean records)
 
 
 def _du(path: Path) -> int:
@@ -81,7 +81,6 @@ def templates() -> list[Template]:
     """Certify the demo descriptions once and keep what filing each one writes."""
     from derivecert.api.app import load_engine
     from derivecert.catalog import Catalog, EmbeddedStore, build_submission, graph_iri
-    from derivecert.catalog.ledger import FILINGS_GRAPH, ledger_entries
     from derivecert.settings import Settings
 
     engine = load_engine(Settings())
@@ -98,8 +97,6 @@ def templates() -> list[Template]:
         rec = sub.records[0]
         graph = graph_iri(sub.institution)
         lines = [f"{t.subject} {t.predicate} {t.object} <{graph}> ." for t in sub.all_triples()]
-        lines += [f"{t.subject} {t.predicate} {t.object} <{FILINGS_GRAPH}> ."
-                  for _, _, ts in ledger_entries(sub) for t in ts]
         text, base = template_text("\n".join(lines) + "\n", rec)
         out.append(Template(sub.institution, text, rec.dataset, base, rec.to_json()))
     return out

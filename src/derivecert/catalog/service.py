@@ -26,7 +26,7 @@ from .backends.base import CatalogStore, QueryOutcome
 from .errors import ConflictError, StoreError, SubmissionRefused
 from .index import FacetIndex
 from .indexfile import IndexFile
-from .ledger import FILINGS_GRAPH, FilingLedger, filing_ledger_ops, ledger_entries
+from .ledger import FilingLedger, retire_filings_ops, supersede_ops
 from .model import (
     IDX,
     STORABLE_VERDICTS,
@@ -130,10 +130,9 @@ class Catalog(FilingLedger):
         return ([g for g in default_graphs or [] if g in allowed], [g for g in named_graphs or [] if g in allowed])
 
     def warm(self) -> None:
-        """Prepare for the first queries: the ledger and the search index now, the backend's
-        query workers in the background (each imports Python for a second or more; searches and
-        `/healthz` do not need them, and a query that comes first starts its own)."""
-        self.ensure_ledger()
+        """Prepare for the first queries: the search index now, the backend's query workers in
+        the background (each imports Python for a second or more; searches and `/healthz` do not
+        need them, and a query that comes first starts its own)."""
         self.ensure_index()
         if self._warming is None:
             self._warming = threading.Thread(target=self._warm_backend, name="derivecert-warm", daemon=True)
@@ -313,7 +312,22 @@ class Catalog(FilingLedger):
         """The description, result and filing of a stored dataset, with its catalog record
         (without the store's bookkeeping: parts, texts and JSON copies)."""
         bindings = self._owner_bindings(key)
-        return self.backend.construct(records.Q_DATASET, bindings) if bindings else []
+        if bindings is None:
+            return []
+        owned = records.owned_iris(self.backend.select(records.Q_OWNED, bindings))
+        triples = self.backend.construct(records.Q_DATASET, bindings)
+        return triples + (self.backend.construct(records.q_subjects(owned), {"g": bindings["g"]}) if owned else [])
+
+    def _owned(self, keys: list[str], institution: str) -> set[str]:
+        """The subjects the records' `idx:owned` literals list (read under the lock, before the
+        transaction that deletes them)."""
+        g = ox.NamedNode(graph_iri(institution))
+        return {iri for k in keys for iri in records.owned_iris(
+            self.backend.select(records.Q_OWNED, {"rec": ox.NamedNode(record_iri(k)), "g": g}))}
+
+    def filed_by(self, number: str) -> str | None:
+        entry = self.ensure_index().find_filing(number)
+        return entry.institution if entry is not None else None
 
     def find_filing(self, number: str) -> str | None:
         """The dataset key of a filing number."""
@@ -374,12 +388,14 @@ class Catalog(FilingLedger):
         keys = [k for sub in subs for k in sub.keys]
         added = [rec for sub in subs for rec in sub.records]
         when = now_utc().isoformat().replace("+00:00", "Z")
-        ops = records._delete_records_ops(keys, institution)
+        replaced = [k for k in keys if self.index.get(k) is not None]
+        ops = retire_filings_ops(replaced, institution) if replaced else []
+        ops += records._delete_records_ops(keys, institution, self._owned(replaced, institution))
         # an INSERT DATA a submission, not one for the group: Virtuoso's SPARQL compiler runs out of
         # memory past a few thousand triples in one operation (the operations stay one transaction)
         ops.extend(insert_data(graph_iri(institution), sub.all_triples()) for sub in subs)
         for sub in subs:
-            ops.extend(filing_ledger_ops(sub, when))
+            ops.extend(supersede_ops(sub, when))
         try:
             generation = self._commit(ops, added, [])
         except StoreError as exc:
@@ -405,7 +421,8 @@ class Catalog(FilingLedger):
             owner = self.locate(key)
             if owner is None or (institution is not None and owner != institution):
                 return False
-            generation = self._commit(records._delete_records_ops([key], owner), [], [key])
+            ops = retire_filings_ops([key], owner) + records._delete_records_ops([key], owner, self._owned([key], owner))
+            generation = self._commit(ops, [], [key])
             self.index.remove(key)
             self._committed(generation, [], [key])
             return True
@@ -417,9 +434,6 @@ class Catalog(FilingLedger):
             by_graph: dict[str, list[ox.Triple]] = {}
             for sub in submissions:
                 by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
-            ledger = [t for sub in submissions for _, _, ts in ledger_entries(sub) for t in ts]
-            if ledger:
-                by_graph[FILINGS_GRAPH] = ledger
             # loads are not one transaction: until the last, the store's generation is one no
             # journal reaches, so a crash among them makes the next start rebuild the index
             self.backend.update_ops(records._generation_ops("unsettled-" + uuid.uuid4().hex))
