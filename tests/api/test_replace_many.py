@@ -138,3 +138,23 @@ def test_a_long_list_is_written_group_max_at_a_time(path, monkeypatch):
         assert_index_equals_records(catalog)
     finally:
         catalog.close()
+
+
+def test_a_group_refiling_datasets_retires_each_earlier_filing_as_a_put_does(path):
+    """Lean records in a group: each earlier filing moves to the ledger and is superseded, and
+    the subjects the earlier records owned go, as when each is filed again alone."""
+    catalog = Catalog(EmbeddedStore(path, query_processes=0))
+    try:
+        assert catalog.replace_many([submission(i) for i in range(3)]) == [None] * 3
+        again = [submission(i + 10, target=i) for i in range(3)]
+        assert catalog.replace_many(again) == [None] * 3
+        assert journal_lines(path) == 2 and catalog.count() == 3
+        for i in range(3):
+            assert catalog.filing_status(f"DC-20250101-M{i:05d}") == "superseded"
+            assert catalog.filing_status(f"DC-20250101-M{i + 10:05d}") == "valid"
+        old_titles = catalog.select("SELECT ?t WHERE { GRAPH ?g { ?s <http://purl.org/dc/terms/title> ?t } "
+                                    "FILTER(STR(?t) IN ('version 0', 'version 1', 'version 2')) }")
+        assert old_titles == []
+        assert_index_equals_records(catalog)
+    finally:
+        catalog.close()
