@@ -294,14 +294,14 @@ def received(submission: Submission | None, institution: str, results: list[dict
             rec.key != dataset_key(rec.dataset) or storable[rec.key]["dataset"] != rec.dataset
             for rec in submission.records):
         raise _inconsistent("its records are not those of its certified datasets")
-    subjects = set()
-    for t in submission.quads:
-        if isinstance(t.subject, ox.Triple):  # rdflib descriptions have no quoted triples
-            raise _inconsistent("it writes a quoted triple")
-        s, p = t.subject.value, t.predicate.value
-        if p.startswith(IDX) or s.startswith(RECORD_BASE) or s.startswith(GRAPH_BASE):
-            raise _inconsistent(f"it writes the node's bookkeeping (<{s}> <{p}>)")
-        subjects.add(s)
+    quads = submission.quads
+    terms = {t.subject for t in quads} | {t.object for t in quads}
+    if any(type(term) not in (ox.NamedNode, ox.Literal) for term in terms):  # skolemised: no blank node
+        raise _inconsistent("it writes a blank node or a quoted triple")
+    subjects = {t.subject.value for t in quads if isinstance(t.subject, ox.NamedNode)}  # all are: checked above
+    for iri in subjects | {t.predicate.value for t in quads}:
+        if iri.startswith(IDX) or iri.startswith(RECORD_BASE) or iri.startswith(GRAPH_BASE):
+            raise _inconsistent(f"it writes the node's bookkeeping (<{iri}>)")
     for key in storable:
         owned = submission.owned.get(key, set())
         if not submission.parts.get(key, set()) | owned <= subjects or any(not o.startswith(BASE + "/") for o in owned):
