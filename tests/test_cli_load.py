@@ -103,12 +103,12 @@ def test_a_batch_past_a_limit_is_certified_again_one_document_at_a_time_so_only_
         calls.append([name for name, _ in documents])
         if any(data == b"huge" for _, data in documents):
             raise ResourceLimitError("the work needed more memory than 1536 MB", limit="certify_memory_mb")
-        return [CertifiedDocument(name, run=object()) for name, _ in documents]
+        return [CertifiedDocument(name, results=[]) for name, _ in documents]
 
     unread = OSError("unreadable")
     got = certify_each([("a", b"ok"), ("b", b"huge"), ("c", unread), ("d", b"ok")], certify)
     assert [d.name for d in got] == ["a", "b", "c", "d"]
-    assert [d.run is not None for d in got] == [True, False, False, True]
+    assert [d.results is not None for d in got] == [True, False, False, True]
     assert "1536 MB" in got[1].error["message"] and got[2].error["message"] == "unreadable"
     assert calls == [["a", "b", "d"], ["a"], ["b"], ["d"]]
 

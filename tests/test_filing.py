@@ -151,3 +151,19 @@ def test_public_key_round_trips_as_jwk_and_pem(key):
     assert PublicKey.from_bytes(key.public.pem()).key_id == key.key_id
     with pytest.raises(InputError, match="not a public key"):
         PublicKey.from_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+
+
+def test_signed_bytes_are_those_of_the_record_graph():
+    """`sign` writes the record's N-Quads straight from its triples: the same bytes as the
+    record built as a graph and read back (what `check_signature` verifies)."""
+    from rdflib import URIRef
+
+    from derivecert.filing import Filing, filing_graph, issued_content, signed_content
+    from derivecert.vocab import DCERT
+
+    f = Filing(number="DC-20261201-ABCDEF0123", issued=date(2026, 12, 1), valid_until=date(2028, 12, 1),
+               certifying_body='Body "quoted"\nline 中文', digest="ab" * 32, ontology_version="1.0",
+               shapes_version="1.0", dataset="http://example.org/ds", verdict="conditional",
+               conditions=({"requirement": "R-1", "message": {"zh": "中文\t消息", "en": "msg \\ x"}},))
+    ds = URIRef("http://example.org/ds")
+    assert issued_content(f, ds, DCERT.Conditional) == signed_content(filing_graph(f, ds, DCERT.Conditional), f.iri)

@@ -28,8 +28,10 @@ from datetime import date
 from typing import Any
 
 from .errors import StoreError
-from .service import filing_outcome
-from .submission import build_submission
+from .errors import ReservedTermError
+from .model import STORABLE_VERDICTS
+from .service import judge
+from .submission import Submission, build_submission, check_description, received
 
 #: outcome statuses, in the order a summary lists them
 STATUSES = ("filed", "refused", "failed")
@@ -59,12 +61,17 @@ class ItemOutcome:
 
 @dataclass
 class CertifiedDocument:
-    """A document of a certified batch: its own description and its datasets' results (with the
-    result and filing triples that concern them), or why it could not be read."""
+    """A document of a certified batch as its worker sends it to be filed: compact data, no
+    graphs (cheap to unpickle).  Its datasets' §6 results and their unsigned filings (signed where
+    the key is, `file_batch`), the submission built from its description and result triples
+    (`build_submission`, in the worker), or why it is refused (reserved terms) or failed (unread)."""
 
     name: str
-    run: Any = None                 # a CertificationRun over this document only (None: failed)
+    results: list[dict[str, Any]] | None = None  # None: failed (`error` says why)
     error: dict[str, Any] | None = None
+    filings: list[Any] = field(default_factory=list)  # the results' filings (derivecert.filing.Filing), unsigned
+    submission: Submission | None = None  # None where the verdicts file nothing
+    refusal: dict[str, Any] | None = None  # code / message / hint: the description uses reserved terms
 
 
 def error_fields(exc: BaseException) -> dict[str, Any]:
@@ -121,25 +128,39 @@ def _certify_together(engine: Any, members: list[tuple[CertifiedDocument, Any, l
     """One engine call for the documents' union; each document gets its part of the run."""
     from rdflib import Graph
 
-    from ..engine import CertificationRun
-
     union = members[0][1] if len(members) == 1 else Graph()
     origin: dict = {}
     for doc, graph, found in members:
         origin.update((ds, doc.name) for ds in found)
         if len(members) > 1:
             union += graph
-    if origin:
-        run = engine.certify_graph(union, origin, **kwargs)
-    else:  # no document describes a dataset: each is refused as nothing to file
-        run = CertificationRun(union, None, [], Graph())
+    if not origin:  # no document describes a dataset: each is refused as nothing to file
+        for doc, graph, _ in members:
+            _prepare(doc, graph, [], None)
+        return
+    run = engine.certify_graph(union, origin, **kwargs)
     by_name: dict[str, list] = {}
     for result in run.results:
         by_name.setdefault(result.source or "", []).append(result)
     split = _split_results(run.result_graph, {doc.name: found for doc, _, found in members})
     for doc, graph, _ in members:
-        result_graph = split.get(doc.name) or Graph(bind_namespaces="none")
-        doc.run = CertificationRun(graph, None, by_name.get(doc.name, []), result_graph, None, run.on)
+        _prepare(doc, graph, by_name.get(doc.name, []), split.get(doc.name))
+
+
+def _prepare(doc: CertifiedDocument, description: Any, results: list, result_graph: Any) -> None:
+    """What the filing process needs of a certified document, made here in the worker: the
+    reserved-term check and the conversion to quads (`build_submission`) read the description,
+    which only the worker holds (the filing process checks what it receives: `received`)."""
+    doc.results = [r.to_dict() for r in results]
+    doc.filings = [r.filing for r in results if r.filing is not None]
+    try:
+        check_description(description)
+    except ReservedTermError as exc:
+        doc.refusal = error_fields(exc)
+        return
+    verdicts = [r["verdict"] for r in doc.results]
+    if "rejected" not in verdicts and any(v in STORABLE_VERDICTS for v in verdicts):
+        doc.submission = build_submission("", description, result_graph, doc.results, checked=True)
 
 
 def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
@@ -184,14 +205,16 @@ def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
     ready: list[tuple[int, str, Any]] = []  # (place in outcomes, name, FilingOutcome)
     submissions = []
     for doc in documents:
-        if doc.run is None:
+        if doc.results is None:
             outcomes.append(ItemOutcome(doc.name, "failed", **(doc.error or {})))
             continue
-        if signing_key is not None:
-            doc.run.sign_filings(signing_key)
+        if doc.refusal is not None:  # refused before any verdict, as a PUT of it is
+            outcomes.append(ItemOutcome(doc.name, "refused", **doc.refusal))
+            continue
+        signed = _sign(doc, signing_key) if signing_key is not None else []
         try:
-            filing = filing_outcome(store, institution, doc.run)
-            submissions.append(build_submission(institution, doc.run.description, doc.run.result_graph, filing.results))
+            filing = judge(store, institution, doc.results)
+            submissions.append(received(doc.submission, institution, filing.results, signed))
         except (StoreError, DeriveCertError) as exc:
             outcomes.append(_refused(doc.name, exc))
             continue
@@ -209,6 +232,27 @@ def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
         outcomes[i] = ItemOutcome(name, "filed", datasets=filing.datasets)
     store.flush()  # the store's write buffers, else its memory grows with every batch
     return [o for o in outcomes if o is not None]
+
+
+def _sign(doc: CertifiedDocument, key: Any) -> list[Any]:
+    """Sign the document's filings (`Run.sign_filings`, here where the key is): each result's
+    filing becomes the signed one; the signed filings."""
+    from rdflib import BNode, URIRef
+
+    from ..certify import VERDICT_IRI
+    from ..filing import sign
+
+    by_number = {f.number: f for f in doc.filings}
+    signed = []
+    for result in doc.results or []:
+        filing = by_number.get((result.get("filing") or {}).get("number"))
+        if filing is None or filing.signature is not None:
+            continue
+        ds = result["dataset"]
+        filing = sign(filing, BNode(ds[2:]) if ds.startswith("_:") else URIRef(ds), VERDICT_IRI[result["verdict"]], key)
+        result["filing"] = filing.to_dict()
+        signed.append(filing)
+    return signed
 
 
 def _refused(name: str, exc: BaseException) -> ItemOutcome:

@@ -491,7 +491,12 @@ def filing_outcome(store: Catalog, institution: str, run: Any, *, stored: bool =
     another institution's dataset, which the write checks): nothing is written here, so a bulk
     load writes many documents' submissions together (`Catalog.replace_many`)."""
     check_description(run.description)  # the node's own vocabulary: refused before any verdict
-    results = [r.to_dict() for r in run.results]
+    return judge(store, institution, [r.to_dict() for r in run.results], stored=stored)
+
+
+def judge(store: Catalog, institution: str, results: list[dict[str, Any]], *, stored: bool = True) -> FilingOutcome:
+    """`filing_outcome` once the description's terms are checked: what the §6 results file, or
+    why the verdicts refuse it (a bulk load judges here the results its workers send)."""
     rejected = [r for r in results if r["verdict"] == "rejected"]
     storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]
     if rejected:

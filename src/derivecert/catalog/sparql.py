@@ -53,7 +53,16 @@ def update_text(ops: list[str]) -> str:
 
 def insert_data(graph: str, triples: Iterable[ox.Triple]) -> str:
     """``INSERT DATA`` of triples into one graph, every term through `sparql_term`."""
-    body = "\n".join(
-        f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} ." for t in triples
-    )
+    body = "\n".join(map(_triple_text, triples))
     return f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body}\n}} }}"
+
+
+def _triple_text(t: ox.Triple) -> str:
+    """A triple in SPARQL syntax, as `sparql_term` writes each of its terms: a triple of IRIs and
+    literals (a predicate is always an IRI) is written by Oxigraph at once, in that same syntax."""
+    if type(t.subject) is ox.NamedNode and type(t.object) in _TEXT_TERMS:
+        return f"{t} ."
+    return f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} ."
+
+
+_TEXT_TERMS = (ox.NamedNode, ox.Literal)
