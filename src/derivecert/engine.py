@@ -385,9 +385,14 @@ def _certify_bin(indexes: list[int]):
     """Worker: certify some descriptions of the batch the parent left in `_BATCH` before forking."""
     engine, documents, kwargs = _BATCH
     with collector_paused():
-        graph, origin = _load_documents([documents[i] for i in indexes], engine.max_bytes, engine.limits)
-        run = engine.certify_graph(graph, origin, **kwargs)
-        return run.results, list(run.result_graph)
+        # in a function of its own: its graphs are unreferenced (garbage) when the pause ends
+        return _certify_part(engine, [documents[i] for i in indexes], kwargs)
+
+
+def _certify_part(engine: Engine, documents, kwargs) -> tuple[list, list]:
+    graph, origin = _load_documents(documents, engine.max_bytes, engine.limits)
+    run = engine.certify_graph(graph, origin, **kwargs)
+    return run.results, list(run.result_graph)
 
 
 @contextmanager
