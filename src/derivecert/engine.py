@@ -269,7 +269,8 @@ class Engine:
         if not parallel and len(documents) <= self.batch_size:
             yield self._whole(documents, progress, kwargs)
             return
-        groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
+        with collector_paused():  # the scan runs before any worker starts: nothing else to do meanwhile
+            groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
         parts = _pack(groups, [len(data) for _, data in documents], -(-len(documents) // self.batch_size),
                       workers if parallel else 1)
         if len(parts) < 2:
@@ -397,17 +398,19 @@ def _certify_part(engine: Engine, documents, kwargs) -> tuple[list, list]:
 
 @contextmanager
 def collector_paused():
-    """Python's cyclic garbage collector paused while a part is certified, and run once at its end
-    over what the part made.
+    """Python's cyclic garbage collector paused while a part is certified, and run once, in full,
+    at its end.
 
     A part makes hundreds of thousands of containers (index dicts, tuples, sets), nearly all alive
     until it ends. With the collector on, every 700 allocations start a collection that walks the
     young ones again, and the older generations are walked over and over as they grow: ≈ 30 % of a
     part's CPU, to find garbage that is only a few rdflib graphs (a graph and its namespace manager
-    refer to each other, so their indexes wait for the collector). Paused, whatever the part makes
-    stays in the youngest generation, and collecting that generation at the end frees the part's
-    cyclic garbage without walking the older heap. A pause inside a pause (or under a caller that
-    turned the collector off) leaves it as it was."""
+    refer to each other, so their indexes wait for the collector). One full collection at the end
+    frees them, and what earlier calls left (a run a caller dropped): with the collector's own
+    schedule, nearly every allocation now falling in a pause, it would never run again and a
+    long-lived process would grow call after call. It is cheap: the warm state is frozen
+    (`Engine.warm`). A pause inside a pause (or under a caller that turned the collector off)
+    leaves it as it was."""
     if not gc.isenabled():
         yield
         return
@@ -416,7 +419,7 @@ def collector_paused():
         yield
     finally:
         gc.enable()
-        gc.collect(0)
+        gc.collect()
 
 
 def _load_documents(documents, max_bytes: int, limits: InputLimits,
