@@ -6,7 +6,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from derivecert.rdfstore import add_all, by_subject, ntriples, triples, union
+from derivecert.rdfstore import add_all, by_subject, triples, union
 
 EX = "http://example.org/"
 TRIPLES = [
@@ -24,11 +24,6 @@ def graph(request) -> Graph:
     g = Graph(store=request.param)
     add_all(g, TRIPLES)
     return g
-
-
-def test_ntriples_is_the_text_rdflib_writes(graph):
-    assert sorted(ntriples(graph).splitlines()) == sorted(graph.serialize(format="nt").splitlines())
-    assert len(ntriples(graph).splitlines()) == len(TRIPLES)
 
 
 def test_triples_and_by_subject_give_every_triple(graph):

@@ -10,15 +10,18 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, SH, XSD
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, SH
 
 from .classify import DatasetClassification
 from .codes import codebook
 from .filing import Filing
 from .shacl import Finding
 from .unknown import is_unknown, nearest
-from .vocab import DCERT
+from .rdfstore import add_all
+from .vocab import DCERT, Terms, iri, literal
+
+_D, _DCT, _PROV, _RDF, _SH = Terms(DCERT), Terms(DCTERMS), Terms(PROV), Terms(RDF), Terms(SH)
 
 VERDICTS = ("certified", "conditional", "rejected", "not-derived")
 VERDICT_IRI = {"certified": DCERT.Certified, "conditional": DCERT.Conditional,
@@ -101,42 +104,40 @@ class CertificationResult:
         """The result as RDF: verdict, computed classification (as facet properties), findings;
         added to `into` if given."""
         g = into if into is not None else Graph()
+        add_all(g, self.triples(on))
+        return g
+
+    def triples(self, on: date) -> list[tuple]:
+        """The triples of `to_graph`, written with terms made once (`vocab.Terms`, `literal`)."""
         r, c, book = self.iri, self.classification.classification, codebook()
-        g.add((r, RDF.type, DCERT.CertificationResult))
-        g.add((r, DCTERMS.subject, self.dataset))
-        g.add((r, DCTERMS.issued, Literal(on, datatype=XSD.date)))
-        g.add((r, DCERT.verdict, VERDICT_IRI[self.verdict]))
-        for name in self.classification.types:
-            g.add((r, DCERT.inferredType, DCERT[name]))
+        out = [(r, _RDF.type, _D.CertificationResult), (r, _DCT.subject, self.dataset),
+               (r, _DCT.issued, literal(on)), (r, _D.verdict, VERDICT_IRI[self.verdict])]
+        out += [(r, _D.inferredType, _D[name]) for name in self.classification.types]
         if self.classification.is_derived:
-            g.add((r, DCERT.inferredType, DCERT.DerivedData))
-            depth = DCERT.SecondaryDerivedData if c and self.classification.derivation_depth == "secondary" else DCERT.PrimaryDerivedData
-            g.add((r, DCERT.inferredType, depth))
-        facets = [(DCERT.applicationScenario, c.scenario), (DCERT.generationTechnique, c.technique),
-                  (DCERT.subjectGranularity, [c.granularity] if c.granularity else []),
-                  (DCERT.dataModality, c.modality), (DCERT.healthDataCategory, c.category),
-                  (DCERT.specialCategory, c.special),
-                  (DCERT.deidentificationGrade, [c.deidentification_grade] if c.deidentification_grade else []),
-                  (DCERT.sensitivityLevel, [c.sensitivity_level] if c.sensitivity_level else []),
-                  (DCERT.levelCandidate, c.level_candidates)]
+            out.append((r, _D.inferredType, _D.DerivedData))
+            secondary = c and self.classification.derivation_depth == "secondary"
+            out.append((r, _D.inferredType, _D.SecondaryDerivedData if secondary else _D.PrimaryDerivedData))
+        facets = [(_D.applicationScenario, c.scenario), (_D.generationTechnique, c.technique),
+                  (_D.subjectGranularity, [c.granularity] if c.granularity else []),
+                  (_D.dataModality, c.modality), (_D.healthDataCategory, c.category),
+                  (_D.specialCategory, c.special),
+                  (_D.deidentificationGrade, [c.deidentification_grade] if c.deidentification_grade else []),
+                  (_D.sensitivityLevel, [c.sensitivity_level] if c.sensitivity_level else []),
+                  (_D.levelCandidate, c.level_candidates)]
         for prop, codes in facets:
             for code in codes:
                 concept = book.by_notation.get(code)
                 if concept is not None:
-                    g.add((r, prop, concept.iri))
+                    out.append((r, prop, concept.iri))
         for i, f in enumerate(self.findings):
             node = URIRef(f"{r}#finding-{i + 1}")
-            g.add((r, DCERT.finding, node))
-            g.add((node, RDF.type, DCERT.Finding))
-            g.add((node, DCERT.requirement, Literal(f.requirement)))
-            g.add((node, SH.resultSeverity, SH[f.severity]))
-            g.add((node, SH.focusNode, f.focus))
-            g.add((node, SH.sourceShape, URIRef(f.shape)))
+            out += [(r, _D.finding, node), (node, _RDF.type, _D.Finding), (node, _D.requirement, literal(f.requirement)),
+                    (node, _SH.resultSeverity, _SH[f.severity]), (node, _SH.focusNode, f.focus),
+                    (node, _SH.sourceShape, iri(f.shape))]
             if f.path and f.path.startswith(("http://", "https://")):
-                g.add((node, SH.resultPath, URIRef(f.path)))
-            for lang, text in f.message.items():
-                g.add((node, SH.resultMessage, Literal(text, lang=lang)))
+                out.append((node, _SH.resultPath, iri(f.path)))
+            out += [(node, _SH.resultMessage, literal(text, lang)) for lang, text in f.message.items()]
         if self.filing is not None:
-            g.add((r, DCERT.filing, self.filing.iri))
-            g.add((r, PROV.wasGeneratedBy, URIRef(f"{self.filing.iri}#certification")))
-        return g
+            out.append((r, _D.filing, self.filing.iri))
+            out.append((r, _PROV.wasGeneratedBy, URIRef(f"{self.filing.iri}#certification")))
+        return out

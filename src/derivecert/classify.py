@@ -15,6 +15,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCAT, PROV, RDF
 
 from .codes import codebook
+from .rdfstore import Index, index
 from .resources import ontology_graph
 from .vocab import DCERT
 
@@ -69,12 +70,13 @@ def _type_order() -> dict[URIRef, int]:
     return {cls: book.by_iri[tech].order if tech in book.by_iri else 99 for cls, tech in _technique_types().items()}
 
 
-def classify_dataset(g: Graph, ds, first: dict | None = None) -> DatasetClassification:
-    """Read one dataset's classification from a materialised graph.
+def classify_dataset(graph: Graph | Index, ds, first: dict | None = None) -> DatasetClassification:
+    """Read one dataset's classification from a materialised graph (or its `rdfstore.index`, read
+    once for a batch's datasets).
 
     `first` (IRI -> position in the source document, see parse.document_order) keeps the author's
     order of codes in the lists; without it they follow the code lists' order."""
-    book = codebook()
+    book, g = codebook(), index(graph)
     types = set(g.objects(ds, RDF.type))
     activities = list(g.objects(ds, PROV.wasGeneratedBy))
     techniques = {t for a in activities for t in g.objects(a, DCERT.generationTechnique)}

@@ -30,11 +30,13 @@ from .classify import classify_dataset, datasets
 from .codes import codebook
 from .errors import InputError, NoDatasetError
 from .explain import explain
-from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest, description_of,
-                     filing_graph, new_filing_number, sign, signature_graph)
+from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest,
+                     description_triples, filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
 from .rdfstore import add_all
 from .reason import get_reasoner
+from .rdfc import TermText
+from .rdfstore import Index, index
 from .resources import ontology_version, shapes_version
 from .shacl import DEFAULT_VALIDATOR, Finding, Validation, check_validator, validate
 from .shacl import prepare as shacl_prepare
@@ -306,26 +308,29 @@ class Engine:
         on = on or date.today()
         m = self.materialise(graph)
         validation = validate(m, on=on, thresholds=self.thresholds, shacl=self.shacl)
-        by_dataset = _attribute(graph, validation.findings)
+        presented = datasets(graph)
+        by_dataset = _attribute(presented, validation.findings)
+        described, inferred, texts = index(graph), index(m), TermText()  # read by every dataset of the batch
         results, out = [], Graph(store="SimpleMemory")  # no contexts: ≈ 3× faster to fill
         bind_prefixes(out)
-        unknowns = unknown.unknown_by_node(graph)
-        for ds in datasets(graph):
-            cls = classify_dataset(m, ds, _written_order(graph, origin, ds))
+        unknowns = unknown.UnknownTerms(described)
+        for ds in presented:
+            cls = classify_dataset(inferred, ds, _written_order(graph, origin, ds))
             verdict, findings = decide(cls, by_dataset.get(ds, []))
             findings.sort(key=lambda f: (f.severity != "Violation", f.requirement, f.path or ""))
             filing = None
             if verdict in ("certified", "conditional"):
-                filing = self._file(graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body)
+                filing = self._file(described, ds, cls, verdict, findings, on, filing_numbers, certifying_body, texts)
                 filing_graph(filing, ds, VERDICT_IRI[verdict], into=out)
-            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknown.notices(
-                graph, ds, reported={f.value for f in findings}, by_node=unknowns)
+            notices = ([] if verdict == "not-derived" else defaults.notices(m, ds)) + unknowns.notices(
+                ds, reported={f.value for f in findings})
             result = CertificationResult(ds, cls, verdict, findings, filing, (origin or {}).get(ds), notices)
             result.to_graph(on, into=out)
             results.append(result)
         return CertificationRun(graph, m, results, out, validation, on)
 
-    def _file(self, graph, ds, cls, verdict, findings, on, filing_numbers, certifying_body) -> Filing:
+    def _file(self, described: Index, ds, cls, verdict, findings, on, filing_numbers, certifying_body,
+              texts: TermText) -> Filing:
         """The filing of a certified or conditional dataset: what was certified (A7), and a validity
         of the level's `dcert:validityYears`, never past the earliest source authorization."""
         c = cls.classification
@@ -337,12 +342,12 @@ class Engine:
             value = code_lists().value(level.iri, DCERT.validityYears)
             years = int(value) if value is not None else years
         valid_until = add_years(on, years)
-        limit = authorization_limit(graph, ds)
+        limit = authorization_limit(described, ds)
         return Filing(
             number=(filing_numbers or (lambda: new_filing_number(on)))(),
             issued=on, valid_until=min(valid_until, limit) if limit else valid_until,
             certifying_body=certifying_body or self.certifying_body,
-            digest=canonical_digest(description_of(graph, ds), where=str(ds)),
+            digest=canonical_digest(description_triples(described, ds), where=str(ds), texts=texts),
             ontology_version=self.ontology_version, shapes_version=self.shapes_version,
             dataset=str(ds), verdict=verdict, scenarios=tuple(c.scenario), level=c.sensitivity_level,
             grade=c.deidentification_grade,
@@ -494,12 +499,12 @@ def _written_order(graph: Graph, origin: dict | None, ds) -> dict:
     return next(iter(orders.values())) if len(orders) == 1 else {}
 
 
-def _attribute(graph: Graph, findings: list[Finding]) -> dict:
+def _attribute(presented: Iterable, findings: list[Finding]) -> dict:
     """Findings by dataset: each belongs to the dataset it focuses on (derivecert.shacl has already
     moved the findings on a dataset's own quality measurements to the dataset). Only a node the
     description presents as a dataset (`a dcat:Dataset`) gets a result; a finding on any other node,
     such as a source typed only prov:Entity, is charged to no dataset (DOMAIN.md §4.1, A3)."""
-    presented = set(datasets(graph))
+    presented = set(presented)
     out: dict = {}
     for f in findings:
         if f.focus in presented:

@@ -14,9 +14,11 @@ lifecycle and signature triples). A record has no blank nodes, so its RDFC-1.0 c
 its sorted N-Quads lines: cheap, bounded, and reproducible from any serialisation
 (docs/DESIGN.md, "Filing records").
 
-RDFC-1.0's worst case is exponential in the blank nodes that cannot be told apart (a clique of 10
-takes minutes), and its security considerations ("dataset poisoning") ask implementations to bound
-that work: Oxigraph's `canonicalize` has no bound, so the digest is a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
+A description whose blank nodes each have statements of their own is canonicalised in linear time
+(`derivecert.rdfc`: the usual case). RDFC-1.0's worst case is exponential in the blank nodes that
+cannot be told apart (a clique of 10 takes minutes), and its security considerations ("dataset
+poisoning") ask implementations to bound that work: Oxigraph's `canonicalize`, which runs then, has
+no bound, so it runs as a phase of the bounded worker (`derivecert.sandbox.phase`) with its own time
 budget (`limits.canonicalise_timeout_s`); past it the description is refused as too ambiguous.
 """
 
@@ -25,17 +27,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SH, SKOS
 
 from .errors import CanonicalisationLimitError, InputError
-from .parse import oxigraph_triples, setting_name, to_oxigraph
+from .parse import setting_name, to_oxigraph
+from .rdfc import TermText, canonical_nquads, oxigraph_nquads
+from .rdfstore import Index, add_all, index
 from .sandbox import phase
-from .vocab import DCERT, FILING_BASE
+from .vocab import DCERT, FILING_BASE, Terms, literal
+
+_D, _DCT, _FOAF, _PROV, _RDF, _RDFS, _SH = (Terms(ns) for ns in (DCERT, DCTERMS, FOAF, PROV, RDF, RDFS, SH))
 
 DEFAULT_VALIDITY_YEARS = 2
 
@@ -113,9 +119,10 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def authorization_limit(graph: Graph, ds) -> date | None:
+def authorization_limit(graph: Graph | Index, ds) -> date | None:
     """The earliest `dcert:validUntil` of the dataset's source authorizations (P-04), if any."""
-    days = [_day(v) for auth in graph.objects(ds, DCERT.sourceAuthorization) for v in graph.objects(auth, DCERT.validUntil)]
+    reads = index(graph)
+    days = [_day(v) for auth in reads.objects(ds, DCERT.sourceAuthorization) for v in reads.objects(auth, DCERT.validUntil)]
     return min((d for d in days if d is not None), default=None)
 
 
@@ -126,11 +133,20 @@ def _day(value) -> date | None:
     return python if isinstance(python, date) else None
 
 
-def description_of(graph: Graph, ds) -> Graph:
+def description_of(graph: Graph | Index, ds) -> Graph:
     """The dataset's concise bounded description (W3C CBD, as rdflib's `Graph.cbd`): its
-    triples, through blank nodes theirs, and the reifications of them.  Built with a work list,
-    not recursion: blank nodes nested thousands deep must not exhaust the stack."""
+    triples, through blank nodes theirs, and the reifications of them."""
     out = Graph(store="SimpleMemory")  # no contexts: faster to fill, and a digest needs none
+    add_all(out, description_triples(graph, ds))
+    return out
+
+
+def description_triples(graph: Graph | Index, ds) -> list[tuple]:
+    """The triples of `description_of`. Built with a work list, not recursion: blank nodes nested
+    thousands deep must not exhaust the stack."""
+    reads = index(graph)
+    reified = reads.has_predicate(RDF.subject)  # a graph with no reification needs no look-up a node
+    out: list[tuple] = []
     todo, seen = [ds], {ds}
 
     def visit(node) -> None:
@@ -141,85 +157,84 @@ def description_of(graph: Graph, ds) -> Graph:
     while todo:
         node = todo.pop()
         reifications: dict = {}
-        for stmt in graph.subjects(RDF.subject, node):
-            p, o = graph.value(stmt, RDF.predicate), graph.value(stmt, RDF.object)
-            if p is not None and o is not None:
-                reifications.setdefault((p, o), set()).add(stmt)
-        for s, p, o in graph.triples((node, None, None)):
-            out.add((s, p, o))
-            if isinstance(o, BNode):
-                visit(o)
-            for stmt in reifications.get((p, o), ()):
-                visit(stmt)
+        if reified:
+            for stmt in reads.subjects(RDF.subject, node):
+                p, o = reads.value(stmt, RDF.predicate), reads.value(stmt, RDF.object)
+                if p is not None and o is not None:
+                    reifications.setdefault((p, o), set()).add(stmt)
+        for p, objects in reads.predicate_objects(node).items():
+            for o in objects:
+                out.append((node, p, o))
+                if isinstance(o, BNode):
+                    visit(o)
+                for stmt in reifications.get((p, o), ()):
+                    visit(stmt)
     return out
 
 
-def canonical_digest(graph: Graph, where: str | None = None) -> str:
-    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (`where`: what it describes,
-    named if the digest is refused)."""
-    dataset = ox.Dataset()
-    for t in oxigraph_triples(graph):
-        dataset.add(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
-    too_ambiguous = CanonicalisationLimitError(
-        "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
-        f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
-        hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
-        where=where, limit="canonicalise_timeout_s",
-    )
-    with phase("canonicalise", too_ambiguous):
-        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = sorted(str(q) + " .\n" for q in dataset)
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+def canonical_digest(graph: Graph | Iterable[tuple], where: str | None = None, texts: TermText | None = None) -> str:
+    """SHA-256 (hex) of the RDFC-1.0 canonical N-Quads of `graph` (or of (s, p, o) triples;
+    `where`: what it describes, named if the digest is refused; `texts`: a cache of term texts
+    shared by the digests of a run)."""
+    triples = list(graph)
+    canonical = canonical_nquads(triples, texts)
+    if canonical is None:  # blank nodes only the full algorithm tells apart: bounded, it may take long
+        too_ambiguous = CanonicalisationLimitError(
+            "the description is too ambiguous to canonicalise: its blank nodes are so alike that "
+            f"RDFC-1.0 cannot tell them apart within its time budget (limit {setting_name('canonicalise_timeout_s')})",
+            hint="give the nodes IRIs, or distinguishing properties, instead of interchangeable blank nodes",
+            where=where, limit="canonicalise_timeout_s",
+        )
+        with phase("canonicalise", too_ambiguous):
+            canonical = oxigraph_nquads(triples)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def filing_graph(filing: Filing, ds, verdict: URIRef, into: Graph | None = None) -> Graph:
     """The filing record as RDF, linked with PROV to the dataset it certifies; signed when
     `filing.signature` is set (see `sign`). Added to `into` if given (a batch's result graph:
     no graph per record to build and merge)."""
-    from .codes import codebook
-
-    book = codebook()
     g = into if into is not None else Graph()
-    f = filing.iri
-    activity = URIRef(f"{f}#certification")
-    body = URIRef(f"{f}#certifying-body")
-    g.add((f, RDF.type, DCERT.FilingRecord))
-    g.add((f, RDFS.label, Literal(f"备案 {filing.number}", lang="zh")))
-    g.add((f, RDFS.label, Literal(f"filing {filing.number}", lang="en")))
-    g.add((f, DCERT.filingNumber, Literal(filing.number)))
-    g.add((f, DCTERMS.issued, Literal(filing.issued, datatype=XSD.date)))
-    g.add((f, DCERT.validUntil, Literal(filing.valid_until, datatype=XSD.date)))
-    g.add((f, DCERT.ontologyVersion, Literal(filing.ontology_version)))
-    g.add((f, DCERT.shapesVersion, Literal(filing.shapes_version)))
-    g.add((f, DCERT.descriptionDigest, Literal(filing.digest)))
-    g.add((f, DCERT.verdict, verdict))
-    g.add((f, DCTERMS.subject, ds))
-    for prop, codes in ((DCERT.approvedScenario, filing.scenarios), (DCERT.certifiedLevel, [filing.level]),
-                        (DCERT.certifiedGrade, [filing.grade])):
-        for code in codes:
-            if code in book.by_notation:
-                g.add((f, prop, book.by_notation[code].iri))
-    for i, condition in enumerate(filing.conditions, start=1):
-        node = URIRef(f"{f}#condition-{i}")
-        g.add((f, DCERT.condition, node))
-        g.add((node, RDF.type, DCERT.Finding))
-        g.add((node, DCERT.requirement, Literal(condition["requirement"])))
-        g.add((node, SH.resultSeverity, SH.Warning))
-        for lang, text in sorted(condition["message"].items()):
-            g.add((node, SH.resultMessage, Literal(text, lang=lang)))
-    g.add((f, DCERT.certifyingBody, body))
-    g.add((body, RDF.type, DCERT.CertifyingBody))
-    g.add((body, FOAF.name, Literal(filing.certifying_body)))
-    g.add((f, PROV.wasGeneratedBy, activity))
-    g.add((f, PROV.wasAttributedTo, body))
-    g.add((activity, RDF.type, DCERT.CertificationActivity))
-    g.add((activity, PROV.used, ds))
-    g.add((activity, PROV.wasAssociatedWith, body))
-    g.add((activity, PROV.endedAtTime, Literal(filing.issued, datatype=XSD.date)))
-    g.add((f, DCERT.filingStatus, STATUS_IRI["valid"]))
+    add_all(g, filing_triples(filing, ds, verdict))
     if filing.signature is not None:
         g += signature_graph(filing)
     return g
+
+
+def filing_triples(filing: Filing, ds, verdict: URIRef) -> list[tuple]:
+    """The triples of the unsigned record (`filing_graph`), written with terms made once (`vocab.Terms`)."""
+    from .codes import codebook
+
+    book = codebook()
+    f = filing.iri
+    activity, body = URIRef(f"{f}#certification"), URIRef(f"{f}#certifying-body")
+    issued = literal(filing.issued)
+    out = [(f, _RDF.type, _D.FilingRecord),
+           (f, _RDFS.label, Literal(f"备案 {filing.number}", lang="zh")),
+           (f, _RDFS.label, Literal(f"filing {filing.number}", lang="en")),
+           (f, _D.filingNumber, Literal(filing.number)),
+           (f, _DCT.issued, issued),
+           (f, _D.validUntil, literal(filing.valid_until)),
+           (f, _D.ontologyVersion, literal(filing.ontology_version)),
+           (f, _D.shapesVersion, literal(filing.shapes_version)),
+           (f, _D.descriptionDigest, Literal(filing.digest)),
+           (f, _D.verdict, verdict),
+           (f, _DCT.subject, ds)]
+    for prop, codes in ((_D.approvedScenario, filing.scenarios), (_D.certifiedLevel, [filing.level]),
+                        (_D.certifiedGrade, [filing.grade])):
+        out += [(f, prop, book.by_notation[code].iri) for code in codes if code in book.by_notation]
+    for i, condition in enumerate(filing.conditions, start=1):
+        node = URIRef(f"{f}#condition-{i}")
+        out += [(f, _D.condition, node), (node, _RDF.type, _D.Finding),
+                (node, _D.requirement, literal(condition["requirement"])), (node, _SH.resultSeverity, _SH.Warning)]
+        out += [(node, _SH.resultMessage, literal(text, lang)) for lang, text in sorted(condition["message"].items())]
+    out += [(f, _D.certifyingBody, body), (body, _RDF.type, _D.CertifyingBody),
+            (body, _FOAF.name, literal(filing.certifying_body)),
+            (f, _PROV.wasGeneratedBy, activity), (f, _PROV.wasAttributedTo, body),
+            (activity, _RDF.type, _D.CertificationActivity), (activity, _PROV.used, ds),
+            (activity, _PROV.wasAssociatedWith, body), (activity, _PROV.endedAtTime, issued),
+            (f, _D.filingStatus, STATUS_IRI["valid"])]
+    return out
 
 
 def signature_graph(filing: Filing) -> Graph:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from rdflib import Graph, Literal
-from rdflib.plugins.serializers.nt import _quoteLiteral
+from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
 
 _INDEXES = ("_SimpleMemory__spo", "_SimpleMemory__pos", "_SimpleMemory__osp")
@@ -70,6 +69,102 @@ def by_subject(source: Graph | Iterable[tuple]) -> Iterable[tuple[Any, Mapping[A
     return grouped.items()
 
 
+_NONE: Mapping = {}
+
+
+class Index:
+    """Reads of a SimpleMemory graph by pattern, straight from its store's indexes ({s: {p: {o: 1}}}
+    and the like: a dict lookup, ≈ 10× cheaper than rdflib's generator layers). The indexes are the
+    store's own, live: never written here (the store keeps them in step)."""
+
+    def __init__(self, graph: Graph):
+        self.spo, self.pos, self.osp = (getattr(graph.store, name) for name in _INDEXES)
+
+    def objects(self, s, p) -> Iterable:
+        return self.spo.get(s, _NONE).get(p, _NONE)
+
+    def value(self, s, p):
+        """One object of (s, p), or None."""
+        return next(iter(self.objects(s, p)), None)
+
+    def subjects(self, p, o) -> Iterable:
+        return self.pos.get(p, _NONE).get(o, _NONE)
+
+    def predicate_objects(self, s) -> Mapping[Any, Iterable]:
+        """{predicate: objects} of a subject."""
+        return self.spo.get(s, _NONE)
+
+    def subject_objects(self, p) -> Iterator[tuple]:
+        return ((s, o) for o, subjects in self.pos.get(p, _NONE).items() for s in subjects)
+
+    def subject_predicates(self, o) -> Mapping[Any, Iterable]:
+        """{subject: predicates} of an object."""
+        return self.osp.get(o, _NONE)
+
+    def predicates(self) -> Iterable:
+        """Every predicate, once."""
+        return self.pos.keys()
+
+    def all_objects(self) -> Iterable:
+        """Every object, once."""
+        return self.osp.keys()
+
+    def has_predicate(self, p) -> bool:
+        return p in self.pos
+
+    def __contains__(self, triple: tuple) -> bool:
+        s, p, o = triple
+        return o in self.spo.get(s, _NONE).get(p, _NONE)
+
+
+class Patterns(Index):
+    """The same reads over any other graph, through rdflib's triple patterns."""
+
+    def __init__(self, graph: Graph):  # no indexes to borrow: Index.__init__ is not called
+        self.graph = graph
+
+    def objects(self, s, p) -> Iterable:
+        return list(self.graph.objects(s, p))
+
+    def subjects(self, p, o) -> Iterable:
+        return list(self.graph.subjects(p, o))
+
+    def predicate_objects(self, s) -> Mapping[Any, Iterable]:
+        return _grouped(self.graph.predicate_objects(s))
+
+    def subject_predicates(self, o) -> Mapping[Any, Iterable]:
+        return _grouped(self.graph.subject_predicates(o))
+
+    def subject_objects(self, p) -> Iterator[tuple]:
+        return iter(self.graph.subject_objects(p))
+
+    def predicates(self) -> Iterable:
+        return set(self.graph.predicates(unique=True))
+
+    def all_objects(self) -> Iterable:
+        return set(self.graph.objects(unique=True))
+
+    def has_predicate(self, p) -> bool:
+        return (None, p, None) in self.graph
+
+    def __contains__(self, triple: tuple) -> bool:
+        return triple in self.graph
+
+
+def _grouped(pairs: Iterable[tuple]) -> dict:
+    out: dict = {}
+    for a, b in pairs:
+        out.setdefault(a, []).append(b)
+    return out
+
+
+def index(graph: Graph | Index) -> Index:
+    """Reads by pattern of a graph: its store's indexes when it has them (SimpleMemory)."""
+    if isinstance(graph, Index):
+        return graph
+    return Index(graph) if _indexed(graph) else Patterns(graph)
+
+
 def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:
     """A new SimpleMemory graph (no contexts) holding `data` and the triples `more` (terms rdflib
     made: not checked again); `data` is not modified. A SimpleMemory `data` is copied index by
@@ -83,17 +178,3 @@ def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:
         add_all(out, data)
     add_all(out, more)
     return out
-
-
-def ntriples(graph: Graph) -> str:
-    """The graph as N-Triples text, the text rdflib's "nt" serializer writes (blank nodes with
-    their own ids), each term written once however often it occurs."""
-    text: dict = {}
-
-    def n3(term) -> str:
-        out = text.get(term)
-        if out is None:
-            out = text[term] = _quoteLiteral(term) if isinstance(term, Literal) else term.n3()
-        return out
-
-    return "".join(f"{n3(s)} {n3(p)} {n3(o)} .\n" for s, p, o in triples(graph))

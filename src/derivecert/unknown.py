@@ -15,6 +15,7 @@ from functools import lru_cache
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import PROV, RDF
 
+from .rdfstore import Index, index
 from .resources import ontology_graph
 from .vocab import DCERT
 
@@ -23,7 +24,7 @@ MESSAGE = {
     "en": "{term} is not a term or code the ontology defines, so certification does not read it{hint}.",
 }
 HINT = {"zh": "；是否应为 {known}？", "en": "; did you mean {known}?"}
-_SOURCE_LINKS = (PROV.wasDerivedFrom, PROV.used, URIRef("http://purl.org/dc/terms/source"))
+_SOURCE_LINKS = frozenset({PROV.wasDerivedFrom, PROV.used, URIRef("http://purl.org/dc/terms/source")})
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +43,7 @@ def is_unknown(term) -> bool:
     return isinstance(term, URIRef) and term.startswith(str(DCERT)) and term not in known_terms()
 
 
+@lru_cache(maxsize=1024)  # a batch repeats its misspellings; difflib compares with every known name
 def nearest(term: URIRef) -> URIRef | None:
     """The known term whose local name is closest to `term`'s, if any is close (a property and a
     class may differ only by the case of their first letter, so case counts)."""
@@ -64,43 +66,57 @@ def notice(term: URIRef) -> dict:
     return out
 
 
-def _described(description: Graph, ds) -> set:
-    """The nodes whose statements describe `ds`: itself, its blank nodes, its activities, its sources."""
-    seen, stack = {ds}, [ds]
-    while stack:
-        node = stack.pop()
-        for p, o in description.predicate_objects(node):
-            if o in seen:
-                continue
-            if isinstance(o, BNode) or p in _SOURCE_LINKS or (node == ds and p == PROV.wasGeneratedBy):
-                seen.add(o)
-                stack.append(o)
-    return seen
+_GENERATED_BY = PROV.wasGeneratedBy
 
 
-def unknown_terms(description: Graph, ds, by_node: dict | None = None) -> list[URIRef]:
-    """The unknown dcert: terms used in the description of `ds`, in a stable order. `by_node`
-    (from `unknown_by_node`) saves reading every statement again for each dataset of a batch."""
-    if by_node is None:
-        by_node = unknown_by_node(description)
-    if not by_node:
-        return []
-    found: set = set()
-    for node in _described(description, ds):
-        found.update(by_node.get(node, ()))
-    return sorted(found, key=str)
+class UnknownTerms:
+    """The unknown dcert: terms of a description (a batch), found once for all its datasets.
 
+    Each distinct predicate and value is looked at once (a batch repeats its vocabulary and codes);
+    a dataset's description is walked only when some statement path leads from it to a node with
+    an unknown term (there are none in most batches, and few nodes have one in the others)."""
 
-def unknown_by_node(description: Graph) -> dict:
-    """The unknown dcert: terms of each node's statements (as predicate or value), in one pass."""
-    out: dict = {}
-    for s, p, o in description:
-        for term in (p, o):
-            if is_unknown(term):
-                out.setdefault(s, set()).add(term)
-    return out
+    def __init__(self, description: Graph | Index):
+        self.reads = reads = index(description)
+        self.by_node: dict = {}  # node -> the unknown terms of its statements (as predicate or value)
+        for p in reads.predicates():
+            if is_unknown(p):
+                for s, _ in reads.subject_objects(p):
+                    self.by_node.setdefault(s, set()).add(p)
+        for o in reads.all_objects():
+            if is_unknown(o):
+                for s in reads.subject_predicates(o):
+                    self.by_node.setdefault(s, set()).add(o)
+        self.reaching = set(self.by_node)  # the nodes with a statement path to one of them
+        stack = list(self.by_node)
+        while stack:
+            for s in reads.subject_predicates(stack.pop()):
+                if s not in self.reaching:
+                    self.reaching.add(s)
+                    stack.append(s)
 
+    def of(self, ds) -> list[URIRef]:
+        """The unknown dcert: terms used in the description of `ds`, in a stable order."""
+        if ds not in self.reaching:
+            return []
+        found: set = set()
+        for node in self._described(ds):
+            found.update(self.by_node.get(node, ()))
+        return sorted(found, key=str)
 
-def notices(description: Graph, ds, reported: set, by_node: dict | None = None) -> list[dict]:
-    """A notice per unknown term of `ds`'s description that no finding already reports."""
-    return [notice(term) for term in unknown_terms(description, ds, by_node) if str(term) not in reported]
+    def _described(self, ds) -> set:
+        """The nodes whose statements describe `ds`: itself, its blank nodes, its activities, its sources."""
+        seen, stack = {ds}, [ds]
+        while stack:
+            node = stack.pop()
+            for p, objects in self.reads.predicate_objects(node).items():
+                follow = p in _SOURCE_LINKS or (p == _GENERATED_BY and node == ds)
+                for o in objects:
+                    if o not in seen and (follow or isinstance(o, BNode)):
+                        seen.add(o)
+                        stack.append(o)
+        return seen
+
+    def notices(self, ds, reported: set) -> list[dict]:
+        """A notice per unknown term of `ds`'s description that no finding already reports."""
+        return [notice(term) for term in self.of(ds) if str(term) not in reported]

@@ -1,6 +1,9 @@
-"""Namespaces of the public vocabulary (DOMAIN.md §2)."""
+"""Namespaces of the public vocabulary (DOMAIN.md §2), and terms made once for the hot paths."""
 
-from rdflib import Namespace
+from datetime import date
+from functools import lru_cache
+
+from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
 
 #: the node's and the ontology's IRI space; everything under BASE + "/" is written by DeriveCert only
@@ -29,3 +32,35 @@ PREFIXES = {
 def bind_prefixes(graph) -> None:
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True)
+
+
+class Terms:
+    """The terms of a namespace, each made once: `Terms(DCERT).verdict` is the same URIRef object
+    every time, where an rdflib namespace makes a new one per use. For the hot paths that write
+    results: a term made once is compared by identity in a store's dicts, and pickled once per
+    message to another process (each copy of a term is unpickled through its constructor)."""
+
+    def __init__(self, namespace):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("_"):  # copy, pickle and the like probe for dunder methods
+            raise AttributeError(name)
+        term = self._namespace[name]
+        setattr(self, name, term)
+        return term
+
+    def __getitem__(self, name: str) -> URIRef:
+        return getattr(self, name)
+
+
+@lru_cache(maxsize=8192)
+def literal(value: str | date, lang: str | None = None) -> Literal:
+    """A plain or language-tagged literal, or an xsd:date, made once while it is in use (see `Terms`)."""
+    if type(value) is date:
+        return Literal(value, datatype=XSD.date)
+    return Literal(value, lang=lang)
+
+
+#: an IRI made once while it is in use (see `Terms`)
+iri = lru_cache(maxsize=8192)(URIRef)

@@ -11,6 +11,7 @@ from datetime import date
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, XSD
 
+from derivecert.certify import VERDICT_IRI
 from derivecert.filing import Filing, filing_graph
 
 DCERT = Namespace("https://w3id.org/derivecert#")
@@ -58,9 +59,16 @@ def fake_run(
 
     rg = Graph()
     res = BNode()
-    rg.add((res, RDF.type, DCERT.CertificationResult))
-    rg.add((res, DCERT.certifiedDataset, ds))
-    rg.add((res, DCERT.verdict, Literal(verdict)))
+    rg.add((res, RDF.type, DCERT.CertificationResult))  # as `certify.CertificationResult.to_graph` writes it
+    rg.add((res, DCTERMS.subject, ds))
+    rg.add((res, DCERT.verdict, VERDICT_IRI[verdict]))
+    rg.add((res, DCERT.inferredType, DCERT.DerivedData))
+    rg.add((res, DCERT.inferredType, DCERT.SecondaryDerivedData if depth == "secondary" else DCERT.PrimaryDerivedData))
+    for prop, codes in [("applicationScenario", scenario), ("generationTechnique", technique),
+                        ("subjectGranularity", [granularity]), ("dataModality", modality), ("healthDataCategory", category),
+                        ("specialCategory", special), ("deidentificationGrade", [grade]), ("sensitivityLevel", [level])]:
+        for code in codes:
+            rg.add((res, DCERT[prop], DCERT[code]))
     if filing and verdict in ("certified", "conditional"):
         record = Filing(number=filing, issued=date(2025, 1, 1), valid_until=date(2027, 1, 1), certifying_body="Test body",
                         digest="0" * 64, ontology_version="0.1.0", shapes_version="0.1.0", dataset=dataset,
@@ -69,8 +77,8 @@ def fake_run(
         rg.add((record.iri, PROV.wasDerivedFrom, res))
     src_res = BNode()
     rg.add((src_res, RDF.type, DCERT.CertificationResult))
-    rg.add((src_res, DCERT.certifiedDataset, src))
-    rg.add((src_res, DCERT.verdict, Literal("not-derived")))
+    rg.add((src_res, DCTERMS.subject, src))
+    rg.add((src_res, DCERT.verdict, DCERT.NotDerived))
 
     results = [
         {

@@ -54,7 +54,7 @@ def test_submission_is_stored_with_record_result_and_filing(store):
     # blank nodes were skolemised
     assert any(t.object.value.startswith(GENID_BASE) for t in triples if isinstance(t.object, ox.NamedNode))
     # the source's "not-derived" result node is not stored
-    assert count(store, 'SELECT ?r WHERE { ?r dcert:verdict "not-derived" }') == 0
+    assert count(store, 'SELECT ?r WHERE { ?r dcert:verdict dcert:NotDerived }') == 0
     assert store.find_filing("DC-20250101-AAAA0001") == key
     assert store.filing_number_exists("DC-20250101-AAAA0001")
     assert not store.filing_number_exists("DC-20250101-ZZZZ9999")
@@ -84,6 +84,19 @@ def test_replacement_removes_the_previous_version(store):
     assert store.search(SearchQuery(filters={"level": ["L1"]})).total == 0
     assert store.search(SearchQuery(filters={"level": ["L2"]})).total == 1
     assert store.count() == 1
+
+
+def test_a_record_links_what_others_may_share_and_lists_what_the_node_minted_for_it(store):
+    sub = submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    key = sub.keys[0]
+    assert sub.parts[key] == {DS1, DS1 + "-source", "https://fake.example.org/hospital"}  # idx:part links
+    owned = sub.owned[key]  # one idx:owned literal: skolem IRIs, result and filing nodes
+    assert all(iri.startswith("https://w3id.org/derivecert/") for iri in owned)
+    assert any(iri.startswith(GENID_BASE) for iri in owned) and any("/filing/" in iri for iri in owned)
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")
+    for iri in owned:  # replaced: gone from the institution's graph (the old filing is in the ledger)
+        assert count(store, f"SELECT ?p WHERE {{ <{iri}> ?p ?o }}") == 0
+    assert store.filing_status("DC-20250101-AAAA0001") == "superseded"
 
 
 def test_shared_subjects_live_while_a_record_lists_them(store):
@@ -307,18 +320,64 @@ def test_embedded_store_persists(tmp_path):
 
 
 
-def test_a_catalog_filed_before_the_ledger_gets_its_filings_copied_once(store):
+def ledger_triples(store) -> list[dict]:
+    return store.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{store_mod.FILINGS_GRAPH}> {{ ?s ?p ?o }} }}")
+
+
+def test_a_filing_is_stored_once_and_moves_to_the_ledger_when_its_dataset_is_filed_again(store):
     submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
-    submit(store, "hospital-b", DS2, filing="DC-20250101-BBBB0002")
+    assert not ledger_triples(store)  # in the institution's graph only, beside what it certifies
+    assert count(store, "SELECT ?f WHERE { ?f a dcert:FilingRecord ; dcert:filingStatus dcert:Valid }") == 1
     record = sorted(map(str, store.filing_record("DC-20250101-AAAA0001")))
-    store.update("DROP SILENT GRAPH <%s>" % store_mod.FILINGS_GRAPH)  # as a store from before A7
-    assert store.filing_status("DC-20250101-AAAA0001") is None
-    store.warm()
-    assert sorted(map(str, store.filing_record("DC-20250101-AAAA0001"))) == record
-    assert store.filing_status("DC-20250101-BBBB0002") == "valid"
-    assert store.set_filing_status("DC-20250101-BBBB0002", "revoked", allowed={"valid"}, reason="r", when="2026-01-01T00:00:00Z")
-    store.warm()  # the ledger is not empty: nothing is copied again
-    assert store.filing_status("DC-20250101-BBBB0002") == "revoked"
+    assert any('index#institution> "hospital-a"' in t for t in record)
+    assert any(f'index#key> "{dataset_key(DS1)}"' in t for t in record)
+    assert store.set_filing_status("DC-20250101-AAAA0001", "suspended", allowed={"valid"}, reason="r",
+                                   when="2026-01-01T00:00:00Z") == "valid"
+    assert count(store, "SELECT ?f WHERE { ?f dcert:filingStatus dcert:Suspended }") == 1  # /sparql sees today's
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")
+    assert store.filing_status("DC-20250101-AAAA0001") == "superseded"  # moved, then superseded
+    moved = sorted(map(str, store.filing_record("DC-20250101-AAAA0001")))
+    assert {t for t in moved if "filingStatus" not in t and "status" not in t and "isReplacedBy" not in t} == \
+        {t for t in record if "filingStatus" not in t}
+    assert store.filing_status("DC-20250101-AAAA0002") == "valid"
+    assert store.delete(dataset_key(DS1))
+    assert store.filing_status("DC-20250101-AAAA0002") == "valid"  # withdrawn: still verifiable (A7)
+    assert count(store, "SELECT ?f WHERE { ?f a dcert:FilingRecord }") == 0
+
+
+def test_a_store_of_the_previous_layout_reads_its_ledger_copy_first(store):
+    """Before filings were stored once, each was also copied into the ledger when filed, where
+    status changes went, leaving the institution graph's copy `valid`."""
+    sub = submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    f = ox.NamedNode("https://w3id.org/derivecert/filing/DC-20250101-AAAA0001")
+    copy = [t for t in sub.quads if t.subject == f or t.subject.value.startswith(f.value + "#")]
+    copy = [t for t in copy if t.predicate.value != "https://w3id.org/derivecert#filingStatus"]
+    copy += [ox.Triple(f, ox.NamedNode("https://w3id.org/derivecert#filingStatus"), ox.NamedNode("https://w3id.org/derivecert#Revoked")),
+             ox.Triple(f, ox.NamedNode(store_mod.IDX + "institution"), ox.Literal("hospital-a")),
+             ox.Triple(f, ox.NamedNode(store_mod.IDX + "key"), ox.Literal(dataset_key(DS1)))]
+    store.update(store_mod.update_text([store_mod.insert_data(store_mod.FILINGS_GRAPH, copy)]))
+    assert store.filing_status("DC-20250101-AAAA0001") == "revoked"
+    assert "<https://w3id.org/derivecert#Revoked>" in " ".join(map(str, store.filing_record("DC-20250101-AAAA0001")))
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0002")  # the stale copy is not moved over it
+    assert store.filing_status("DC-20250101-AAAA0001") == "revoked"
+    statuses = [r for r in ledger_triples(store) if r["p"].value.endswith("#filingStatus") and r["s"] == f]
+    assert len(statuses) == 1
+
+
+def test_a_filing_copy_in_another_graph_is_not_the_filing(store):
+    """Only the ledger's copy, or the one in the graph of the institution whose record holds the
+    number, is read (a copy elsewhere was written behind the node's back: issue 8)."""
+    submit(store, "hospital-a", DS1, filing="DC-20250101-AAAA0001")
+    f = ox.NamedNode("https://w3id.org/derivecert/filing/DC-20250101-AAAA0001")
+    status = ox.NamedNode("https://w3id.org/derivecert#filingStatus")
+    store.update(store_mod.update_text([store_mod.insert_data(graph_iri("hospital-b"), [
+        ox.Triple(f, status, ox.NamedNode("https://w3id.org/derivecert#Revoked"))])]))
+    assert store.filing_status("DC-20250101-AAAA0001") == "valid"
+    assert store.set_filing_status("DC-20250101-AAAA0001", "suspended", allowed={"valid"}, reason="r",
+                                   when="2026-01-01T00:00:00Z") == "valid"
+    assert store.filing_status("DC-20250101-AAAA0001") == "suspended"
+    q = f"SELECT ?s WHERE {{ GRAPH <{graph_iri('hospital-b')}> {{ <{f.value}> <{status.value}> ?s }} }}"
+    assert [r["s"].value for r in store.select(q)] == ["https://w3id.org/derivecert#Revoked"]  # untouched
 
 
 def test_settings_open_a_virtuoso_store():

@@ -18,17 +18,19 @@ holding, for each certified or conditional dataset:
 
 * the description as filed (blank nodes skolemised to ``.../.well-known/genid/...`` IRIs, so that
   they can be deleted precisely later);
-* the engine's result nodes and filing record;
-* a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``) with the facet summary:
-  the §6 classification codes as direct properties (``idx:scenario dcert:AS-PH`` ...), the
-  verdict, the filing number, a lower-cased search text, the §6 JSON, and ``idx:part`` links to
-  every subject the submission contributed for that dataset.
+* the engine's result nodes and filing record (stored once: moved into the ledger graph when the
+  dataset is filed again or withdrawn, `ledger`);
+* a ``dcat:CatalogRecord`` (``https://w3id.org/derivecert/record/<key>``): the key, the
+  institution, the filing number, the dates, the facet summary as JSON (what the
+  index is rebuilt from), a lower-cased search text, the §6 JSON, ``idx:part`` links to the
+  subjects the submission contributed for that dataset that another record may also list, and one
+  ``idx:owned`` literal listing those only it can own (the IRIs the node minted for it).
 
 Replacing a dataset is one SPARQL UPDATE request (one transaction) on the institution's graph
-only: delete the subjects only the old record owned, delete the old record, insert the new
-description, result, filing and record.  Subjects shared by several records (an agent, a source
-described in several submissions) stay while any record lists them; their triples are the union
-of what the live submissions said.
+and the ledger: move the old filing into the ledger, delete the subjects only the old record
+owned, delete the old record, insert the new description, result, filing and record.  Subjects
+shared by several records (an agent, a source described in several submissions) stay while any
+record lists them; their triples are the union of what the live submissions said.
 
 Trust (issue 8): the store's query texts are constants and values are bound as terms
 (`sparql_term` is the only way a value enters SPARQL text); a submission may not use the node's
@@ -38,8 +40,8 @@ look-alike of it (`iri_lookalike_form`), belongs to the institution that filed i
 
 Search does not run SPARQL: `FacetIndex` keeps the facet summary of every record as bitsets
 (Python ints), so facet counts at 100,000 datasets take milliseconds.  The same search is
-also written in SPARQL (`sparql_search`) for peers that are plain SPARQL endpoints holding a
-DeriveCert catalog, and the two are tested to agree.
+also written in SPARQL (`sparql_search`, reading the classification from the result nodes) for
+peers that are plain SPARQL endpoints holding a DeriveCert catalog, and the two are tested to agree.
 
 Modules: `model` (IRIs, the dimension table, record summaries), `submission` (what a run
 writes), `records` (the record layout's SPARQL texts), `index` (the bitset search index),

@@ -1,10 +1,11 @@
-"""Bulk loading (issue 15): many descriptions certified together and filed one by one.
+"""Bulk loading (issue 15): many descriptions certified together, each filed as a PUT of it would be.
 
 A batch of documents is certified as one engine call (one reasoner and one pySHACL call for
 the lot: the engine's fixed costs are paid once per batch, not once per file), then each
-document is filed on its own through `file_submission`, exactly as a PUT of that document would
-be: a document with a rejected dataset, nothing derived, a reserved term or another
-institution's dataset is refused alone, and the rest of the batch is filed.  A document that
+document is judged on its own as a PUT of it would be (`filing_outcome`, `Catalog.replace_many`):
+a document with a rejected dataset, nothing derived, a reserved term or another
+institution's dataset is refused alone, and the rest of the batch is filed, written together
+(one store transaction, journal line and text-index write for the batch, not one a document).  A document that
 does not parse is reported as failed and left out of the batch before certification.
 
 A document naming a dataset that another document of the batch names too (a source described in
@@ -27,7 +28,8 @@ from datetime import date
 from typing import Any
 
 from .errors import StoreError
-from .service import file_submission
+from .service import filing_outcome
+from .submission import build_submission
 
 #: outcome statuses, in the order a summary lists them
 STATUSES = ("filed", "refused", "failed")
@@ -172,11 +174,15 @@ def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
 
 def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
                signing_key: Any = None) -> list[ItemOutcome]:
-    """File each certified document through `file_submission` (one transaction each, as a PUT):
-    the outcome of every document, in order."""
+    """File each certified document as a PUT of it would (`file_submission`: refused alone, or
+    stored replacing its earlier versions), the batch's submissions written together
+    (`Catalog.replace_many`: one transaction, one journal line, one text-index write): the
+    outcome of every document, in order."""
     from ..errors import DeriveCertError
 
-    outcomes = []
+    outcomes: list[ItemOutcome | None] = []
+    ready: list[tuple[int, str, Any]] = []  # (place in outcomes, name, FilingOutcome)
+    submissions = []
     for doc in documents:
         if doc.run is None:
             outcomes.append(ItemOutcome(doc.name, "failed", **(doc.error or {})))
@@ -184,16 +190,34 @@ def file_batch(store: Any, institution: str, documents: list[CertifiedDocument],
         if signing_key is not None:
             doc.run.sign_filings(signing_key)
         try:
-            filed = file_submission(store, institution, doc.run)
+            filing = filing_outcome(store, institution, doc.run)
+            submissions.append(build_submission(institution, doc.run.description, doc.run.result_graph, filing.results))
         except (StoreError, DeriveCertError) as exc:
-            if isinstance(exc, StoreError) and exc.status >= 500:
-                raise  # the store is down: the batch stops, the caller reports it
-            results = list(getattr(exc, "extensions", {}).get("results") or [])
-            outcomes.append(ItemOutcome(doc.name, "refused", results=results, **error_fields(exc)))
+            outcomes.append(_refused(doc.name, exc))
             continue
-        outcomes.append(ItemOutcome(doc.name, "filed", datasets=filed.datasets))
+        ready.append((len(outcomes), doc.name, filing))
+        outcomes.append(None)
+    refusals = store.replace_many(submissions) if submissions else []
+    filed: set[str] = set()  # keys filed by an earlier document of this batch: replaced by a later one
+    for (i, name, filing), refusal in zip(ready, refusals, strict=True):
+        if refusal is not None:
+            outcomes[i] = _refused(name, refusal)
+            continue
+        for d in filing.datasets:
+            d["replaced"] = d["replaced"] or d["id"] in filed
+            filed.add(d["id"])
+        outcomes[i] = ItemOutcome(name, "filed", datasets=filing.datasets)
     store.flush()  # the store's write buffers, else its memory grows with every batch
-    return outcomes
+    return [o for o in outcomes if o is not None]
+
+
+def _refused(name: str, exc: BaseException) -> ItemOutcome:
+    """A document the certification or the catalog refused; a store that is down (5xx) stops
+    the batch instead (the caller reports it)."""
+    if isinstance(exc, StoreError) and exc.status >= 500:
+        raise exc
+    results = list(getattr(exc, "extensions", {}).get("results") or [])
+    return ItemOutcome(name, "refused", results=results, **error_fields(exc))
 
 
 def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..vocab import BASE
 from .model import (
     CATALOG,
     META_GRAPH,
@@ -20,6 +21,8 @@ from .model import (
 )
 from .sparql import sparql_iri, sparql_literal
 
+RESERVED_PREFIX = BASE + "/"  # IRIs only this node mints (descriptions naming one are refused)
+
 
 def _generation_ops(generation: str) -> list[str]:
     meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
@@ -29,12 +32,18 @@ def _generation_ops(generation: str) -> list[str]:
     ]
 
 
-def _delete_records_ops(keys: list[str], institution: str) -> list[str]:
+def _delete_records_ops(keys: list[str], institution: str, owned: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Delete records and the subjects only they own, in the institution's graph only: whatever
-    another graph says about the same IRIs is never touched."""
+    another graph says about the same IRIs is never touched.  `owned`: the subjects the records'
+    `idx:owned` literals list (`owned_subjects`, read by the catalog under its lock); the
+    subjects their `idx:part` links name go unless another record links them too."""
     graph = sparql_iri(graph_iri(institution))
     recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
-    return [
+    ops = []
+    if owned:
+        subjects = " ".join(sparql_iri(s) for s in sorted(owned))
+        ops.append(f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} WHERE {{ VALUES ?s {{ {subjects} }} GRAPH {graph} {{ ?s ?p ?o }} }}")
+    return ops + [
         f"DELETE {{ GRAPH {graph} {{ ?s ?p ?o }} }} WHERE {{\n"
         f"  VALUES ?rec {{ {recs} }}\n"
         f"  GRAPH {graph} {{ ?rec idx:part ?s .\n"
@@ -65,10 +74,30 @@ Q_SUMMARIES = (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ GRAPH ?g {{ ?r
                "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }")
 Q_RECORD = (f"{PREFIXES}SELECT ?g ?rec ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "
             "?rec idx:result ?result ; idx:summary ?summary ; dct:issued ?issued ; dct:modified ?modified } }")
+Q_OWNED = f"{PREFIXES}SELECT ?g ?rec ?owned WHERE {{ GRAPH ?g {{ ?rec idx:owned ?owned }} }}"
 Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
              "  { ?rec idx:part ?s . ?s ?p ?o }\n"
-             "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:text, idx:result, idx:summary)) }\n"
+             "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:owned, idx:text, idx:result, idx:summary)) }\n"
              "} }")
+
+
+def owned_iris(rows: list[dict[str, Any]]) -> set[str]:
+    """The subjects listed by `idx:owned` literals (rows of `Q_OWNED`: IRIs relative to the node's
+    own IRI space), so a literal can never make a deletion reach a subject a description named."""
+    out = set()
+    for row in rows:
+        for path in row["owned"].value.split():
+            try:
+                out.add(ox.NamedNode(RESERVED_PREFIX + path).value)
+            except ValueError:  # not written by this node
+                continue
+    return out
+
+
+def q_subjects(owned: set[str]) -> str:
+    """CONSTRUCT the triples of the owned subjects in graph ?g (`Q_DATASET`'s other half)."""
+    values = " ".join(sparql_iri(s) for s in sorted(owned))
+    return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
 Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
 
 

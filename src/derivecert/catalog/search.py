@@ -32,19 +32,46 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
 
 
+#: where the SPARQL form reads a dimension: the record's institution, else the property of the
+#: result node (the engine's classification, in the public vocabulary) and, for a dimension whose
+#: values are not codes, the concept each value is
+RESULT_PROPERTY = {
+    "scenario": "applicationScenario", "technique": "generationTechnique", "level": "sensitivityLevel",
+    "grade": "deidentificationGrade", "granularity": "subjectGranularity", "category": "healthDataCategory",
+    "modality": "dataModality", "special": "specialCategory", "verdict": "verdict", "depth": "inferredType",
+}
+CONCEPT = {
+    "verdict": {"certified": "Certified", "conditional": "Conditional"},
+    "depth": {"primary": "PrimaryDerivedData", "secondary": "SecondaryDerivedData"},
+}
+VALUE_OF = {dim: {concept: value for value, concept in table.items()} for dim, table in CONCEPT.items()}
+
+
+def _pattern(dim: str, var: str) -> str:
+    if dim == "institution":
+        return f"?rec idx:institution {var} ."
+    return f"?res dcert:{RESULT_PROPERTY[dim]} {var} ."
+
+
+def _terms(dim: str, values: list[str]) -> str:
+    if dim in CODED:
+        terms = [sparql_iri(DCERT + v) for v in values if CODE.fullmatch(v)]
+    elif dim in CONCEPT:
+        terms = [sparql_iri(DCERT + CONCEPT[dim][v]) for v in values if v in CONCEPT[dim]]
+    else:
+        terms = [sparql_literal(v) for v in values]
+    return ", ".join(terms) or sparql_iri(DCERT + "__none__")
+
+
 def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
     lines = [
-        "?rec a dcat:CatalogRecord ; idx:key ?key ; dct:modified ?mod ; idx:summary ?summary .",
+        "?rec a dcat:CatalogRecord ; idx:key ?key ; dct:modified ?mod ; idx:summary ?summary ; foaf:primaryTopic ?ds .",
+        "?res a dcert:CertificationResult ; dct:subject ?ds .",
     ]
     for dim, values in sorted(query.filters.items()):
         if dim == skip or not values or dim not in DIMENSIONS:
             continue
-        if dim in CODED:
-            terms = ", ".join(sparql_iri(DCERT + v) for v in values if CODE.fullmatch(v))
-            terms = terms or sparql_iri(DCERT + "__none__")
-        else:
-            terms = ", ".join(sparql_literal(v) for v in values)
-        lines.append(f"FILTER EXISTS {{ ?rec idx:{dim} ?f_{dim} . FILTER(?f_{dim} IN ({terms})) }}")
+        lines.append(f"FILTER EXISTS {{ {_pattern(dim, '?f_' + dim)} FILTER(?f_{dim} IN ({_terms(dim, values)})) }}")
     words = query.words()
     if words:
         lines.append("?rec idx:text ?text .")
@@ -53,7 +80,8 @@ def _sparql_where(query: SearchQuery, skip: str | None = None) -> str:
 
 
 def sparql_search(query: SearchQuery) -> dict[str, str]:
-    """The faceted search as three SPARQL SELECT queries: page, total and facet counts."""
+    """The faceted search as three SPARQL SELECT queries: page, total and facet counts.  They
+    read the catalog records and their datasets' result nodes, in an institution's graph."""
     where = _sparql_where(query)
     order = {"-modified": "DESC(?mod) DESC(?key)", "modified": "?mod ?key", "title": "?key"}[
         query.sort if query.sort in ("-modified", "modified") else "-modified"
@@ -66,8 +94,9 @@ def sparql_search(query: SearchQuery) -> dict[str, str]:
     total = f"{PREFIXES}SELECT (COUNT(?rec) AS ?n) WHERE {{ GRAPH ?g {{\n  {where} }} }}"
     unions = []
     for dim in DIMENSIONS:
+        only = f" FILTER(?value IN ({_terms(dim, list(CONCEPT[dim]))}))" if dim in CONCEPT else ""
         unions.append(
-            f"{{ GRAPH ?g {{ {_sparql_where(query, skip=dim)}\n  ?rec idx:{dim} ?value . }} "
+            f"{{ GRAPH ?g {{ {_sparql_where(query, skip=dim)}\n  {_pattern(dim, '?value')}{only} }} "
             f"BIND({sparql_literal(dim)} AS ?dim) }}"
         )
     facets = (
@@ -91,7 +120,8 @@ def parse_sparql_search(
     for row in facet_rows:
         dim = row["dim"]["value"]
         if dim in facets:
-            facets[dim][code_of(row["value"]["value"])] = int(row["n"]["value"])
+            value = code_of(row["value"]["value"])
+            facets[dim][VALUE_OF.get(dim, {}).get(value, value)] = int(row["n"]["value"])
     for dim, values in query.filters.items():
         for v in values:
             facets.setdefault(dim, {}).setdefault(v, 0)

@@ -26,7 +26,7 @@ from .backends.base import CatalogStore, QueryOutcome
 from .errors import ConflictError, StoreError, SubmissionRefused
 from .index import FacetIndex
 from .indexfile import IndexFile
-from .ledger import FILINGS_GRAPH, FilingLedger, filing_ledger_ops, ledger_entries
+from .ledger import FilingLedger, retire_filings_ops, supersede_ops
 from .model import (
     IDX,
     STORABLE_VERDICTS,
@@ -44,6 +44,10 @@ from .submission import Submission, build_submission, check_description
 from .text import TextIndex
 
 log = logging.getLogger("derivecert.catalog")
+
+#: submissions a transaction of `replace_many` at most: searches wait for the catalog's lock while
+#: it is written (≈ 4 ms a document), so a batch of 100 from the API is two waits, not one of 0.4 s
+GROUP_MAX = 50
 
 
 class Catalog(FilingLedger):
@@ -126,10 +130,9 @@ class Catalog(FilingLedger):
         return ([g for g in default_graphs or [] if g in allowed], [g for g in named_graphs or [] if g in allowed])
 
     def warm(self) -> None:
-        """Prepare for the first queries: the ledger and the search index now, the backend's
-        query workers in the background (each imports Python for a second or more; searches and
-        `/healthz` do not need them, and a query that comes first starts its own)."""
-        self.ensure_ledger()
+        """Prepare for the first queries: the search index now, the backend's query workers in
+        the background (each imports Python for a second or more; searches and `/healthz` do not
+        need them, and a query that comes first starts its own)."""
         self.ensure_index()
         if self._warming is None:
             self._warming = threading.Thread(target=self._warm_backend, name="derivecert-warm", daemon=True)
@@ -309,7 +312,22 @@ class Catalog(FilingLedger):
         """The description, result and filing of a stored dataset, with its catalog record
         (without the store's bookkeeping: parts, texts and JSON copies)."""
         bindings = self._owner_bindings(key)
-        return self.backend.construct(records.Q_DATASET, bindings) if bindings else []
+        if bindings is None:
+            return []
+        owned = records.owned_iris(self.backend.select(records.Q_OWNED, bindings))
+        triples = self.backend.construct(records.Q_DATASET, bindings)
+        return triples + (self.backend.construct(records.q_subjects(owned), {"g": bindings["g"]}) if owned else [])
+
+    def _owned(self, keys: list[str], institution: str) -> set[str]:
+        """The subjects the records' `idx:owned` literals list (read under the lock, before the
+        transaction that deletes them)."""
+        g = ox.NamedNode(graph_iri(institution))
+        return {iri for k in keys for iri in records.owned_iris(
+            self.backend.select(records.Q_OWNED, {"rec": ox.NamedNode(record_iri(k)), "g": g}))}
+
+    def filed_by(self, number: str) -> str | None:
+        entry = self.ensure_index().find_filing(number)
+        return entry.institution if entry is not None else None
 
     def find_filing(self, number: str) -> str | None:
         """The dataset key of a filing number."""
@@ -328,24 +346,72 @@ class Catalog(FilingLedger):
         """Store a submission, replacing earlier versions of its datasets, in one transaction
         scoped to the institution's graph.  A dataset filed by another institution, under the
         same IRI or a look-alike of it, is a `ConflictError`."""
-        if not submission.records:
-            return
+        refused = self.replace_many([submission])[0]
+        if refused is not None:
+            raise refused
+
+    def replace_many(self, submissions: list[Submission]) -> list[StoreError | None]:
+        """Store submissions as `replace` stores each, in as few transactions as keep every
+        outcome that of a `replace` of it alone (a bulk load's batch: one transaction, journal
+        line and text-index write instead of one each).  A new transaction starts where a
+        submission names a dataset an earlier one names, or another institution, or after `GROUP_MAX`.  Per submission,
+        in order: None (stored) or why it was refused alone (`ConflictError`, or the store's
+        refusal of its write: a group the store refuses is written again one by one)."""
+        out: list[StoreError | None] = []
         with self._lock:
             index = self.ensure_index()
-            for rec in submission.records:
-                holder = self.holder_of(rec.dataset, submission.institution)
-                if holder is not None:
-                    raise ConflictError(rec.dataset, holder)
-                old = index.get(rec.key)
-                if old is not None:
-                    rec.issued = old.issued  # first filing date survives new versions
-            ops = records._delete_records_ops(submission.keys, submission.institution)
-            ops.append(insert_data(graph_iri(submission.institution), submission.all_triples()))
-            ops.extend(filing_ledger_ops(submission, now_utc().isoformat().replace("+00:00", "Z")))
-            generation = self._commit(ops, submission.records, [])
-            for rec in submission.records:
-                index.add(rec)
-            self._committed(generation, submission.records, submission.keys)
+            group: list[tuple[int, Submission]] = []  # (its place in `out`, the submission)
+            for i, sub in enumerate(submissions):
+                if group and (len(group) >= GROUP_MAX or sub.institution != group[0][1].institution
+                              or not set(sub.keys).isdisjoint(k for _, g in group for k in g.keys)):
+                    self._write_group(group, out)  # first: the index then holds what this one is checked against
+                    group = []
+                conflict = next((ConflictError(rec.dataset, holder) for rec in sub.records
+                                 if (holder := self.holder_of(rec.dataset, sub.institution)) is not None), None)
+                out.append(conflict)
+                if conflict is not None or not sub.records:
+                    continue
+                for rec in sub.records:
+                    old = index.get(rec.key)
+                    if old is not None:
+                        rec.issued = old.issued  # first filing date survives new versions
+                group.append((i, sub))
+            self._write_group(group, out)
+        return out
+
+    def _write_group(self, group: list[tuple[int, Submission]], out: list[StoreError | None]) -> None:
+        """One transaction for submissions of one institution naming distinct datasets."""
+        if not group:
+            return
+        subs = [sub for _, sub in group]
+        institution = subs[0].institution
+        keys = [k for sub in subs for k in sub.keys]
+        added = [rec for sub in subs for rec in sub.records]
+        when = now_utc().isoformat().replace("+00:00", "Z")
+        replaced = [k for k in keys if self.index.get(k) is not None]
+        ops = retire_filings_ops(replaced, institution) if replaced else []
+        ops += records._delete_records_ops(keys, institution, self._owned(replaced, institution))
+        # an INSERT DATA a submission, not one for the group: Virtuoso's SPARQL compiler runs out of
+        # memory past a few thousand triples in one operation (the operations stay one transaction)
+        ops.extend(insert_data(graph_iri(institution), sub.all_triples()) for sub in subs)
+        for sub in subs:
+            ops.extend(supersede_ops(sub, when))
+        try:
+            generation = self._commit(ops, added, [])
+        except StoreError as exc:
+            if exc.status >= 500 or len(group) == 1:
+                raise
+            for i, sub in group:  # the store refused one of them: find which, each alone
+                try:
+                    self._write_group([(i, sub)], out)
+                except StoreError as one:
+                    if one.status >= 500:
+                        raise
+                    out[i] = one
+            return
+        for rec in added:
+            self.index.add(rec)
+        self._committed(generation, added, keys)
 
     def delete(self, key: str, institution: str | None = None) -> bool:
         """Remove a dataset's record, description, result and filing from the graph of the
@@ -355,7 +421,8 @@ class Catalog(FilingLedger):
             owner = self.locate(key)
             if owner is None or (institution is not None and owner != institution):
                 return False
-            generation = self._commit(records._delete_records_ops([key], owner), [], [key])
+            ops = retire_filings_ops([key], owner) + records._delete_records_ops([key], owner, self._owned([key], owner))
+            generation = self._commit(ops, [], [key])
             self.index.remove(key)
             self._committed(generation, [], [key])
             return True
@@ -367,9 +434,6 @@ class Catalog(FilingLedger):
             by_graph: dict[str, list[ox.Triple]] = {}
             for sub in submissions:
                 by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
-            ledger = [t for sub in submissions for _, _, ts in ledger_entries(sub) for t in ts]
-            if ledger:
-                by_graph[FILINGS_GRAPH] = ledger
             # loads are not one transaction: until the last, the store's generation is one no
             # journal reaches, so a crash among them makes the next start rebuild the index
             self.backend.update_ops(records._generation_ops("unsettled-" + uuid.uuid4().hex))
@@ -411,6 +475,21 @@ def file_submission(store: Catalog, institution: str, run: Any, *, dry_run: bool
     nothing derived or a dataset without an IRI (`SubmissionRefused`, 422), a dataset filed by
     another institution (`ConflictError`, 409, raised by `Catalog.replace`; checked here
     only for a dry run, which does not reach it)."""
+    outcome = filing_outcome(store, institution, run, stored=not dry_run)
+    if dry_run:
+        for d in outcome.datasets:
+            holder = store.holder_of(d["dataset"], institution)
+            if holder is not None:
+                raise ConflictError(d["dataset"], holder)
+    else:
+        store.replace(build_submission(institution, run.description, run.result_graph, outcome.results))
+    return outcome
+
+
+def filing_outcome(store: Catalog, institution: str, run: Any, *, stored: bool = True) -> FilingOutcome:
+    """What filing the run stores, or why it is refused (the refusals of `file_submission` but
+    another institution's dataset, which the write checks): nothing is written here, so a bulk
+    load writes many documents' submissions together (`Catalog.replace_many`)."""
     check_description(run.description)  # the node's own vocabulary: refused before any verdict
     results = [r.to_dict() for r in run.results]
     rejected = [r for r in results if r["verdict"] == "rejected"]
@@ -438,11 +517,4 @@ def file_submission(store: Catalog, institution: str, run: Any, *, dry_run: bool
             "id": key, "dataset": r["dataset"], "verdict": r["verdict"], "filing": r["filing"],
             "replaced": store.locate(key) is not None, "links": {"self": f"/v1/datasets/{key}"},
         })
-    if dry_run:
-        for r in storable:
-            holder = store.holder_of(r["dataset"], institution)
-            if holder is not None:
-                raise ConflictError(r["dataset"], holder)
-    else:
-        store.replace(build_submission(institution, run.description, run.result_graph, results))
-    return FilingOutcome(institution=institution, results=results, datasets=datasets, stored=not dry_run)
+    return FilingOutcome(institution=institution, results=results, datasets=datasets, stored=stored)

@@ -7,7 +7,7 @@ import functools
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,6 @@ import pyoxigraph as ox
 from ..vocab import BASE, DCERT
 from .errors import ReservedTermError
 from .model import (
-    CODED,
     DCAT,
     DCT,
     DIMENSIONS,
@@ -42,10 +41,14 @@ class Submission:
     """What one accepted submission writes: quads for the institution graph and its records."""
 
     institution: str
-    quads: list[ox.Triple]          # triples of the institution graph (description, results)
+    quads: list[ox.Triple]          # triples of the institution graph (description, results, filings)
     records: list[RecordSummary]
-    parts: dict[str, set[str]]      # record key -> subjects (IRIs) it owns
+    parts: dict[str, set[str]]      # record key -> subjects it owns that others may list (`idx:part`)
     results: dict[str, dict]        # record key -> §6 result dict
+    #: record key -> subjects only it owns (`idx:owned`, one literal): the IRIs this node minted
+    #: for its submission (skolemised blank nodes, result and filing nodes) that no other record
+    #: of it reaches; no later description can name them (reserved), so no other record ever will
+    owned: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -53,7 +56,7 @@ class Submission:
 
     def record_triples(self, key: str) -> list[ox.Triple]:
         rec = next(r for r in self.records if r.key == key)
-        return _record_triples(rec, self.results[key], self.parts[key])
+        return _record_triples(rec, self.results[key], self.parts[key], self.owned.get(key, set()))
 
     def all_triples(self) -> list[ox.Triple]:
         out = list(self.quads)
@@ -62,7 +65,7 @@ class Submission:
         return out
 
 
-def _record_triples(rec: RecordSummary, result: dict, parts: set[str]) -> list[ox.Triple]:
+def _record_triples(rec: RecordSummary, result: dict, parts: set[str], owned: set[str]) -> list[ox.Triple]:
     r = ox.NamedNode(record_iri(rec.key))
     nn = ox.NamedNode
     t: list[ox.Triple] = [
@@ -72,24 +75,19 @@ def _record_triples(rec: RecordSummary, result: dict, parts: set[str]) -> list[o
         ox.Triple(r, nn(DCT + "modified"), lit(rec.modified, XSD + "dateTime")),
         ox.Triple(r, nn(IDX + "key"), lit(rec.key)),
         ox.Triple(r, nn(IDX + "institution"), lit(rec.institution)),
-        ox.Triple(r, nn(IDX + "verdict"), lit(rec.verdict)),
         ox.Triple(r, nn(IDX + "text"), lit(rec.text)),
         ox.Triple(r, nn(IDX + "summary"), lit(json.dumps(rec.to_json(), ensure_ascii=False), RDF_JSON)),
         ox.Triple(r, nn(IDX + "result"), lit(json.dumps(result, ensure_ascii=False), RDF_JSON)),
     ]
-    for lang, title in rec.title.items():
-        t.append(ox.Triple(r, nn(DCT + "title"), ox.Literal(title, language=lang) if lang != "und" else ox.Literal(title)))
-    if rec.depth:
-        t.append(ox.Triple(r, nn(IDX + "depth"), lit(rec.depth)))
-    for dim in CODED:
-        for code in rec.codes.get(dim, []):
-            t.append(ox.Triple(r, nn(IDX + dim), nn(DCERT + code)))
+    # not repeated here (each quad costs ≈ 300 B on disk): the titles (the dataset's), the
+    # verdict, depth and classification (the result node's: dcert:sensitivityLevel ...) and the
+    # validity (the filing record's); `sparql_search` reads them where they are
     if rec.filing and rec.filing.get("number"):
         t.append(ox.Triple(r, nn(IDX + "filingNumber"), lit(str(rec.filing["number"]))))
-        if rec.filing.get("valid_until"):
-            t.append(ox.Triple(r, nn(IDX + "validUntil"), lit(str(rec.filing["valid_until"]), XSD + "date")))
     for s in sorted(parts):
         t.append(ox.Triple(r, nn(IDX + "part"), nn(s)))
+    if owned:  # one literal, not a link a subject; relative to the node's IRI space, all in it
+        t.append(ox.Triple(r, nn(IDX + "owned"), lit(" ".join(sorted(iri[len(BASE) + 1:] for iri in owned)))))
     return t
 
 
@@ -221,11 +219,20 @@ def build_submission(
         seen_t.add((s, p, o))
         quads.append(ox.Triple(term(s), term(p), term(o)))
 
-    records, parts, by_key = [], {}, {}
+    # what a record owns is what its deletion removes: subjects only (an IRI the graph says
+    # nothing about, such as a code or a class, has nothing to remove)
+    owners: dict[Any, int] = {}
+    for ds in datasets:
+        parts_nodes[ds] = {n for n in parts_nodes[ds] if n in subjects and isinstance(n, (URIRef, BNode))}
+        for n in parts_nodes[ds]:
+            owners[n] = owners.get(n, 0) + 1
+    records, parts, only_theirs, by_key = [], {}, {}, {}
     for result in stored:
         ds = URIRef(result["dataset"])
         key = dataset_key(result["dataset"])
-        part_iris = {term(n).value for n in parts_nodes[ds] if isinstance(n, (URIRef, BNode))}
+        iris = {n: term(n).value for n in parts_nodes[ds]}
+        only_theirs[key] = {iri for n, iri in iris.items() if owners[n] == 1 and iri.startswith(BASE + "/")}
+        part_iris = set(iris.values()) - only_theirs[key]
         title, text = _title_and_text(description, ds)
         codes = {dim: reader(result) for dim, (slug, reader) in DIMENSIONS.items() if slug}
         filing = result.get("filing")
@@ -239,7 +246,7 @@ def build_submission(
         )
         parts[key] = part_iris
         by_key[key] = result
-    return Submission(institution=institution, quads=quads, records=records, parts=parts, results=by_key)
+    return Submission(institution=institution, quads=quads, records=records, parts=parts, results=by_key, owned=only_theirs)
 
 
 def _title_and_text(graph, node) -> tuple[dict[str, str], str]:

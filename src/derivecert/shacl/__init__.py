@@ -29,9 +29,10 @@ The package, by concern:
 - `pyshacl_adapter`: pySHACL as the validator: the data graph it reads, the SHACL-SPARQL
   constraints on an Oxigraph mirror, the speed-ups and the correction patched into it (pinned
   to the versions pyproject.toml allows; tests/test_shacl_adapter.py fails if a patch did not take);
-- `rudof_validator`: pyrudof as the validator: the data split once into what the core shapes and
-  the SPARQL constraints read, each SHACL-SPARQL constraint once per batch, its results completed
-  from the shapes (messages with their language, complex paths);
+- `rudof_validator`: pyrudof as the validator: each SHACL-SPARQL constraint once per batch, its
+  results completed from the shapes (messages with their language, complex paths);
+- `rudof_data`: what it reads, the data split once into what the core shapes and the SPARQL
+  constraints can read;
 - `findings`: validation results (from a report graph, or from rudof) attributed to datasets as
   `Finding`s, whatever validator produced them.
 

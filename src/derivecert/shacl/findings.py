@@ -18,6 +18,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCAT, RDF, SH
 
 from ..errors import ConfigurationError
+from ..rdfstore import index
 
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -137,10 +138,10 @@ class DataIndex(Protocol):
 
 
 class GraphIndex:
-    """`DataIndex` over an rdflib graph."""
+    """`DataIndex` over an rdflib graph (read through `rdfstore.index`: its store's own indexes, if any)."""
 
     def __init__(self, data: Graph):
-        self.data = data
+        self.data = index(data)
 
     def is_dataset(self, node) -> bool:
         return (node, RDF.type, DCAT.Dataset) in self.data
@@ -150,8 +151,8 @@ class GraphIndex:
         dataset), with the predicate leading to it. A node reached only through another node (the
         performance measurement of the model an activity used) belongs to no dataset: Q-02 reads
         the dataset's own measurements (DOMAIN.md §4.2, A3)."""
-        return [(subject, predicate) for subject, predicate in self.data.subject_predicates(node)
-                if (subject, RDF.type, DCAT.Dataset) in self.data]
+        return [(subject, predicate) for subject, predicates in self.data.subject_predicates(node).items()
+                if (subject, RDF.type, DCAT.Dataset) in self.data for predicate in predicates]
 
 
 def _joined_path(predicate, path: str | None) -> str:

@@ -6,11 +6,8 @@ store (the constraint's query with `$this` left free and joined to the instances
 target class), instead of once per focus node. The store holds the code-list facts and the
 context node carrying the validation date, as pySHACL's mirror does (`pyshacl_adapter._DataGraph`).
 
-The data is read once, line by line (N-Triples), into what each part can read: rudof gets the
-triples whose predicate, or whose rdf:type class, the core shapes name (SHACL Core reaches data
-only through the paths and classes it names; all of it for a shape with sh:closed, every type when
-the data states subclasses); the store gets the triples the SPARQL constraints name, its blank
-nodes as IRIs (Oxigraph's loader would rename them; results must name the data's nodes).
+The data is split once into what each part can read (`rudof_data`: what the core shapes and the
+SPARQL constraints name, as `_reads` finds in the profile's shapes).
 
 What rudof's report lacks is taken from the shapes: the messages with their language tags (rudof
 adds an untagged default message of its own) and the structure of a complex result path. rudof
@@ -20,9 +17,6 @@ its data into a staging frame rolled back after it; one run at a time per proces
 
 Parity with pySHACL (the reference engine, `derivecert.shacl.pyshacl_adapter`) is a test:
 tests/test_shacl_parity.py runs both on the fixture corpus and a generated batch.
-
-Over 400 lines because rudof's session, the data split, the SHACL-SPARQL batch runner and the
-repair of rudof's report (messages, paths) make one validator whose parts are private to it.
 """
 
 from __future__ import annotations
@@ -34,7 +28,6 @@ import re
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,18 +35,15 @@ from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import DCAT, RDF, RDFS, SH, XSD
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from ..errors import ConfigurationError, InputError
 from ..parse import to_rdflib
-from ..rdfstore import ntriples
-from .findings import Result, _path_string
-from .pyshacl_adapter import CONTEXT_NODE, _code_list_quads, _context_quads, _mirror_terms
+from .findings import DataIndex, Result, _path_string
+from .pyshacl_adapter import _code_list_quads, _context_quads, _mirror_terms
+from .rudof_data import _SKOLEM, Data, Reads, split
 from .thresholds import _compiled
 
-# Blank nodes of the data as IRIs in the SPARQL store; random per process, so that no input IRI can
-# pass for a blank node (and a finding on it go to no dataset).
-_SKOLEM = f"urn:derivecert:shacl:bnode:{uuid.uuid4().hex}:"
 _BASE_DATA = "<urn:derivecert:shacl:nothing> <urn:derivecert:shacl:nothing> <urn:derivecert:shacl:nothing> .\n"
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _LITERAL = re.compile(r'^"(?P<lex>.*)"(?:\^\^(?P<dt><[^<>]*>|[A-Za-z][\w-]*:\S*)|@(?P<lang>[A-Za-z0-9-]+))?$', re.S)
@@ -280,137 +270,7 @@ def _text(term) -> str:
     return str(_rdflib(term))
 
 
-def _token(node) -> str | None:
-    """An rdflib node as its N-Triples subject/object token."""
-    if isinstance(node, URIRef):
-        return f"<{node}>"
-    if isinstance(node, BNode):
-        return f"_:{node}"
-    return None
-
-
-def _node_of_token(token: str):
-    return BNode(token[2:]) if token.startswith("_:") else URIRef(token[1:-1])
-
-
-@dataclass
-class _Data:
-    """The data split once, line by line, into what each part of the validation reads."""
-
-    text: str  # all of it, N-Triples
-    core: str  # the triples the core shapes can read (rudof)
-    sparql: str  # the triples the SHACL-SPARQL constraints can read, blank nodes skolemised (Oxigraph)
-    datasets: set  # tokens of the dcat:Dataset nodes
-    subclasses: bool  # whether the data states rdfs:subClassOf (targets then follow it)
-
-
-class TextIndex:
-    """`findings.DataIndex` over the data's N-Triples lines."""
-
-    def __init__(self, data: _Data):
-        self.data = data
-        self._owners: dict | None = None
-
-    def is_dataset(self, node) -> bool:
-        return _token(node) in self.data.datasets
-
-    def owners(self, node) -> list[tuple[Any, Any]]:
-        if self._owners is None:  # read only when a result is on a non-dataset node (Q-02)
-            self._owners = {}
-            datasets = self.data.datasets
-            for line in _lines(self.data.text):
-                match = _TRIPLE.match(line)
-                if match is not None and match.group(1) in datasets and match.group(3)[:1] in "<_":
-                    obj = match.group(3).rstrip(" \t\r").rstrip(".").rstrip(" \t")
-                    self._owners.setdefault(obj, []).append((match.group(1), match.group(2)))
-        return [(_node_of_token(s), URIRef(p[1:-1])) for s, p in self._owners.get(_token(node), [])]
-
-
-# A line of N-Triples: subject, predicate, the rest. Explicit tokens, not \S: an IRI or a literal
-# may hold characters Python counts as white space or line breaks (U+2028, U+0085 ...).
-_TRIPLE = re.compile(r"[ \t]*(<[^>]*>|_:[^ \t]+)[ \t]+(<[^>]*>)[ \t]+(.*)")
-
-
-def _lines(text: str) -> list[str]:
-    """The lines of N-Triples text: split at line feeds only (a literal's other breaks are not escaped)."""
-    return text.split("\n")
-
-
-def _ntriples(materialised) -> str:
-    """The data as N-Triples text, one triple a line."""
-    if isinstance(materialised, Graph):
-        # rdflib writes each blank node with its own id, so that results name the graph's nodes
-        return ntriples(materialised)
-    if isinstance(materialised, bytes):
-        return materialised.decode("utf-8")
-    if isinstance(materialised, str):
-        return materialised
-    import pyoxigraph as ox
-
-    quads = [ox.Quad(q.subject, q.predicate, q.object) for q in materialised]
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8")
-
-
-@lru_cache(maxsize=16)
-def _read_sets(key: tuple) -> tuple[frozenset, frozenset, frozenset]:
-    """Predicates the core shapes can read, classes whose rdf:type they can read (every IRI the
-    shapes mention: SHACL Core reaches data only through the paths and classes it names), and
-    IRIs the SHACL-SPARQL constraints can read (predicates and classes, their target classes too)."""
-    profile = _profile(key)
-    mentioned = frozenset(str(t) for triple in profile.core for t in triple if isinstance(t, URIRef))
-    sparql = {str(t) for t in _mirror_terms(key)} | {c for constraint in profile.sparql for c in constraint.classes}
-    return mentioned, mentioned, frozenset(sparql)
-
-
-def _split(text: str, key: tuple) -> _Data:
-    core_predicates, core_classes, sparql_terms = _read_sets(key)
-    closed = (None, SH.closed, Literal(True)) in _profile(key).core
-    rdf_type, subclass = f"<{RDF.type}>", f"<{RDFS.subClassOf}>"
-    dataset, context = f"<{DCAT.Dataset}>", f"<{CONTEXT_NODE}>"
-    core, sparql, other_types, datasets = [], [], [], set()
-    subclasses = False
-    for line in _lines(text):
-        match = _TRIPLE.match(line)
-        if match is None:  # a blank line or a comment
-            continue
-        subject, predicate, rest = match.groups()
-        if predicate == rdf_type:
-            cls = rest[1:rest.find(">")] if rest.startswith("<") else ""
-            if rest.startswith(dataset):
-                datasets.add(subject)
-            if closed or cls in core_classes:
-                core.append(line)
-            if cls in sparql_terms and subject != context:
-                sparql.append(line)
-            if not (closed or cls in core_classes) or cls not in sparql_terms:
-                other_types.append(line)
-        elif predicate == subclass:
-            subclasses = True
-            core.append(line)
-            sparql.append(line)
-        else:
-            iri = predicate[1:-1]
-            if closed or iri in core_predicates:
-                core.append(line)
-            if iri in sparql_terms and subject != context:  # the context node is the engine's
-                sparql.append(line)
-    if subclasses:  # an instance of any class may then be one of a class the shapes name
-        core.extend(other_types)
-        sparql.extend(line for line in other_types if not line.startswith(context))
-    return _Data(text, "\n".join(core) + "\n", _skolemised("\n".join(sparql)), datasets, subclasses)
-
-
-_SUBJECT_BNODE = re.compile(r"^([ \t]*)_:(\S+)", re.M)
-_OBJECT_BNODE = re.compile(r"([ \t])_:(\S+)(?=[ \t]*\.[ \t]*$)", re.M)
-
-
-def _skolemised(text: str) -> str:
-    """Blank nodes as IRIs (Oxigraph's loader renames blank nodes; results must name the data's)."""
-    text = _SUBJECT_BNODE.sub(lambda m: f"{m.group(1)}<{_SKOLEM}{m.group(2)}>", text)
-    return _OBJECT_BNODE.sub(lambda m: f"{m.group(1)}<{_SKOLEM}{m.group(2)}>", text)
-
-
-def _sparql_results(profile: _Profile, data: _Data, on: _dt.date, key: tuple) -> list[Result]:
+def _sparql_results(profile: _Profile, data: Data, on: _dt.date, key: tuple) -> list[Result]:
     """Each SHACL-SPARQL constraint once over the batch, on Oxigraph."""
     import pyoxigraph as ox
 
@@ -442,18 +302,29 @@ def _sparql_results(profile: _Profile, data: _Data, on: _dt.date, key: tuple) ->
     return out
 
 
+@lru_cache(maxsize=16)
+def _reads(key: tuple) -> Reads:
+    """What each part can read: every IRI the core shapes mention (SHACL Core reaches data only
+    through the paths and classes it names), and the IRIs the SHACL-SPARQL constraints can read
+    (predicates and classes, their target classes too)."""
+    profile = _profile(key)
+    core = frozenset(str(t) for triple in profile.core for t in triple if isinstance(t, URIRef))
+    sparql = {str(t) for t in _mirror_terms(key)} | {c for constraint in profile.sparql for c in constraint.classes}
+    return Reads.of(core, frozenset(sparql), closed=(None, SH.closed, Literal(True)) in profile.core)
+
+
 def prepare(key: tuple[tuple[str, str], ...]) -> None:
     """Everything of a profile a run needs, computed and read here without validating, so that
     processes forked from this one start with it (see `_Session`)."""
-    _read_sets(key)
+    _reads(key)
     _session.prepare(key)
 
 
-def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], TextIndex]:
+def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> tuple[list[Result], DataIndex]:
     """The top-level results of validating `materialised` (rdflib Graph, N-Triples text, or
     Oxigraph quads/triples), and an index of the data to attribute them to datasets."""
     profile = _profile(key)
-    data = _split(_ntriples(materialised), key)
+    data = split(materialised, _reads(key))
     results: dict[Result, None] = {}  # rudof reports some results twice: each counts once
     for shape, severity, focus, path, value, component in _session.validate(key, data.core):
         node = _node(shape)
@@ -468,7 +339,7 @@ def run_rudof(materialised, on: _dt.date, key: tuple[tuple[str, str], ...]) -> t
         )] = None
     for result in _sparql_results(profile, data, on, key):
         results[result] = None
-    return list(results), TextIndex(data)
+    return list(results), data.index
 
 
 def report_graph(results: Iterable[Result], shapes: Graph) -> Graph:

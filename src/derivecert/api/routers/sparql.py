@@ -56,12 +56,10 @@ router = APIRouter(tags=["SPARQL"])
 SELECT_FORMATS = (SRJ, SRX, CSV, TSV, JSON)
 GRAPH_FORMATS = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 
-EXAMPLE_QUERY = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX dct: <http://purl.org/dc/terms/>
-PREFIX foaf: <http://xmlns.com/foaf/0.1/>
-PREFIX idx: <https://w3id.org/derivecert/index#>
+EXAMPLE_QUERY = """PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX dcert: <https://w3id.org/derivecert#>
 SELECT ?dataset ?title ?level WHERE {
-  ?record a dcat:CatalogRecord ; foaf:primaryTopic ?dataset ; idx:level ?level .
+  ?result a dcert:CertificationResult ; dct:subject ?dataset ; dcert:sensitivityLevel ?level .
   ?dataset dct:title ?title .
 } LIMIT 10"""
 

@@ -14,19 +14,20 @@ PREFIX idx: <https://w3id.org/derivecert/index#>
 EXAMPLES = [
     ("titles", {"zh": "数据集、标题与敏感等级", "en": "Datasets, titles and levels"},
      """SELECT ?dataset ?title ?level WHERE {
-  ?record a dcat:CatalogRecord ; foaf:primaryTopic ?dataset ; idx:level ?level .
+  ?result a dcert:CertificationResult ; dct:subject ?dataset ; dcert:sensitivityLevel ?level .
   ?dataset dct:title ?title .
 } ORDER BY ?level LIMIT 20"""),
     ("by-institution", {"zh": "各机构各敏感等级的数据集数（跨机构）", "en": "Datasets per institution and level (across institutions)"},
      """SELECT ?institution ?level (COUNT(?record) AS ?datasets) WHERE {
-  ?record a dcat:CatalogRecord ; idx:institution ?institution ; idx:level ?level .
+  ?record a dcat:CatalogRecord ; idx:institution ?institution ; foaf:primaryTopic ?dataset .
+  ?result a dcert:CertificationResult ; dct:subject ?dataset ; dcert:sensitivityLevel ?level .
 } GROUP BY ?institution ?level ORDER BY ?institution ?level"""),
     ("shared-sources", {"zh": "来源数据集及使用它的机构数（跨机构）", "en": "Sources and how many institutions use them (across institutions)"},
      """SELECT ?source (COUNT(DISTINCT ?graph) AS ?institutions) WHERE {
   GRAPH ?graph { ?dataset prov:wasDerivedFrom ?source }
 } GROUP BY ?source ORDER BY DESC(?institutions) LIMIT 20"""),
     ("any-l4", {"zh": "是否有第4级及以上的数据集？（ASK）", "en": "Is any dataset at level 4 or above? (ASK)"},
-     """ASK { ?record a dcat:CatalogRecord ; idx:level ?level . FILTER(?level IN (dcert:L4, dcert:L5)) }"""),
+     """ASK { ?result a dcert:CertificationResult ; dcert:sensitivityLevel ?level . FILTER(?level IN (dcert:L4, dcert:L5)) }"""),
     ("filings", {"zh": "备案记录（CONSTRUCT）", "en": "Filing records (CONSTRUCT)"},
      """CONSTRUCT { ?filing a dcert:FilingRecord ; ?p ?o } WHERE {
   ?filing a dcert:FilingRecord ; ?p ?o .
@@ -41,6 +42,6 @@ def examples(settings) -> list[dict]:
         out.append({"id": f"peer-{peer.name}",
                     "title": {"zh": f"对等节点 {peer.name} 的数据集（SERVICE）", "en": f"Datasets of peer {peer.name} (SERVICE)"},
                     "query": PREFIXES + f"""SELECT ?dataset ?level WHERE {{
-  SERVICE <{endpoint}> {{ ?record a dcat:CatalogRecord ; foaf:primaryTopic ?dataset ; idx:level ?level }}
+  SERVICE <{endpoint}> {{ ?result a dcert:CertificationResult ; dct:subject ?dataset ; dcert:sensitivityLevel ?level }}
 }} LIMIT 20"""})
     return out
