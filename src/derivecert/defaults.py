@@ -26,6 +26,7 @@ from functools import lru_cache
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, RDF, SKOS
 
+from .rdfstore import by_subject
 from .resources import ontology_graph, rule_queries
 from .vocab import DCERT
 
@@ -91,7 +92,7 @@ def _connected(description: Graph, start: set) -> Graph:
     the resources the description describes (not through types, code-list concepts or other terms
     that many descriptions merely mention, such as an access-right IRI)."""
     shared = _ontology_terms()
-    described = set(description.subjects())
+    described = {s for s, _ in by_subject(description)}  # the store's index: not a walk of every triple
     seen, stack = set(start), list(start)
     while stack:
         node = stack.pop()

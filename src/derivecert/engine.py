@@ -12,6 +12,7 @@ decision per dataset are here; each step itself lives in its own module.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,6 +33,7 @@ from .explain import explain
 from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest,
                      description_triples, filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
+from .rdfstore import add_all
 from .reason import get_reasoner
 from .rdfc import TermText
 from .rdfstore import Index, index
@@ -134,6 +136,11 @@ class Engine:
         shacl_prepare(self.thresholds, self.shacl)
         with self.forking_parent():
             self.certify(_WARM_UP, media_type="text/turtle", filing_numbers=lambda: "WARM-UP")
+        # What is warm now lives as long as the process: out of the collector's sight, a collection
+        # never walks it again, and a forked worker never copies its pages (CPython's advice for a
+        # process that forks: gc.freeze).
+        gc.collect()
+        gc.freeze()
 
     @contextmanager
     def forking_parent(self):
@@ -209,8 +216,9 @@ class Engine:
     def certify(self, data, media_type: str | None = None, filename: str | None = None,
                 filing_numbers: Callable[[], str] | None = None, certifying_body: str | None = None,
                 on: date | None = None) -> CertificationRun:
-        graph, origin = self.load(data, media_type, filename)
-        return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
+        with collector_paused():
+            graph, origin = self.load(data, media_type, filename)
+            return self.certify_graph(graph, origin, filing_numbers=filing_numbers, certifying_body=certifying_body, on=on)
 
     def certify_files(self, paths: Iterable[Path], progress: Callable[[int], None] | None = None,
                       workers: int | None = None, **kwargs) -> CertificationRun:
@@ -234,14 +242,15 @@ class Engine:
         run in several parts keeps neither the description, nor the materialised graph, nor the
         SHACL report (each part had its own): its results and result graph are complete.
         """
-        results, result_graph, parts = [], Graph(), 0
+        results, result_graph, parts = [], Graph(store="SimpleMemory"), 0  # as a part's result graph
         bind_prefixes(result_graph)
         for part in self.certify_stream(documents, workers=workers, progress=progress, **kwargs):
             if part.run is not None:  # the batch was one part
                 return part.run
             parts += 1
-            results.extend(part.results)
-            result_graph.addN((s, p, o, result_graph) for s, p, o in part.triples)
+            with collector_paused():  # what is merged here lives as long as the run
+                results.extend(part.results)
+                add_all(result_graph, part.triples)
         results.sort(key=lambda r: str(r.dataset))  # the order a single part gives
         return CertificationRun(None, None, results, result_graph, None, kwargs.get("on") or date.today())
 
@@ -262,7 +271,8 @@ class Engine:
         if not parallel and len(documents) <= self.batch_size:
             yield self._whole(documents, progress, kwargs)
             return
-        groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
+        with collector_paused():  # the scan runs before any worker starts: nothing else to do meanwhile
+            groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
         parts = _pack(groups, [len(data) for _, data in documents], -(-len(documents) // self.batch_size),
                       workers if parallel else 1)
         if len(parts) < 2:
@@ -287,8 +297,9 @@ class Engine:
             _BATCH = None
 
     def _whole(self, documents, progress, kwargs) -> Part:
-        graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
-        run = self.certify_graph(graph, origin, **kwargs)
+        with collector_paused():
+            graph, origin = _load_documents(documents, self.max_bytes, self.limits, progress)
+            run = self.certify_graph(graph, origin, **kwargs)
         return Part(run.results, [], run)
 
     def certify_graph(self, graph: Graph, origin: dict | None = None, *,
@@ -379,9 +390,41 @@ def _pack(groups: list[list[int]], sizes: list[int], parts: int, workers: int) -
 def _certify_bin(indexes: list[int]):
     """Worker: certify some descriptions of the batch the parent left in `_BATCH` before forking."""
     engine, documents, kwargs = _BATCH
-    graph, origin = _load_documents([documents[i] for i in indexes], engine.max_bytes, engine.limits)
+    with collector_paused():
+        # in a function of its own: its graphs are unreferenced (garbage) when the pause ends
+        return _certify_part(engine, [documents[i] for i in indexes], kwargs)
+
+
+def _certify_part(engine: Engine, documents, kwargs) -> tuple[list, list]:
+    graph, origin = _load_documents(documents, engine.max_bytes, engine.limits)
     run = engine.certify_graph(graph, origin, **kwargs)
     return run.results, list(run.result_graph)
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused while a part is certified, and run once, in full,
+    at its end.
+
+    A part makes hundreds of thousands of containers (index dicts, tuples, sets), nearly all alive
+    until it ends. With the collector on, every 700 allocations start a collection that walks the
+    young ones again, and the older generations are walked over and over as they grow: ≈ 30 % of a
+    part's CPU, to find garbage that is only a few rdflib graphs (a graph and its namespace manager
+    refer to each other, so their indexes wait for the collector). One full collection at the end
+    frees them, and what earlier calls left (a run a caller dropped): with the collector's own
+    schedule, nearly every allocation now falling in a pause, it would never run again and a
+    long-lived process would grow call after call. It is cheap: the warm state is frozen
+    (`Engine.warm`). A pause inside a pause (or under a caller that turned the collector off)
+    leaves it as it was."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def _load_documents(documents, max_bytes: int, limits: InputLimits,

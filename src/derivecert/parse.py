@@ -29,7 +29,6 @@ from .rdfstore import add_all
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
-_DATASET_TERM = URIRef(_DCAT_DATASET)
 
 
 @dataclass(frozen=True)
@@ -195,20 +194,6 @@ def parse_description(
     triples = []
     try:
         for quad in counted(ox.parse(raw, format=FORMATS[fmt][0], base_iri=None), where, limits):
-            o = quad.object
-            if isinstance(o, ox.NamedNode):
-                obj = iris.get(o.value)
-                if obj is None:
-                    obj = iris[o.value] = URIRef(o.value)
-                if obj not in order:
-                    order[obj] = len(order)
-            elif isinstance(o, ox.Literal):
-                key = (o.value, o.datatype.value, o.language)
-                obj = literals.get(key)
-                if obj is None:
-                    obj = literals[key] = to_rdflib(o, prefix)
-            else:
-                obj = to_rdflib(o, prefix)
             s = quad.subject
             if isinstance(s, ox.NamedNode):
                 subject = iris.get(s.value)
@@ -216,11 +201,27 @@ def parse_description(
                     subject = iris[s.value] = URIRef(s.value)
             else:
                 subject = to_rdflib(s, prefix)
-            predicate = iris.get(quad.predicate.value)
+            p = quad.predicate.value
+            predicate = iris.get(p)
             if predicate is None:
-                predicate = iris[quad.predicate.value] = URIRef(quad.predicate.value)
-            if obj == _DATASET_TERM and quad.predicate.value == _RDF_TYPE:
-                datasets.setdefault(subject)
+                predicate = iris[p] = URIRef(p)
+            o = quad.object
+            if isinstance(o, ox.NamedNode):
+                value = o.value
+                obj = iris.get(value)
+                if obj is None:
+                    obj = iris[value] = URIRef(value)
+                if obj not in order:
+                    order[obj] = len(order)
+                if value == _DCAT_DATASET and p == _RDF_TYPE:  # strings: rdflib's == is a Python call
+                    datasets.setdefault(subject)
+            elif isinstance(o, ox.Literal):
+                key = (o.value, o.datatype.value, o.language)
+                obj = literals.get(key)
+                if obj is None:
+                    obj = literals[key] = to_rdflib(o, prefix)
+            else:
+                obj = to_rdflib(o, prefix)
             triples.append((subject, predicate, obj))
     except SyntaxError as exc:
         raise InputError(f"{fmt} syntax error: {_clean(exc)}", where=_position(where, exc), hint=_hint(fmt, exc)) from None

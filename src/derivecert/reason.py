@@ -217,10 +217,9 @@ class CompiledRLReasoner(RLReasoner):
         except NotCompiled:
             return None
         nodes |= more
-        stated_set = set(stated)
-        return [(terms[s], terms[p], terms[o]) for s, p, o in facts
+        return [(terms[s], terms[p], terms[o]) for s, p, o in facts.difference(stated)  # most facts are stated
                 if s in nodes and p not in _DROPPED and o not in _UNINFORMATIVE
-                and not o.startswith(_ONTOLOGY_SKOLEM) and (s, p, o) not in stated_set]
+                and not o.startswith(_ONTOLOGY_SKOLEM)]
 
 
 class HermitReasoner:
