@@ -14,7 +14,6 @@ here, in both languages, with the exit codes above.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -714,11 +713,7 @@ def _load_files(catalog, settings, institution: str, files: list[Path], batch_si
 
     engine = Engine(reasoner=settings.reasoner, thresholds=settings.thresholds,
                     certifying_body=settings.certifying_body, limits=settings.limits.input_limits())
-    engine.warm()  # the bounded workers are forked from this process: they start warm
-    # the engine's objects (ontology, shapes, rules) live as long as the process: out of the
-    # garbage collector's sight, each collection here and in the forked workers skips them
-    # (and a worker's collections no longer touch, so copy, the pages it shares with this process)
-    gc.freeze()
+    engine.warm()  # the bounded workers are forked from this process: they start warm (and frozen)
     key, _ = FilingKey.load_or_create(settings.filing_key_file(), settings.signing.passphrase_bytes())
     taken: set[str] = set()
     bounds = settings.limits.certify_bounds(batch=True)
