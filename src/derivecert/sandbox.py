@@ -27,6 +27,7 @@ and belong together.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import multiprocessing
 import os
 import signal
@@ -257,6 +258,10 @@ def _enter_child(conn, memory_mb) -> None:  # pragma: no cover - child process
     close_inherited_sockets(keep=conn.fileno())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is the parent's to report, as a limit, not as a dump
+    # What the child inherited lives as long as it does: out of the collector's sight, the full
+    # collection that ends each certification (engine: the collector's pause) walks only what the
+    # call made, and the inherited pages stay shared with the parent instead of being copied.
+    gc.freeze()
     if memory_mb:
         limit_memory(memory_mb)
 
