@@ -33,10 +33,9 @@ from .explain import explain
 from .filing import (DEFAULT_VALIDITY_YEARS, Filing, add_years, authorization_limit, canonical_digest,
                      description_triples, filing_graph, new_filing_number, sign, signature_graph)
 from .parse import DEFAULT_MAX_BYTES, RDF_SUFFIXES, InputLimits, document_order, parse_description, parse_file
-from .rdfstore import add_all
-from .reason import get_reasoner
 from .rdfc import TermText
-from .rdfstore import Index, index
+from .rdfstore import Index, add_all, index
+from .reason import get_reasoner
 from .resources import ontology_version, shapes_version
 from .shacl import DEFAULT_VALIDATOR, Finding, Validation, check_validator, validate
 from .shacl import prepare as shacl_prepare

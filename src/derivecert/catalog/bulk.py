@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .errors import StoreError
-from .errors import ReservedTermError
+from .errors import ReservedTermError, StoreError
 from .model import STORABLE_VERDICTS
 from .service import judge
 from .submission import Submission, build_submission, check_description, received
