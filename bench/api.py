@@ -54,7 +54,7 @@ from derivecert.catalog import (  # noqa: E402
 )
 from derivecert.catalog.records import _generation_ops  # noqa: E402
 from derivecert.catalog.sparql import update_text as _update_text  # noqa: E402
-from catalog_scale import FACET_CHOICES, TEXT_QUERIES, template_text  # noqa: E402  (what both benches search)
+from catalog_scale import FACET_CHOICES, TEXT_QUERIES, demo_submissions, template_text  # noqa: E402  (what both benches share)
 
 QUERIES = {
     # one dataset's certification, as a client would ask for it (@D@: a stored dataset IRI)
@@ -121,17 +121,10 @@ class Template:
 
 
 def certify_examples(engine, store) -> tuple[list[Template], list[tuple[str, bytes]], float]:
-    files = sorted(p for p in (ROOT / "examples").glob("*/*.ttl") if "rejected" not in p.name)
     templates, inputs = [], []
     started = time.perf_counter()
-    for path in files:
-        data = path.read_bytes()
+    for path, data, sub in demo_submissions(engine, store):
         inputs.append((path.parent.name, data))
-        taken: set[str] = set()
-        run = engine.certify(data, media_type="text/turtle",
-                             filing_numbers=lambda: store.new_filing_number("DC", taken=taken))  # noqa: B023 (called in this iteration)
-        results = [r.to_dict() for r in run.results]
-        sub = build_submission(path.parent.name, run.description, run.result_graph, results)
         if len(sub.records) != 1:
             continue
         rec = sub.records[0]

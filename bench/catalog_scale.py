@@ -78,21 +78,30 @@ def template_text(text: str, rec) -> tuple[str, str]:
     return (text.replace(base, base + "b/@J@/").replace(rec.key, "@K@").replace(rec.filing["number"], "@F@")
             .replace(GENID_BASE, GENID_BASE + "@J@-").replace(result_hash, "@R@")), base
 
+
+def demo_submissions(engine, numbers):
+    """Each certifiable demo description (examples/) certified once, with filing numbers from
+    `numbers` (a Catalog): (its file, its bytes, the submission it files).  Both benches clone the
+    ones that file exactly one record."""
+    from derivecert.catalog import build_submission
+
+    for path in sorted(p for p in (ROOT / "examples").glob("*/*.ttl") if "rejected" not in p.name):
+        data = path.read_bytes()
+        taken: set[str] = set()
+        run = engine.certify(data, media_type="text/turtle",
+                             filing_numbers=lambda: numbers.new_filing_number("DC", taken=taken))  # noqa: B023 (called in this iteration)
+        yield path, data, build_submission(path.parent.name, run.description, run.result_graph,
+                                           [r.to_dict() for r in run.results])
+
+
 def templates() -> list[Template]:
     """Certify the demo descriptions once and keep what filing each one writes."""
     from derivecert.api.app import load_engine
-    from derivecert.catalog import Catalog, EmbeddedStore, build_submission, graph_iri
+    from derivecert.catalog import Catalog, EmbeddedStore, graph_iri
     from derivecert.settings import Settings
 
-    engine = load_engine(Settings())
-    numbers = Catalog(EmbeddedStore(None))
     out = []
-    for path in sorted(p for p in (ROOT / "examples").glob("*/*.ttl") if "rejected" not in p.name):
-        taken: set[str] = set()
-        run = engine.certify(path.read_bytes(), media_type="text/turtle",
-                             filing_numbers=lambda: numbers.new_filing_number("DC", taken=taken))  # noqa: B023 (called in this iteration)
-        results = [r.to_dict() for r in run.results]
-        sub = build_submission(path.parent.name, run.description, run.result_graph, results)
+    for _, _, sub in demo_submissions(load_engine(Settings()), Catalog(EmbeddedStore(None))):
         if len(sub.records) != 1:
             continue
         rec = sub.records[0]
