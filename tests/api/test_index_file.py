@@ -36,6 +36,18 @@ def assert_index_equals_records(catalog: Catalog) -> None:
     assert index.by_filing == rebuilt.by_filing and index.by_form == rebuilt.by_form
 
 
+def assert_reopens(path: Path, count: int, source: str = "file") -> None:
+    """The store opened again (a node starting after a crash or a close): its index holds `count`
+    records, was read from `source` ("file": the index file; "store": rebuilt from the records),
+    and equals the records on disk."""
+    reopened = open_catalog(path)
+    try:
+        assert reopened.count() == count and reopened.index_source == source
+        assert_index_equals_records(reopened)
+    finally:
+        reopened.close()
+
+
 def write(catalog: Catalog, i: int, target: int | None = None, institution: str = "hospital-a") -> None:
     target = i if target is None else target
     g, rg, results = fake_run(f"https://x.example.org/ds/{target}", title=f"version {i}",
@@ -106,12 +118,7 @@ def test_a_write_the_store_refused_leaves_no_journal_line(tmp_path, monkeypatch)
     lines = (tmp_path / "store.index" / "journal").read_bytes().splitlines()
     assert len(lines) == 1  # write 0 only
     catalog.backend.close()
-    reopened = open_catalog(tmp_path / "store")
-    try:
-        assert reopened.count() == 1 and reopened.index_source == "file"
-        assert_index_equals_records(reopened)
-    finally:
-        reopened.close()
+    assert_reopens(tmp_path / "store", 1)
 
 
 def test_a_journal_line_the_store_never_reached_and_a_torn_line_are_not_replayed(tmp_path):
@@ -151,12 +158,7 @@ def test_a_store_written_without_the_index_file_gets_its_index_rebuilt(tmp_path)
     other._file = None  # a writer that keeps no index file
     write(other, 1)
     other.close()
-    reopened = open_catalog(tmp_path / "store")
-    try:
-        assert reopened.count() == 2 and reopened.index_source == "store"
-        assert_index_equals_records(reopened)
-    finally:
-        reopened.close()
+    assert_reopens(tmp_path / "store", 2, "store")
     for damage in (b"garbage\n\x00\x01",  # another format
                    b"generation\n" + b"\xff" * 8 + b"x",  # the previous one
                    indexfile.MAGIC + b"generation\n" + b"\xff" * 8 + b"x"):  # cut short

@@ -9,7 +9,7 @@ from derivecert.catalog import Catalog, ConflictError, EmbeddedStore, build_subm
 from derivecert.catalog.errors import QueryRejected, StoreError
 
 from .fakes import fake_run
-from .test_index_file import assert_index_equals_records
+from .test_index_file import assert_index_equals_records, assert_reopens
 
 
 def submission(i: int, target: int | None = None, institution: str = "hospital-a"):
@@ -33,12 +33,7 @@ def test_new_datasets_are_one_transaction_and_one_journal_line(path):
     assert catalog.replace_many([submission(i) for i in range(5)]) == [None] * 5
     assert catalog.count() == 5 and journal_lines(path) == 1
     catalog.backend.close()  # a crash: the index is never saved at close
-    reopened = Catalog(EmbeddedStore(path, query_processes=0))
-    try:
-        assert reopened.count() == 5 and reopened.index_source == "file"
-        assert_index_equals_records(reopened)
-    finally:
-        reopened.close()
+    assert_reopens(path, 5)
 
 
 def test_a_dataset_named_twice_is_replaced_as_by_two_puts_and_keeps_its_first_filing_date(path):

@@ -30,7 +30,7 @@ from typing import Any
 from .errors import ReservedTermError, StoreError
 from .model import STORABLE_VERDICTS
 from .service import judge
-from .submission import Submission, build_submission, check_description, received
+from .submission import Submission, build_submission, check_description, reachable, received
 
 #: outcome statuses, in the order a summary lists them
 STATUSES = ("filed", "refused", "failed")
@@ -168,26 +168,23 @@ def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
     from rdflib import Graph
 
     by_subject: dict[Any, list] = {}
+    objects: dict[Any, set] = {}
     pointing: dict[Any, set] = {}
     for s, p, o in result_graph:
         by_subject.setdefault(s, []).append((s, p, o))
+        objects.setdefault(s, set()).add(o)
         pointing.setdefault(o, set()).add(s)
     all_datasets = {ds for found in groups.values() for ds in found}
+
+    def enter(node) -> bool:  # a node the results say something about, and no dataset
+        return node in by_subject and node not in all_datasets
+
     out: dict[str, Any] = {}
     for name, found in groups.items():
         graph = Graph(bind_namespaces="none")  # read as triples, never serialised: no prefixes to bind
-        seen: set = set()
-        todo = list(found) + [s for ds in found for s in pointing.get(ds, ())]
-        while todo:
-            node = todo.pop()
-            if node in seen:
-                continue
-            seen.add(node)
+        for node in reachable(list(found) + [s for ds in found for s in pointing.get(ds, ())], objects, enter):
             for triple in by_subject.get(node, ()):
                 graph.add(triple)
-                obj = triple[2]
-                if obj in by_subject and obj not in seen and obj not in all_datasets:
-                    todo.append(obj)
         out[name] = graph
     return out
 

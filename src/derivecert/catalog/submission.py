@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -193,26 +193,14 @@ def build_submission(
         in_edges.setdefault(o, set()).add(s)
     subjects = desc_subjects | res_subjects
 
-    def walk(starts: Iterable, edges: dict, stop: set) -> set:
-        seen: set = set()
-        todo = [n for n in starts if n not in stop]
-        while todo:
-            node = todo.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for nxt in edges.get(node, ()):
-                if nxt in subjects and nxt not in seen and nxt not in stop:
-                    todo.append(nxt)
-        return seen
+    def enter(node) -> bool:  # a walk from a dataset goes through subjects, never into a dataset
+        return node in subjects and node not in datasets
 
     parts_nodes: dict[Any, set] = {}
     for ds in datasets:
-        others = datasets - {ds}
-        fwd = walk(out_edges.get(ds, ()), out_edges, others | {ds})
-        bwd = walk(in_edges.get(ds, ()), in_edges, others | {ds})
-        bwd_fwd = walk(bwd, out_edges, others | {ds})
-        parts_nodes[ds] = {ds} | fwd | bwd | bwd_fwd
+        fwd = reachable([n for n in out_edges.get(ds, ()) if n not in datasets], out_edges, enter)
+        bwd = reachable([n for n in in_edges.get(ds, ()) if n not in datasets], in_edges, enter)
+        parts_nodes[ds] = {ds} | fwd | bwd | reachable(bwd, out_edges, enter)
     owned = set().union(*parts_nodes.values()) if parts_nodes else set()
     orphans = {s for s in desc_subjects if s not in owned}
     for ds in datasets:
@@ -265,6 +253,20 @@ def build_submission(
         parts[key] = part_iris
         by_key[key] = result
     return Submission(institution=institution, quads=quads, records=records, parts=parts, results=by_key, owned=only_theirs)
+
+
+def reachable(starts: Iterable, edges: dict, enter: Callable[[Any], bool]) -> set:
+    """The nodes reached from `starts` (each of them in) along `edges` (a node -> its next
+    nodes), going into a next node only where `enter` allows it."""
+    seen: set = set()
+    todo = list(starts)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo.extend(n for n in edges.get(node, ()) if n not in seen and enter(n))
+    return seen
 
 
 def _title_and_text(graph, node) -> tuple[dict[str, str], str]:
