@@ -2,7 +2,7 @@
 
 A batch of documents is certified as one engine call (one reasoner and one pySHACL call for
 the lot: the engine's fixed costs are paid once per batch, not once per file), then each
-document is judged on its own as a PUT of it would be (`filing_outcome`, `Catalog.replace_many`):
+document is judged on its own as a PUT of it would be (`judge`, `Catalog.replace_many`):
 a document with a rejected dataset, nothing derived, a reserved term or another
 institution's dataset is refused alone, and the rest of the batch is filed, written together
 (one store transaction, journal line and text-index write for the batch, not one a document).  A document that

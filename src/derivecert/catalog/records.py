@@ -98,8 +98,9 @@ def q_subjects(owned: set[str]) -> str:
     """CONSTRUCT the triples of the owned subjects in graph ?g (`Q_DATASET`'s other half)."""
     values = " ".join(sparql_iri(s) for s in sorted(owned))
     return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
 
+
+Q_FILING_NUMBER = f"{PREFIXES}ASK {{ GRAPH ?g {{ ?rec idx:filingNumber ?number }} }}"
 
 
 def _first_filed(entries: list[RecordSummary]) -> list[RecordSummary]:

@@ -475,7 +475,8 @@ def file_submission(store: Catalog, institution: str, run: Any, *, dry_run: bool
     nothing derived or a dataset without an IRI (`SubmissionRefused`, 422), a dataset filed by
     another institution (`ConflictError`, 409, raised by `Catalog.replace`; checked here
     only for a dry run, which does not reach it)."""
-    outcome = filing_outcome(store, institution, run, stored=not dry_run)
+    check_description(run.description)  # the node's own vocabulary: refused before any verdict
+    outcome = judge(store, institution, [r.to_dict() for r in run.results], stored=not dry_run)
     if dry_run:
         for d in outcome.datasets:
             holder = store.holder_of(d["dataset"], institution)
@@ -486,17 +487,11 @@ def file_submission(store: Catalog, institution: str, run: Any, *, dry_run: bool
     return outcome
 
 
-def filing_outcome(store: Catalog, institution: str, run: Any, *, stored: bool = True) -> FilingOutcome:
-    """What filing the run stores, or why it is refused (the refusals of `file_submission` but
-    another institution's dataset, which the write checks): nothing is written here, so a bulk
-    load writes many documents' submissions together (`Catalog.replace_many`)."""
-    check_description(run.description)  # the node's own vocabulary: refused before any verdict
-    return judge(store, institution, [r.to_dict() for r in run.results], stored=stored)
-
-
 def judge(store: Catalog, institution: str, results: list[dict[str, Any]], *, stored: bool = True) -> FilingOutcome:
-    """`filing_outcome` once the description's terms are checked: what the §6 results file, or
-    why the verdicts refuse it (a bulk load judges here the results its workers send)."""
+    """What the §6 results of a description whose terms are checked file, or why the verdicts
+    refuse it (the refusals of `file_submission` but another institution's dataset, which the
+    write checks): nothing is written here, so a bulk load judges the results its workers send
+    and writes many documents' submissions together (`Catalog.replace_many`)."""
     rejected = [r for r in results if r["verdict"] == "rejected"]
     storable = [r for r in results if r["verdict"] in STORABLE_VERDICTS]
     if rejected:
