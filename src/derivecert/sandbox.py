@@ -239,10 +239,19 @@ def _stop(conn, process) -> None:
 # -- in the child --------------------------------------------------------------------------
 
 _channel = None  # (pid, pipe to the parent), set in a bounded child only
+_one_call = None  # the pid of a `run_bounded` child: it ends after its one call
+
+
+def ends_after_this_call() -> bool:
+    """Whether this process is a `run_bounded` child, which exits once its call returns (its
+    memory, garbage included, goes with it)."""
+    return _one_call == os.getpid()
 
 
 def _child(conn, fn, args, kwargs, remote, memory_mb) -> None:  # pragma: no cover - child process
+    global _one_call
     _enter_child(conn, memory_mb)
+    _one_call = os.getpid()
     for name in remote:
         kwargs[name] = _proxy(conn, name)
     try:
