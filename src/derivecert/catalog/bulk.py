@@ -186,15 +186,15 @@ def _prepare(doc: CertifiedDocument, description: Any, results: list, result_gra
         doc.submission = build_submission("", description, result_graph, doc.results, checked=True)
 
 
-def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
+def _split_results(result_graph, groups: dict[str, list]) -> dict[str, list]:
     """The result graph of a batch cut per document: for each of its datasets, the nodes that
     point at it (its result, its filing) and what they lead to, never crossing another dataset."""
-    from rdflib import Graph
-
     by_subject: dict[Any, list] = {}
     objects: dict[Any, set] = {}
     pointing: dict[Any, set] = {}
-    for s, p, o in result_graph:
+    from ..rdfstore import triples
+
+    for s, p, o in triples(result_graph):
         by_subject.setdefault(s, []).append((s, p, o))
         objects.setdefault(s, set()).add(o)
         pointing.setdefault(o, set()).add(s)
@@ -203,13 +203,12 @@ def _split_results(result_graph, groups: dict[str, list]) -> dict[str, Any]:
     def enter(node) -> bool:  # a node the results say something about, and no dataset
         return node in by_subject and node not in all_datasets
 
-    out: dict[str, Any] = {}
+    out: dict[str, list] = {}
     for name, found in groups.items():
-        graph = Graph(bind_namespaces="none")  # read as triples, never serialised: no prefixes to bind
-        for node in reachable(list(found) + [s for ds in found for s in pointing.get(ds, ())], objects, enter):
-            for triple in by_subject.get(node, ()):
-                graph.add(triple)
-        out[name] = graph
+        # the triples as a list (what `build_submission` reads), not a graph: an rdflib graph's
+        # add costs ≈ 10× a list's append, for triples read once
+        nodes = reachable(list(found) + [s for ds in found for s in pointing.get(ds, ())], objects, enter)
+        out[name] = [triple for node in nodes for triple in by_subject.get(node, ())]
     return out
 
 

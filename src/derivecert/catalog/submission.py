@@ -132,9 +132,11 @@ def reserved_terms(description) -> list[str]:
     results, filing records, skolem IRIs) and the engine's output vocabulary."""
     from rdflib import Literal, URIRef
 
+    from ..rdfstore import triples
+
     vocabulary = reserved_vocabulary()
     found: set[str] = set()
-    for triple in description:
+    for triple in triples(description):
         for term in triple:
             if isinstance(term, Literal):
                 term = term.datatype
@@ -167,9 +169,10 @@ def build_submission(
     catalog node, a free-standing agent) are shared by all the submission's records.  Result
     graph nodes of datasets that are not stored (sources, not derived) are dropped.
     """
-    from rdflib import BNode, URIRef
+    from rdflib import BNode, Graph, URIRef
 
     from ..parse import to_oxigraph
+    from ..rdfstore import triples
 
     if not checked:  # `checked`: the caller ran `check_description` already
         check_description(description)
@@ -178,8 +181,9 @@ def build_submission(
     stored.sort(key=lambda r: dataset_key(r["dataset"]))
     datasets = {URIRef(r["dataset"]) for r in stored}
 
-    desc_triples = list(description)
-    res_triples = list(result_graph) if result_graph is not None else []
+    desc_triples = list(triples(description))
+    # the result graph, or the triples of it a bulk load's worker cut for this description
+    res_triples = list(triples(result_graph) if isinstance(result_graph, Graph) else result_graph or ())
     out_edges: dict[Any, set] = {}
     in_edges: dict[Any, set] = {}
     desc_subjects, res_subjects = set(), set()
@@ -213,8 +217,13 @@ def build_submission(
             genids[node] = ox.NamedNode(GENID_BASE + uuid.uuid4().hex)
         return genids[node]
 
-    def term(node) -> Any:
-        return to_oxigraph(node, genid)
+    converted: dict = {}
+
+    def term(node) -> Any:  # each term converted once (a description repeats its IRIs and codes)
+        out = converted.get(node)
+        if out is None:
+            out = converted[node] = to_oxigraph(node, genid)
+        return out
 
     keep_res = owned
     quads: list[ox.Triple] = []
