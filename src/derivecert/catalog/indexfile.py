@@ -103,9 +103,11 @@ class IndexFile:
     def begin(self, prev: str | None, generation: str, add: list[RecordSummary], remove: list[str]) -> int:
         """Journal a write before the store is written; the journal's size before it (for `undo`)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"prev": prev, "gen": generation, "remove": remove,
-                           "add": [json.loads(encode(r)) for r in add]},
-                          ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        # the records as the index encodes them (compact JSON objects, one line), spliced in
+        # rather than decoded and encoded again
+        head = json.dumps({"prev": prev, "gen": generation, "remove": remove},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+        line = head[:-1] + b',"add":[' + b",".join(encode(r) for r in add) + b"]}\n"
         fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             size = os.fstat(fd).st_size

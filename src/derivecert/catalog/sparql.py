@@ -52,17 +52,15 @@ def update_text(ops: list[str]) -> str:
 
 
 def insert_data(graph: str, triples: Iterable[ox.Triple]) -> str:
-    """``INSERT DATA`` of triples into one graph, every term through `sparql_term`."""
-    body = "\n".join(map(_triple_text, triples))
-    return f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body}\n}} }}"
-
-
-def _triple_text(t: ox.Triple) -> str:
-    """A triple in SPARQL syntax, as `sparql_term` writes each of its terms: a triple of IRIs and
-    literals (a predicate is always an IRI) is written by Oxigraph at once, in that same syntax."""
-    if type(t.subject) is ox.NamedNode and type(t.object) in _TEXT_TERMS:
-        return f"{t} ."
-    return f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} ."
+    """``INSERT DATA`` of triples into one graph, every term as `sparql_term` writes it: triples
+    of IRIs and literals (a predicate is always an IRI) are written by Oxigraph, all at once, in
+    N-Triples, whose terms are that same syntax; any other term is refused by `sparql_term`."""
+    triples = list(triples)
+    if all(type(t.subject) is ox.NamedNode and type(t.object) in _TEXT_TERMS for t in triples):
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
+    else:
+        body = "".join(f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} .\n" for t in triples)
+    return f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body}}} }}"
 
 
 _TEXT_TERMS = (ox.NamedNode, ox.Literal)

@@ -306,11 +306,13 @@ def received(submission: Submission | None, institution: str, results: list[dict
             for rec in submission.records):
         raise _inconsistent("its records are not those of its certified datasets")
     quads = submission.quads
-    terms = {t.subject for t in quads} | {t.object for t in quads}
-    if any(type(term) not in (ox.NamedNode, ox.Literal) for term in terms):  # skolemised: no blank node
+    # each distinct term checked once (a description repeats its subjects, predicates and codes)
+    subject_terms, objects = {t.subject for t in quads}, {t.object for t in quads}
+    if any(type(term) is not ox.NamedNode for term in subject_terms) or any(
+            type(term) not in (ox.NamedNode, ox.Literal) for term in objects):  # skolemised: no blank node
         raise _inconsistent("it writes a blank node or a quoted triple")
-    subjects = {t.subject.value for t in quads if isinstance(t.subject, ox.NamedNode)}  # all are: checked above
-    for iri in subjects | {t.predicate.value for t in quads}:
+    subjects = {term.value for term in subject_terms}
+    for iri in subjects | {p.value for p in {t.predicate for t in quads}}:
         if iri.startswith(IDX) or iri.startswith(RECORD_BASE) or iri.startswith(GRAPH_BASE):
             raise _inconsistent(f"it writes the node's bookkeeping (<{iri}>)")
     for key in storable:
