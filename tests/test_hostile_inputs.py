@@ -342,3 +342,38 @@ def test_the_cli_reads_its_limits_from_the_settings(tmp_path):
     path.write_bytes(CERTIFIED.read_bytes())
     code, _, err = _cli("certify", path, env={"DERIVECERT_LIMITS__MAX_TRIPLES": "10"})
     assert code == 2 and "limits.max_triples" in " ".join(err.split())
+
+
+def _ends_and_collects():
+    import gc
+
+    return sandbox.ends_after_this_call(), gc.isenabled()
+
+
+def _certify_batch_collector(engine):
+    """In a one-shot worker, a bulk load's batch leaves the collector off: its garbage goes when
+    the worker exits, so the full collection that ends a certification is skipped."""
+    import gc
+
+    from derivecert.catalog.bulk import certify_batch
+
+    certify_batch(engine, [("a.ttl", CERTIFIED.read_bytes())], filing_numbers=lambda: "DC-T-1")
+    return gc.isenabled()
+
+
+@needs_fork
+def test_only_a_one_shot_worker_ends_after_its_call_and_skips_the_last_collection(engine):
+    assert not sandbox.ends_after_this_call()  # this process goes on
+    assert sandbox.run_bounded(_ends_and_collects, bounds=sandbox.Bounds()) == (True, True)
+    assert sandbox.run_bounded(_certify_batch_collector, engine, bounds=sandbox.Bounds()) is False
+    pool = sandbox.BoundedPool(_ends_and_collects, sandbox.Bounds(timeout_s=30), size=1)
+    try:
+        assert pool.run() == (False, True)  # a pool worker serves call after call: it collects
+    finally:
+        pool.close()
+    import gc
+
+    from derivecert.catalog.bulk import certify_batch
+
+    certify_batch(engine, [("a.ttl", CERTIFIED.read_bytes())], filing_numbers=lambda: "DC-T-1")
+    assert gc.isenabled()  # in process, the collector is paused for the batch only
