@@ -57,7 +57,7 @@ def insert_data(graph: str, triples: Iterable[ox.Triple]) -> str:
     N-Triples, whose terms are that same syntax; any other term is refused by `sparql_term`."""
     triples = list(triples)
     if all(type(t.subject) is ox.NamedNode and type(t.object) in _TEXT_TERMS for t in triples):
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
+        body = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()  # bytes: no output file given
     else:
         body = "".join(f"{sparql_term(t.subject)} {sparql_term(t.predicate)} {sparql_term(t.object)} .\n" for t in triples)
     return f"INSERT DATA {{ GRAPH {sparql_iri(graph)} {{\n{body}}} }}"

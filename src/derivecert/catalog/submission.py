@@ -311,7 +311,7 @@ def received(submission: Submission | None, institution: str, results: list[dict
     if any(type(term) is not ox.NamedNode for term in subject_terms) or any(
             type(term) not in (ox.NamedNode, ox.Literal) for term in objects):  # skolemised: no blank node
         raise _inconsistent("it writes a blank node or a quoted triple")
-    subjects = {term.value for term in subject_terms}
+    subjects = {term.value for term in subject_terms if isinstance(term, ox.NamedNode)}  # all are: checked above
     for iri in subjects | {p.value for p in {t.predicate for t in quads}}:
         if iri.startswith(IDX) or iri.startswith(RECORD_BASE) or iri.startswith(GRAPH_BASE):
             raise _inconsistent(f"it writes the node's bookkeeping (<{iri}>)")
