@@ -126,6 +126,25 @@ def test_only_iris_and_literals_enter_query_text():
         store_mod.graph_iri("a> ?p ?o")
 
 
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.tuples(ANY_TEXT, st.sampled_from([None, "en", "zh-Hans"])), min_size=1, max_size=4))
+def test_insert_data_writes_exactly_the_triples_given(literals):
+    """`insert_data` has Oxigraph write a submission's triples at once: whatever a literal holds,
+    the update stores those triples and nothing else, in that graph and no other."""
+    s, p = ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p")
+    triples = {ox.Triple(s, p, ox.Literal(text, language=lang) if lang else ox.Literal(text)) for text, lang in literals}
+    store = ox.Store()
+    store.update(store_mod.update_text([store_mod.insert_data("http://example.org/g", triples)]))
+    assert {q.triple for q in store} == triples
+    assert {q.graph_name for q in store} == {ox.NamedNode("http://example.org/g")}
+
+
+def test_insert_data_refuses_a_blank_node():
+    with pytest.raises(TypeError):
+        store_mod.insert_data("http://example.org/g", [ox.Triple(ox.BlankNode(), ox.NamedNode("http://example.org/p"),
+                                                                   ox.Literal("x"))])
+
+
 def test_values_clause_binds_like_substitution():
     s = ox.Store()
     g, rec = ox.NamedNode("https://w3id.org/derivecert/graph/a"), ox.NamedNode("https://e.org/r")
