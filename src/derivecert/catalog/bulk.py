@@ -189,11 +189,11 @@ def _prepare(doc: CertifiedDocument, description: Any, results: list, result_gra
 def _split_results(result_graph, groups: dict[str, list]) -> dict[str, list]:
     """The result graph of a batch cut per document: for each of its datasets, the nodes that
     point at it (its result, its filing) and what they lead to, never crossing another dataset."""
+    from ..rdfstore import triples
+
     by_subject: dict[Any, list] = {}
     objects: dict[Any, set] = {}
     pointing: dict[Any, set] = {}
-    from ..rdfstore import triples
-
     for s, p, o in triples(result_graph):
         by_subject.setdefault(s, []).append((s, p, o))
         objects.setdefault(s, set()).add(o)
