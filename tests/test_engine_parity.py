@@ -216,3 +216,17 @@ def test_workers_started_before_the_scan_never_split_a_source_from_its_derived_d
     assert two.result_for(dataset).verdict == "certified"
     assert [str(r.dataset) for r in two.results] == [str(r.dataset) for r in one.results]  # each once
     assert [labelled(r) for r in two.results] == [labelled(r) for r in one.results]
+
+
+def test_a_bad_description_fails_a_batch_on_workers_before_any_part_is_given_out():
+    from derivecert.engine import PARALLEL_MIN_DOCUMENTS
+
+    paths = sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl"))
+    documents = [(str(p), p.read_bytes()) for p in paths][:PARALLEL_MIN_DOCUMENTS]
+    documents.append(("broken.ttl", b"@prefix dcat: <http://www.w3.org/ns/dcat#> .\n<urn:x> a dcat:Dataset"))
+    given = []
+    with pytest.raises(DeriveCertError) as raised:
+        for part in Engine(workers=2).certify_stream(documents, on=date(2026, 11, 28)):
+            given.append(part)
+    assert given == []  # the first parts started, but none was given out
+    assert raised.value.where.startswith("broken.ttl")  # with the line and column
