@@ -19,6 +19,12 @@ prints, last, one JSON line: descriptions/s at each size, `scaling_ratio` (10k t
 throughput: 1.0 is linear) and `peak_rss_mb`, the largest resident memory of this process or of
 any worker process it ran.
 
+`--timeline` certifies 1,000 descriptions on `--workers` processes and prints when each worker
+started its first part, when each part ended and when the stream ended (wall seconds from the
+call), and, last, one JSON line (`first_part_start_s`: the later of the workers' first starts;
+`last_part_end_s`; `elapsed_s`). It times the engine's part function (`engine._certify_bin`) from
+outside, so it also runs against an older checkout's engine (PYTHONPATH=<checkout>/src).
+
 `--shacl` measures the SHACL step alone on one materialised batch of 1,000 descriptions (`--sizes`
 to change it): seconds per 1,000 descriptions for pySHACL (the reference engine) and for the rudof
 validator (from the rdflib graph, and from N-Triples text: the path without rdflib), side by side
@@ -197,6 +203,54 @@ def shacl_seconds(n: int) -> dict:
     return out
 
 
+_TIMED: list = []  # the engine's part function and the log file, while `timeline` runs
+
+
+def _timed_part(indexes):
+    """The engine's part function, its wall times logged (module-level: the pool pickles it by name)."""
+    part, log = _TIMED
+    started = time.time()
+    out = part(indexes)
+    with open(log, "a", encoding="utf-8") as f:  # one short write a part: lines stay whole
+        f.write(json.dumps([os.getpid(), started, time.time(), len(indexes)]) + "\n")
+    return out
+
+
+def timeline(n: int, workers: int) -> dict:
+    """Wall times of one run's parts, as each worker saw them (appended to a file: workers are forked)."""
+    import tempfile
+
+    from derivecert import engine as engine_module
+
+    warm()
+    docs = catalog(n)
+    log = Path(tempfile.mkstemp(prefix="derivecert-timeline-")[1])
+    part = engine_module._certify_bin
+    _TIMED[:] = [part, log]
+    engine_module._certify_bin = _timed_part
+    try:
+        start, cpu = time.time(), cpu_s()
+        elapsed, datasets = pipeline(docs, workers)
+        cpu = cpu_s() - cpu
+    finally:
+        engine_module._certify_bin = part
+        _TIMED.clear()
+    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    log.unlink()
+    firsts: dict = {}
+    for pid, began, ended, size in sorted(rows, key=lambda row: row[1]):
+        firsts.setdefault(pid, began)
+        print(f"worker {pid}: part of {size} from {began - start:6.2f} s to {ended - start:6.2f} s", flush=True)
+    out = {"descriptions": n, "workers": workers, "datasets": datasets, "elapsed_s": round(elapsed, 3),
+           "first_part_start_s": round(max(firsts.values()) - start, 3),
+           "last_part_end_s": round(max(row[2] for row in rows) - start, 3),
+           "parts_run": len(rows), "descriptions_per_s": round(n / elapsed, 1), "cpu_s": round(cpu, 2),
+           "descriptions_per_cpu_s": round(n / cpu, 1), "peak_rss_mb": round(peak_mb(), 1)}
+    print(f"{n} descriptions, {workers} workers: first parts started by {out['first_part_start_s']} s, "
+          f"last part ended at {out['last_part_end_s']} s, stream ended at {out['elapsed_s']} s", flush=True)
+    return out
+
+
 def cpu_s() -> float:
     """User + system CPU seconds of this process and of the workers it has waited for."""
     return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
@@ -207,6 +261,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 descriptions, naive sample of 20")
     parser.add_argument("--scaling", action="store_true", help="1,000 then 10,000 descriptions: throughput ratio, peak RSS")
     parser.add_argument("--shacl", action="store_true", help="the SHACL step alone: pySHACL vs rudof, seconds per 1,000")
+    parser.add_argument("--timeline", action="store_true", help="when each worker's parts start and end, 1,000 descriptions")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--naive-sample", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
@@ -217,6 +272,9 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         (out / "scaling.json").write_text(json.dumps(result, indent=2))
         print(json.dumps(result))
+        return
+    if args.timeline:
+        print(json.dumps(timeline((args.sizes or [1000])[0], args.workers)))
         return
     if args.shacl:
         result = shacl_seconds((args.sizes or [1000])[0])

@@ -173,3 +173,60 @@ def test_a_batch_streamed_in_parts_gives_the_results_of_one_part():
     streamed = sorted((r for part in parts for r in part.results), key=lambda r: str(r.dataset))
     assert [labelled(r) for r in streamed] == [labelled(r) for r in whole.results]
     assert len({t for part in parts for t in part.triples}) == len(whole.result_graph)
+
+
+def test_a_first_part_holding_only_whole_groups_is_kept():
+    from derivecert.engine import _kept
+
+    # first parts [0, 1] and [2, 3] started before the scan; 1 and 3 share a subject
+    assert _kept([[0, 1], [2, 3]], [[0], [1, 3], [2]]) == [False, False]
+    # 4 (outside both) shares one with 2: only the second is dropped
+    assert _kept([[0, 1], [2, 3]], [[0], [1], [2, 4], [3]]) == [True, False]
+    assert _kept([[0, 1], [2, 3]], [[0, 1], [2], [3], [4, 5]]) == [True, True]
+
+
+def _split_source_and_derived() -> tuple[bytes, bytes, str]:
+    """A fixture cut in two: the source's description (its lawful basis, P-02) in one document,
+    the dataset derived from it in another."""
+    path = DATA / "valid" / "aggregate-d4-influenza-surveillance.ttl"
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split("cdc:ili-case-reports a dcat:Dataset ;", 1)
+    source, derived = rest.split("\n\n", 1)
+    prefixes = "".join(line + "\n" for line in head.splitlines() if line.startswith("@prefix"))
+    return ((prefixes + "cdc:ili-case-reports a dcat:Dataset ;" + source + "\n").encode(),
+            (prefixes + derived).encode(), "https://cdc.example-province.gov.cn/data/ili-weekly-counts")
+
+
+def test_workers_started_before_the_scan_never_split_a_source_from_its_derived_dataset():
+    from derivecert.engine import PARALLEL_MIN_DOCUMENTS
+
+    source, derived, dataset = _split_source_and_derived()
+    paths = sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl"))
+    others = [(str(p), p.read_bytes()) for p in paths]
+    others = [(name, data) for name, data in others if b"cdc.example-province" not in data]  # no other ILI dataset
+    # the source first and the derived dataset last: each in another worker's first part
+    documents = [("source.ttl", source), *others, ("derived.ttl", derived)]
+    assert len(documents) >= PARALLEL_MIN_DOCUMENTS
+    on = date(2026, 11, 28)
+    alone = Engine(workers=1).certify_documents([("derived.ttl", derived)], on=on)
+    assert "P-02" in {f.requirement for f in alone.result_for(dataset).findings}  # the split matters
+    one = Engine(workers=1).certify_documents(documents, on=on, filing_numbers=lambda: "N")
+    two = Engine(workers=2).certify_documents(documents, on=on, filing_numbers=lambda: "N")
+    assert two.materialised is None  # it really ran on worker processes
+    assert two.result_for(dataset).verdict == "certified"
+    assert [str(r.dataset) for r in two.results] == [str(r.dataset) for r in one.results]  # each once
+    assert [labelled(r) for r in two.results] == [labelled(r) for r in one.results]
+
+
+def test_a_bad_description_fails_a_batch_on_workers_before_any_part_is_given_out():
+    from derivecert.engine import PARALLEL_MIN_DOCUMENTS
+
+    paths = sorted((DATA / "valid").glob("*.ttl")) + sorted((DATA / "invalid").glob("*.ttl"))
+    documents = [(str(p), p.read_bytes()) for p in paths][:PARALLEL_MIN_DOCUMENTS]
+    documents.append(("broken.ttl", b"@prefix dcat: <http://www.w3.org/ns/dcat#> .\n<urn:x> a dcat:Dataset"))
+    given = []
+    with pytest.raises(DeriveCertError) as raised:
+        for part in Engine(workers=2).certify_stream(documents, on=date(2026, 11, 28)):
+            given.append(part)
+    assert given == []  # the first parts started, but none was given out
+    assert raised.value.where.startswith("broken.ttl")  # with the line and column

@@ -264,36 +264,74 @@ class Engine:
         `workers` processes forked once at the start, each taking part after part: a process's
         memory is bounded by one part, and time grows linearly with the input. A batch of one part
         comes out as one `Part` holding its whole run.
+
+        On workers, the scan that finds which descriptions share subjects (serial, ≈ 0.2 CPU s a
+        1,000) no longer delays the first parts: each worker starts at once on a first part of
+        consecutive descriptions while this process scans, and a first part is given out only if
+        the scan shows that no description in it shares a subject with one outside it; otherwise
+        its results are dropped and its descriptions packed again with the rest (`_kept`).
         """
         workers = self.workers if workers is None else workers
         parallel = workers > 1 and len(documents) >= PARALLEL_MIN_DOCUMENTS and _can_fork()
         if not parallel and len(documents) <= self.batch_size:
             yield self._whole(documents, progress, kwargs)
             return
-        with collector_paused():  # the scan runs before any worker starts: nothing else to do meanwhile
-            groups = _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
-        parts = _pack(groups, [len(data) for _, data in documents], -(-len(documents) // self.batch_size),
-                      workers if parallel else 1)
-        if len(parts) < 2:
-            yield self._whole(documents, progress, kwargs)
-            return
         global _BATCH
         _BATCH = (self, documents, kwargs)
         try:
             if parallel:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    for part, (results, triples) in zip(parts, pool.imap(_certify_bin, parts), strict=True):
-                        if progress:
-                            progress(len(part))
-                        yield Part(results, triples)
-            else:
-                for part in parts:
-                    results, triples = _certify_bin(part)
+                yield from self._stream_on_workers(documents, workers, progress, kwargs)
+                return
+            parts = _pack(self._groups(documents), [len(data) for _, data in documents],
+                          -(-len(documents) // self.batch_size), 1)
+            if len(parts) < 2:
+                yield self._whole(documents, progress, kwargs)
+                return
+            for part in parts:
+                results, triples = _certify_bin(part)
+                if progress:
+                    progress(len(part))
+                yield Part(results, triples)
+        finally:
+            _BATCH = None
+
+    def _stream_on_workers(self, documents, workers: int, progress, kwargs) -> Iterator[Part]:
+        """`certify_stream` on `workers` forked processes, their first parts started before the scan."""
+        sizes = [len(data) for _, data in documents]
+        size = -(-len(documents) // _part_count(len(documents), self.batch_size, workers))
+        first = [list(range(start, min(start + size, len(documents))))
+                 for start in range(0, min(workers * size, len(documents)), size)]
+        # gc.freeze in each worker as it starts: what it inherits from this process (the batch, and
+        # whatever this process had not collected) is never walked by the worker's collections; the
+        # first one walked it all, copying every page it wrote a header in (bench/run.py: 71k
+        # objects, 0.06 CPU s and 4,500 page copies a worker)
+        with multiprocessing.get_context("fork").Pool(workers, initializer=gc.freeze) as pool:
+            started = [pool.apply_async(_certify_bin, (part,)) for part in first]
+            groups = self._groups(documents)  # a bad description raises here, before any part is given out
+            kept = _kept(first, groups)
+            done = {i for part, keep in zip(first, kept, strict=True) if keep for i in part}
+            rest = [group for group in groups if group[0] not in done]
+            left = sum(len(group) for group in rest)
+            parts = _pack(rest, sizes, -(-left // self.batch_size), workers) if rest else []
+            if not done and len(parts) < 2:  # one group after all: one part, certified here
+                pool.terminate()
+                yield self._whole(documents, progress, kwargs)
+                return
+            pending = pool.imap(_certify_bin, parts)  # queued now, behind the first parts
+            for part, keep, result in zip(first, kept, started, strict=True):
+                if keep:  # a dropped part's results are never read (the pool cannot stop it)
+                    results, triples = result.get()
                     if progress:
                         progress(len(part))
                     yield Part(results, triples)
-        finally:
-            _BATCH = None
+            for part, (results, triples) in zip(parts, pending, strict=True):
+                if progress:
+                    progress(len(part))
+                yield Part(results, triples)
+
+    def _groups(self, documents) -> list[list[int]]:
+        with collector_paused():
+            return _independent_groups([_scan(name, data, self.max_bytes, self.limits) for name, data in documents])
 
     def _whole(self, documents, progress, kwargs) -> Part:
         with collector_paused():
@@ -372,6 +410,13 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+def _part_count(descriptions: int, batch_size: int, workers: int) -> int:
+    """How many parts a batch makes: of about `batch_size` descriptions, a multiple of `workers`
+    (as `_pack` counts them)."""
+    count = max(-(-descriptions // batch_size), workers)
+    return count + -count % workers
+
+
 def _pack(groups: list[list[int]], sizes: list[int], parts: int, workers: int) -> list[list[int]]:
     """The groups of descriptions packed into `parts` parts (a multiple of `workers`), largest first
     into the lightest part, then each in the order of the input."""
@@ -384,6 +429,19 @@ def _pack(groups: list[list[int]], sizes: list[int], parts: int, workers: int) -
         bins[target].extend(group)
         heapq.heappush(lightest, (weight + sum(sizes[i] for i in group), target))
     return [sorted(b) for b in bins if b]
+
+
+def _kept(first: list[list[int]], groups: list[list[int]]) -> list[bool]:
+    """Which parts started before the scan hold only whole groups (`_independent_groups`): the
+    others' results could differ from the results of one part, and are dropped."""
+    owner = {i: n for n, part in enumerate(first) for i in part}
+    kept = [True] * len(first)
+    for group in groups:
+        owners = {owner.get(i) for i in group}
+        if len(owners) > 1:  # the group straddles a first part's edge
+            for n in owners - {None}:
+                kept[n] = False
+    return kept
 
 
 def _certify_bin(indexes: list[int]):
