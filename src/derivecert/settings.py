@@ -184,6 +184,10 @@ class StoreSettings(Table):
     #: how often (seconds) a node over a shared remote store checks whether another writer
     #: changed the catalog, to refresh its search index.
     index_check_interval_s: float = 1.0
+    #: the time limit (s) of the whole-catalog reads that rebuild a remote store's search index
+    #: (at start, and after another node's write): timeout_s bounds one ordinary query, and at
+    #: 100,000 datasets on Virtuoso these reads take 20 to 80 s (README "Scale out")
+    index_rebuild_timeout_s: float = 600.0
 
     @model_validator(mode="after")
     def _remote_urls(self) -> "StoreSettings":

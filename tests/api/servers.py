@@ -122,7 +122,7 @@ ServerPort = 127.0.0.1:{sql_port}
 DisableUnixSocket = 1
 NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {dirty_buffers}
-MaxQueryMem = 256M
+MaxQueryMem = {max_query_mem}
 ThreadsPerQuery = 2
 DirsAllowed = .
 CaseMode = 2
@@ -134,7 +134,7 @@ MaxClientConnections = 10
 Charset = UTF-8
 [SPARQL]
 ResultSetMaxRows = {max_rows}
-MaxQueryExecutionTime = 120
+MaxQueryExecutionTime = {max_query_s}
 """
 
 
@@ -154,6 +154,10 @@ class VirtuosoServer:
     admin_password: str = "dba"   # a fresh database's `dba`: loopback only, deleted after the tests
     buffers: int = 4000    # 8 KB pages in memory: 32 MB for the tests (bench/remote_store.py gives more)
     max_rows: int = 10_000_000  # [SPARQL] ResultSetMaxRows: above any catalog of the tests
+    # bench/remote_store.py sizes these for 100,000 datasets and more (README "Scale out")
+    dirty_buffers: int | None = None  # [Parameters] MaxDirtyBuffers; None: 3/4 of the buffers
+    max_query_s: int = 120      # [SPARQL] MaxQueryExecutionTime, seconds
+    max_query_mem: str = "256M"  # [Parameters] MaxQueryMem
 
     @property
     def base(self) -> str:
@@ -186,8 +190,10 @@ class VirtuosoServer:
         self.location.mkdir(parents=True, exist_ok=True)
         ini = self.location / "virtuoso.ini"
         ini.write_text(VIRTUOSO_INI.format(dir=self.location, sql_port=self.sql_port, http_port=self.port,
-                                           buffers=self.buffers, dirty_buffers=self.buffers * 3 // 4,
-                                           max_rows=self.max_rows))
+                                           buffers=self.buffers,
+                                           dirty_buffers=self.dirty_buffers or self.buffers * 3 // 4,
+                                           max_rows=self.max_rows, max_query_s=self.max_query_s,
+                                           max_query_mem=self.max_query_mem))
         with open(self.location / "stderr.log", "ab") as err:
             self.process = subprocess.Popen([VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)],
                                             cwd=self.location, stdout=subprocess.DEVNULL, stderr=err)
@@ -223,6 +229,13 @@ class VirtuosoServer:
             cursor.execute(f"DB.DBA.RDF_DEFAULT_USER_PERMS_SET('{self.username}', 3)")
         finally:
             conn.close()
+
+    def peak_rss_mb(self) -> int | None:
+        """The server process's peak resident memory so far (VmHWM), MB."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return round(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

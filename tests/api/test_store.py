@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pyoxigraph as ox
 import pytest
 
@@ -17,7 +19,9 @@ from derivecert.catalog import (
     build_submission,
     dataset_key,
     graph_iri,
+    open_store,
 )
+from derivecert.settings import Settings
 
 from .conftest import remote_store
 from .fakes import fake_run
@@ -218,6 +222,75 @@ def test_a_server_cutting_results_at_its_row_cap_is_an_error_not_a_smaller_catal
     finally:
         s.close()
         server.stop()
+
+
+class SlowScans:
+    """A SPARQL query endpoint in front of a server that answers the whole-catalog reads of an
+    index rebuild (`CatalogStore.scan`) `delay` seconds late, as a server holding 100,000
+    datasets does (bench/remote_store.py: tens of seconds), and every other query at once."""
+
+    def __init__(self, query_url: str, delay: float):
+        import http.server
+        import threading
+
+        import httpx
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if body.startswith(b"query=SELECT+%3Fg+%3Fs+%3Fo+"):  # `scan`'s text, form-encoded
+                    time.sleep(outer.delay)
+                r = httpx.post(query_url, content=body, trust_env=False, timeout=30,
+                               headers={k: self.headers[k] for k in ("Accept", "Content-Type")})
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("content-type", "text/plain"))
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, *args):
+                pass
+
+        self.delay = delay
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/query"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_index_rebuild_may_take_longer_than_one_query(oxigraph_server):
+    """Rebuilding the index reads the whole catalog: at 100,000 datasets on Virtuoso, 20 to 80 s.
+    Under one query's time limit (`store.timeout_s`, 30 s) such a node could never build its
+    index, at start or after another node's write; the rebuild's reads have their own limit
+    (`store.index_rebuild_timeout_s`), the node's other queries keep theirs."""
+    oxigraph_server.clear()
+    writer = Catalog(remote_store(oxigraph_server, index_check_interval_s=0))
+    submit(writer, "hospital-a", DS1)
+    writer.close()
+    slow = SlowScans(oxigraph_server.query_url, delay=2.5)
+    nodes = [Catalog(RemoteStore(slow.url, oxigraph_server.update_url, oxigraph_server.gsp_url, timeout=1.5,
+                                 index_check_interval_s=0, scan_timeout=limit)) for limit in (None, 20)]
+    try:
+        with pytest.raises(store_mod.QueryTimeout):
+            nodes[0].rebuild_index()  # the rebuild under one query's limit, as before
+        assert nodes[1].search(SearchQuery()).total == 1  # its first use rebuilds the index
+        with pytest.raises(store_mod.QueryTimeout):  # an ordinary query keeps store.timeout_s
+            nodes[1].select("SELECT ?g ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }")
+    finally:
+        for node in nodes:
+            node.close()
+        slow.close()
+    settings = Settings(store={"kind": "remote", "query_url": slow.url, "update_url": slow.url,
+                               "index_rebuild_timeout_s": 900})
+    remote = open_store(settings)
+    assert (remote.scan_timeout, remote.timeout) == (900, 30)
+    remote.close()
 
 
 def test_search_facets_and_text(store):

@@ -72,6 +72,10 @@ class CatalogStore(ABC):
     kind = "abstract"
     #: how often (s) a catalog over a store that other nodes write re-reads the store's generation
     index_check_interval_s = 0.0
+    #: the time limit (s) of `scan`, the whole-catalog reads of an index rebuild (None: the
+    #: backend's own); a remote store reads 100,000 records in tens of seconds, more than one
+    #: query of the node is allowed (`store.timeout_s`)
+    scan_timeout: float | None = None
 
     @abstractmethod
     def select(self, query: str, bindings: dict[str, Any] | None = None, *,
@@ -122,7 +126,7 @@ class CatalogStore(ABC):
         """(graph, subject, object) of every quad with this predicate in a named graph: how the
         catalog reads its records back.  A backend may answer it faster than this SELECT."""
         query = f"SELECT ?g ?s ?o WHERE {{ GRAPH ?g {{ ?s {sparql_iri(predicate)} ?o }} }}"
-        for row in self.select(query):
+        for row in self.select(query, timeout=self.scan_timeout):
             yield row["g"], row["s"], row["o"]
 
     def _shared(self) -> bool:

@@ -156,6 +156,7 @@ class RemoteStore(CatalogStore):
         index_check_interval_s: float = 1.0,
         dialect: str = "standard",
         sql: VirtuosoSQL | None = None,
+        scan_timeout: float | None = 600.0,
     ):
         super().__init__()
         self.dialect = DIALECTS[dialect]
@@ -167,6 +168,7 @@ class RemoteStore(CatalogStore):
         http_auth = httpx.DigestAuth(*auth) if auth and self.dialect.digest_auth else auth
         self.client = httpx.Client(timeout=timeout, auth=http_auth, trust_env=False)
         self.index_check_interval_s = index_check_interval_s
+        self.scan_timeout = scan_timeout  # an index rebuild's reads (`store.index_rebuild_timeout_s`)
 
     def _shared(self) -> bool:
         return True
@@ -318,4 +320,5 @@ def open_remote(settings: Any) -> RemoteStore:
         log.warning("store.dialect = 'virtuoso' without store.sql_address: Virtuoso commits each operation of "
                     "an update by itself, so a write that fails half-way stays half written")
     return RemoteStore(cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
-                       index_check_interval_s=cfg.index_check_interval_s, dialect=cfg.dialect, sql=sql)
+                       index_check_interval_s=cfg.index_check_interval_s, dialect=cfg.dialect, sql=sql,
+                       scan_timeout=cfg.index_rebuild_timeout_s)
