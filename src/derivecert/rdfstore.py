@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
@@ -174,7 +174,7 @@ class LayeredIndex(Index):
     keys: a type or a property value of the description's nodes)."""
 
     def __init__(self, graph: Graph):
-        base, own = _layers(graph)
+        base, own = _layers(graph) or ()  # index() makes one only for a Layered graph
         self.spo, self.pos, self.osp = (getattr(base, name) for name in _INDEXES)
         self.up_spo, self.up_pos, self.up_osp = (getattr(own, name) for name in _INDEXES)
 
@@ -281,7 +281,7 @@ def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:
     store, which is read in place, not copied (so `data` must not change while the result is read);
     any other `data` is copied into a new SimpleMemory graph."""
     if _indexed(data):
-        out = Graph(store=Layered(data.store))
+        out = Graph(store=Layered(cast(SimpleMemory, data.store)))
     else:
         out = Graph(store="SimpleMemory")
         add_all(out, data)
