@@ -29,6 +29,11 @@ outside, so it also runs against an older checkout's engine (PYTHONPATH=<checkou
 to change it): seconds per 1,000 descriptions for pySHACL (the reference engine) and for the rudof
 validator (from the rdflib graph, and from N-Triples text: the path without rdflib), side by side
 in one run, with their ratio and whether their findings are identical; last, one JSON line.
+
+`--steps` certifies 1,000 descriptions (`--sizes` to change it) in one process, part by part as a
+worker does, and prints the CPU seconds per 1,000 descriptions of each step (parse, reasoning with
+the engine's defaults, SHACL, results and filing, the collector's pass at the end of each part);
+last, one JSON line. CPU seconds, not wall time: the figures hold on a loaded machine.
 """
 
 from __future__ import annotations
@@ -251,6 +256,53 @@ def timeline(n: int, workers: int) -> dict:
     return out
 
 
+def steps(n: int) -> dict:
+    """CPU seconds per 1,000 descriptions by step, in this one process: the catalog certified in
+    parts of the engine's batch size, each part as a worker certifies it (`_certify_part` with the
+    collector paused). The steps are timed by wrapping the engine's own step functions: parse
+    (`_load_documents`), reasoning with the engine's defaults (`Engine.materialise`), SHACL
+    (`validate`), results and filing (the rest of `certify_graph`), and the collector (the full
+    collection that ends each part's pause)."""
+    import derivecert.engine as engine_module
+    from derivecert.engine import Engine, collector_paused
+
+    engine = Engine(workers=1)
+    engine.warm()
+    documents = [(f"d{i}.nt", doc) for i, doc in enumerate(catalog(n))]
+    spent = {"parse": 0.0, "reasoning": 0.0, "shacl": 0.0}
+
+    def timed(step, function):
+        def call(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[step] += time.process_time() - start
+        return call
+
+    engine_module._load_documents = timed("parse", engine_module._load_documents)
+    Engine.materialise = timed("reasoning", Engine.materialise)
+    engine_module.validate = timed("shacl", engine_module.validate)
+    total = collected = 0.0
+    for first in range(0, n, engine.batch_size):
+        start = time.process_time()
+        with collector_paused():
+            engine_module._certify_part(engine, documents[first:first + engine.batch_size], {})
+            paused = time.process_time()
+        collected += time.process_time() - paused
+        total += time.process_time() - start
+    per_1k = 1000 / n
+    out = {"descriptions": n, **{f"cpu_s_{step}_per_1k": round(s * per_1k, 3) for step, s in spent.items()}}
+    out["cpu_s_results_per_1k"] = round((total - collected - sum(spent.values())) * per_1k, 3)
+    out["cpu_s_collector_per_1k"] = round(collected * per_1k, 3)
+    out["cpu_s_per_1k"] = round(total * per_1k, 3)
+    print(f"{n} descriptions, one process, CPU s per 1,000: parse {out['cpu_s_parse_per_1k']} | reasoning "
+          f"{out['cpu_s_reasoning_per_1k']} | SHACL {out['cpu_s_shacl_per_1k']} | results and filing "
+          f"{out['cpu_s_results_per_1k']} | collector {out['cpu_s_collector_per_1k']} | all {out['cpu_s_per_1k']}",
+          flush=True)
+    return out
+
+
 def cpu_s() -> float:
     """User + system CPU seconds of this process and of the workers it has waited for."""
     return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
@@ -262,6 +314,7 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="1,000 then 10,000 descriptions: throughput ratio, peak RSS")
     parser.add_argument("--shacl", action="store_true", help="the SHACL step alone: pySHACL vs rudof, seconds per 1,000")
     parser.add_argument("--timeline", action="store_true", help="when each worker's parts start and end, 1,000 descriptions")
+    parser.add_argument("--steps", action="store_true", help="CPU s per step per 1,000 descriptions, one process")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--naive-sample", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
@@ -275,6 +328,13 @@ def main() -> None:
         return
     if args.timeline:
         print(json.dumps(timeline((args.sizes or [1000])[0], args.workers)))
+        return
+    if args.steps:
+        result = steps((args.sizes or [1000])[0])
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "steps.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result))
         return
     if args.shacl:
         result = shacl_seconds((args.sizes or [1000])[0])

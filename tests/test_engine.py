@@ -446,3 +446,22 @@ def test_a_count_of_unique_individuals_is_individual_level_evidence(engine):
     result = engine.certify(counted, filename="x.ttl", on=ON).result_for(focus)
     assert {"Q-05", "S-08"} <= {f.requirement for f in result.findings}
     assert result.classification.classification.personal_information is False
+
+
+def test_the_materialised_graph_reads_the_description_in_place_and_leaves_it_alone(engine):
+    """The conclusions (the second pass's GradeNotStated included) are laid over the parsed
+    description's store, not added to it nor to a copy of it."""
+    from rdflib.namespace import RDF
+
+    from derivecert.rdfstore import Layered, index
+    from derivecert.vocab import DCERT
+
+    graph, _ = engine.load((DATA / "invalid" / "S-01-no-grade.ttl").read_bytes(), filename="x.ttl")
+    stated = set(graph)
+    materialised = engine.materialise(graph)
+    assert isinstance(materialised.store, Layered) and materialised.store.base is graph.store
+    assert set(graph) == stated  # the description is not written
+    marked = set(index(materialised).subjects(RDF.type, DCERT.GradeNotStated))
+    assert DEID_FOCUS in {str(ds) for ds in marked}  # no grade stated: the second pass marked it
+    assert all((ds, RDF.type, DCERT.GradeNotStated) not in graph for ds in marked)
+    assert stated < set(materialised) and len(materialised) == len(set(materialised))

@@ -11,7 +11,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from derivecert.rdfstore import Index, Patterns, add_all, index
+from derivecert.rdfstore import Index, LayeredIndex, Patterns, add_all, index, union
 from derivecert.vocab import DCERT, Terms, iri, literal
 
 EX = "http://example.org/"
@@ -19,8 +19,12 @@ A, B, P, Q = URIRef(EX + "a"), URIRef(EX + "b"), URIRef(EX + "p"), URIRef(EX + "
 TRIPLES = [(A, P, B), (A, P, Literal("x", lang="zh")), (A, Q, BNode("n")), (BNode("n"), P, B), (B, RDF.type, A)]
 
 
-@pytest.fixture(params=["SimpleMemory", "Memory"])
+@pytest.fixture(params=["SimpleMemory", "Memory", "Layered"])
 def graph(request) -> Graph:
+    if request.param == "Layered":  # a materialised graph: some triples below, the rest laid over them
+        below = Graph(store="SimpleMemory")
+        add_all(below, TRIPLES[::2])
+        return union(below, TRIPLES[1::2] + TRIPLES[:1])
     g = Graph(store=request.param)
     add_all(g, TRIPLES)
     return g
@@ -28,7 +32,9 @@ def graph(request) -> Graph:
 
 def test_an_index_reads_what_rdflib_reads(graph):
     reads = index(graph)
-    assert type(reads) is (Index if graph.store.__class__.__name__ == "SimpleMemory" else Patterns)
+    expected = {"SimpleMemory": Index, "Memory": Patterns, "Layered": LayeredIndex}
+    assert type(reads) is expected[graph.store.__class__.__name__]
+    assert set(graph) == set(TRIPLES) and len(graph) == len(TRIPLES)
     for s in (A, B, BNode("n"), URIRef(EX + "none")):
         assert {(p, o) for p, objects in reads.predicate_objects(s).items() for o in objects} == set(graph.predicate_objects(s))
         for p in (P, Q, RDF.type):

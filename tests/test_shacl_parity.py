@@ -214,6 +214,22 @@ def test_a_process_forked_after_rudof_ran_still_validates_with_it(parent_validat
         assert pool.apply_async(_findings_in_child, (str(path),)).get(timeout=600) == expected
 
 
+@pytest.mark.parametrize("stderr, raised", [
+    ("thread 'x' panicked\nmemory allocation of 5795635 bytes failed\n", MemoryError),
+    ("Traceback (most recent call last):\n  ...\nMemoryError\n", MemoryError),
+    ("thread 'x' panicked at src/lib.rs: index out of bounds\n", RuntimeError),
+])
+def test_rudof_s_helper_running_out_of_memory_is_the_callers_memory_limit(monkeypatch, stderr, raised):
+    """The helper (a fresh interpreter) inherits a bounded worker's memory limit: its failed
+    allocation is a MemoryError there, which the sandbox reports as that limit; any other failure
+    stays an internal error."""
+    import subprocess
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, -6, "", stderr))
+    with pytest.raises(raised):
+        rudof_validator._validate_in_subprocess("", "")
+
+
 def test_the_settings_choose_the_validator_and_refuse_an_unknown_one():
     from pydantic import ValidationError
 

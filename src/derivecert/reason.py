@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
@@ -117,7 +118,7 @@ class RLReasoner:
         # `whole_ontology`: hand the reasoner every triple, as before (the parity tests' reference)
         self._schema = self._ontology if whole_ontology else list(rl_schema(self._ontology))
 
-    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def infer(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         """Only the inferred triples about the description's nodes (with `extra`, the facts the
         engine states about what the description leaves out: derivecert.defaults)."""
         triples, nodes = _strings(chain(data, extra or ()))
@@ -136,7 +137,7 @@ class RLReasoner:
             raise ReasonerError(f"OWL 2 RL reasoning failed: {exc}", hint="check the description for malformed OWL constructs") from None
         return output
 
-    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def materialise(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         return union(data, self.infer(data, extra))  # the description is not modified
 
 
@@ -190,7 +191,7 @@ class CompiledRLReasoner(RLReasoner):
         except NotCompiled:
             self._rules = None
 
-    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def infer(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         conclusions = self._conclusions(data, extra)
         if conclusions is None:
             return super().infer(data, extra)
@@ -198,13 +199,13 @@ class CompiledRLReasoner(RLReasoner):
         out.addN((s, p, o, out) for s, p, o in conclusions)
         return out
 
-    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def materialise(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         conclusions = self._conclusions(data, extra)
         if conclusions is None:
             return super().materialise(data, extra)
         return union(data, conclusions)  # the description is not modified
 
-    def _conclusions(self, data: Graph, extra: Graph | None) -> list | None:
+    def _conclusions(self, data: Graph, extra: Iterable[tuple]) -> list | None:
         """The inferred facts about the description's nodes (as RLReasoner.infer), or None where
         the rules do not apply (`reasonable` then reasons)."""
         if self._rules is None:
@@ -236,10 +237,10 @@ class HermitReasoner:
     def _ontology_ntriples(self) -> bytes:
         return without_literals(self._ontology).serialize(format="nt", encoding="utf-8")
 
-    def materialise(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def materialise(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         return union(data, self.infer(data, extra))  # the description is not modified
 
-    def infer(self, data: Graph, extra: Graph | None = None) -> Graph:
+    def infer(self, data: Graph, extra: Iterable[tuple] = ()) -> Graph:
         """Only the inferred triples about the description's nodes (and `extra`, as for RL)."""
         import owlready2
 

@@ -157,10 +157,18 @@ def _die_with_parent() -> None:
         pass
 
 
+# how the helper dies when an allocation fails: Rust's allocation error handler, or Python's
+_OUT_OF_MEMORY = re.compile(r"^memory allocation of \d+ bytes failed$|^MemoryError\b", re.M)
+
+
 def _validate_in_subprocess(shapes: str, ntriples: str) -> list:
     proc = subprocess.run([sys.executable, "-I", "-c", _HELPER], input=json.dumps([shapes, ntriples]),
                           capture_output=True, text=True, check=False, preexec_fn=_die_with_parent)
     if proc.returncode != 0:
+        if _OUT_OF_MEMORY.search(proc.stderr):
+            # the helper inherits its caller's memory limit (a bounded worker's, sandbox.limit_memory):
+            # an allocation that failed there is that limit, reported as the caller's own would be
+            raise MemoryError("rudof's subprocess ran out of memory")
         raise RuntimeError(f"rudof failed in its subprocess: {proc.stderr.strip()[-500:]}")
     return [tuple(row) for row in json.loads(proc.stdout)]
 
