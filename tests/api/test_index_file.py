@@ -194,3 +194,25 @@ def test_an_index_loaded_from_its_file_then_changed_saves_and_loads_the_same(tmp
         assert_index_equals_records(second)
     finally:
         second.close()
+
+
+def test_maps_built_in_the_background_are_those_a_caller_builds(tmp_path):
+    """The warm-up builds the maps by key, form and filing number giving the interpreter up as it
+    goes; what it builds is what a write or a lookup building them at once gets."""
+    catalog = open_catalog(tmp_path / "store")
+    for i in range(600):  # past a few of the build's pauses (one every 256 records)
+        write(catalog, i, institution="hospital-a" if i % 3 else "hospital-b")
+    catalog.close()
+    built = {}
+    for background in (True, False):
+        catalog = open_catalog(tmp_path / "store")
+        try:
+            catalog.ensure_index()
+            assert catalog.index_source == "file"
+            if background:
+                catalog.index.prepare(background=True)
+            built[background] = (catalog.index.by_key, catalog.index.by_form, catalog.index.by_filing)
+            assert catalog.index.get(dataset_key("https://x.example.org/ds/599")) is not None
+        finally:
+            catalog.close()
+    assert built[True] == built[False] and len(built[True][0]) == 600

@@ -139,7 +139,7 @@ class Catalog(FilingLedger):
             self._warming.start()
 
     def _warm_backend(self) -> None:
-        self.index.prepare()  # the index's maps by key, form and filing number (writes, lookups)
+        self.index.prepare(background=True)  # the index's maps by key, form and filing number (writes, lookups)
         try:
             self.backend.warm()
         except Exception as exc:  # the first query reports it (or falls back: querypool)
