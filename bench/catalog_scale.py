@@ -225,6 +225,30 @@ TEXT_QUERIES = [("influenza", {}), ("流感", {}), ("surveillance counts", {}), 
                 ("cohorts", {}), ("心电", {}), ("hospital admissions", {}), ("结核病", {})]
 
 
+def wait_for_node(client, base: str, proc, started: float, *, limit_s: float) -> float:
+    """Seconds from `started` until the node started as `proc` answers `/healthz` with 200."""
+    import httpx
+
+    while True:
+        try:
+            if client.get(f"{base}/healthz").status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - started > limit_s:
+            raise RuntimeError("the node did not start")
+        time.sleep(0.02)
+
+
+def timed_search(client, base: str, params=None) -> tuple[float, dict]:
+    """One `GET /v1/datasets` through HTTP: milliseconds, and the answer."""
+    t = time.perf_counter()
+    r = client.get(f"{base}/v1/datasets", params=params)
+    ms = (time.perf_counter() - t) * 1000
+    assert r.status_code == 200, r.text
+    return ms, r.json()
+
+
 def measure(folder: Path, searches: int) -> dict:
     import httpx
 
@@ -236,26 +260,11 @@ def measure(folder: Path, searches: int) -> dict:
     out: dict = {}
     try:
         with httpx.Client(timeout=60, trust_env=False) as client:
-            while True:
-                try:
-                    if client.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 600:
-                    raise RuntimeError("the node did not start")
-                time.sleep(0.02)
-            out["start_s"] = round(time.perf_counter() - started, 2)
-            t = time.perf_counter()
-            r = client.get(f"{base}/v1/datasets")
-            out["first_search_ms"] = round((time.perf_counter() - t) * 1000, 1)
-            assert r.status_code == 200, r.text
+            out["start_s"] = round(wait_for_node(client, base, proc, started, limit_s=600), 2)
+            out["first_search_ms"] = round(timed_search(client, base)[0], 1)
 
             def search_ms(params) -> float:
-                t = time.perf_counter()
-                r = client.get(f"{base}/v1/datasets", params=params)
-                assert r.status_code == 200, r.text
-                return (time.perf_counter() - t) * 1000
+                return timed_search(client, base, params)[0]
 
             text_params = [[("q", text)] + [(dim, v) for dim, values in filters.items() for v in values]
                            for text, filters in TEXT_QUERIES]

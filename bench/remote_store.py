@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import pyoxigraph as ox  # noqa: E402
 
 from api import QUERIES, certify_examples, clone, pct, random_queries  # noqa: E402
-from catalog_scale import TEXT_QUERIES, random_params  # noqa: E402
+from catalog_scale import TEXT_QUERIES, random_params, timed_search, wait_for_node  # noqa: E402
 from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, SearchQuery, Submission, sparql_search  # noqa: E402
 from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL  # noqa: E402
 from derivecert.catalog.model import IDX  # noqa: E402
@@ -179,27 +179,12 @@ def measure_node(server, backend: str, searches: int, expected_text_totals: list
     out: dict = {}
     try:
         with httpx.Client(timeout=600, trust_env=False) as client:
-            while True:
-                try:
-                    if client.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.perf_counter() - started > 1800:
-                    raise RuntimeError("the node did not start")
-                time.sleep(0.05)
-            out["start_s"] = round(time.perf_counter() - started, 2)
+            out["start_s"] = round(wait_for_node(client, base, proc, started, limit_s=1800), 2)
             out["start_cpu_s"] = round(cpu_s(proc.pid), 1)
-            t = time.perf_counter()
-            r = client.get(f"{base}/v1/datasets")
-            out["first_search_ms"] = round((time.perf_counter() - t) * 1000, 1)
-            assert r.status_code == 200, r.text
+            out["first_search_ms"] = round(timed_search(client, base)[0], 1)
 
             def search(params) -> tuple[float, dict]:
-                t = time.perf_counter()
-                r = client.get(f"{base}/v1/datasets", params=params)
-                assert r.status_code == 200, r.text
-                return (time.perf_counter() - t) * 1000, r.json()
+                return timed_search(client, base, params)
 
             ms = [search(params)[0] for params in random_params(searches)]
             out["facet_p50_ms"], out["facet_p99_ms"] = round(pct(ms, 0.5), 2), round(pct(ms, 0.99), 2)

@@ -308,6 +308,14 @@ def cpu_s() -> float:
     return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 
 
+def report(name: str, result: dict) -> None:
+    """The result kept as bench/results/<name>.json and printed as the run's last line."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 descriptions, naive sample of 20")
@@ -320,28 +328,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     args = parser.parse_args()
     if args.scaling:
-        result = scaling(args.workers)
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        (out / "scaling.json").write_text(json.dumps(result, indent=2))
-        print(json.dumps(result))
+        report("scaling", scaling(args.workers))
         return
     if args.timeline:
         print(json.dumps(timeline((args.sizes or [1000])[0], args.workers)))
         return
     if args.steps:
-        result = steps((args.sizes or [1000])[0])
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        (out / "steps.json").write_text(json.dumps(result, indent=2))
-        print(json.dumps(result))
+        report("steps", steps((args.sizes or [1000])[0]))
         return
     if args.shacl:
-        result = shacl_seconds((args.sizes or [1000])[0])
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        (out / "shacl.json").write_text(json.dumps(result, indent=2))
-        print(json.dumps(result))
+        report("shacl", shacl_seconds((args.sizes or [1000])[0]))
         return
     sizes = args.sizes or ([1000] if args.quick else [100, 1000, 10000])
     sample = args.naive_sample or (20 if args.quick else 40)
