@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from pathlib import Path
 
 from rdflib import Graph, URIRef
@@ -287,11 +288,7 @@ class Engine:
             if len(parts) < 2:
                 yield self._whole(documents, progress, kwargs)
                 return
-            for part in parts:
-                results, triples = _certify_bin(part)
-                if progress:
-                    progress(len(part))
-                yield Part(results, triples)
+            yield from _parts_out(((part, _certify_bin(part)) for part in parts), progress)
         finally:
             _BATCH = None
 
@@ -318,16 +315,9 @@ class Engine:
                 yield self._whole(documents, progress, kwargs)
                 return
             pending = pool.imap(_certify_bin, parts)  # queued now, behind the first parts
-            for part, keep, result in zip(first, kept, started, strict=True):
-                if keep:  # a dropped part's results are never read (the pool cannot stop it)
-                    results, triples = result.get()
-                    if progress:
-                        progress(len(part))
-                    yield Part(results, triples)
-            for part, (results, triples) in zip(parts, pending, strict=True):
-                if progress:
-                    progress(len(part))
-                yield Part(results, triples)
+            # a dropped first part's results are never read (the pool cannot stop it)
+            first_out = ((part, result.get()) for part, keep, result in zip(first, kept, started, strict=True) if keep)
+            yield from _parts_out(chain(first_out, zip(parts, pending, strict=True)), progress)
 
     def _groups(self, documents) -> list[list[int]]:
         with collector_paused():
@@ -408,6 +398,15 @@ _BATCH = None  # (engine, documents, kwargs), read by forked workers
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _parts_out(certified: Iterable[tuple[list[int], tuple]], progress: Callable[[int], None] | None) -> Iterator[Part]:
+    """Each certified part (its descriptions, and `_certify_bin`'s results and triples) as a
+    `Part`, the progress told as it comes out."""
+    for part, (results, triples) in certified:
+        if progress:
+            progress(len(part))
+        yield Part(results, triples)
 
 
 def _part_count(descriptions: int, batch_size: int, workers: int) -> int:
