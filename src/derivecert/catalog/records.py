@@ -74,15 +74,20 @@ Q_SUMMARIES = (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ GRAPH ?g {{ ?r
                "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }")
 Q_RECORD = (f"{PREFIXES}SELECT ?g ?rec ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "
             "?rec idx:result ?result ; idx:summary ?summary ; dct:issued ?issued ; dct:modified ?modified } }")
-Q_OWNED = f"{PREFIXES}SELECT ?g ?rec ?owned WHERE {{ GRAPH ?g {{ ?rec idx:owned ?owned }} }}"
 Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
              "  { ?rec idx:part ?s . ?s ?p ?o }\n"
              "  UNION { ?rec ?p ?o BIND(?rec AS ?s) FILTER(?p NOT IN (idx:part, idx:owned, idx:text, idx:result, idx:summary)) }\n"
              "} }")
 
 
+def q_owned(keys: list[str]) -> str:
+    """SELECT the `idx:owned` literals of the records of `keys` in graph ?g, in one query."""
+    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
+    return f"{PREFIXES}SELECT ?g ?rec ?owned WHERE {{ VALUES ?rec {{ {recs} }} GRAPH ?g {{ ?rec idx:owned ?owned }} }}"
+
+
 def owned_iris(rows: list[dict[str, Any]]) -> set[str]:
-    """The subjects listed by `idx:owned` literals (rows of `Q_OWNED`: IRIs relative to the node's
+    """The subjects listed by `idx:owned` literals (rows of `q_owned`: IRIs relative to the node's
     own IRI space), so a literal can never make a deletion reach a subject a description named."""
     out = set()
     for row in rows:

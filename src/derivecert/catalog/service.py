@@ -314,16 +314,14 @@ class Catalog(FilingLedger):
         bindings = self._owner_bindings(key)
         if bindings is None:
             return []
-        owned = records.owned_iris(self.backend.select(records.Q_OWNED, bindings))
+        owned = self._owned([key], bindings["g"])
         triples = self.backend.construct(records.Q_DATASET, bindings)
         return triples + (self.backend.construct(records.q_subjects(owned), {"g": bindings["g"]}) if owned else [])
 
-    def _owned(self, keys: list[str], institution: str) -> set[str]:
-        """The subjects the records' `idx:owned` literals list (read under the lock, before the
-        transaction that deletes them)."""
-        g = ox.NamedNode(graph_iri(institution))
-        return {iri for k in keys for iri in records.owned_iris(
-            self.backend.select(records.Q_OWNED, {"rec": ox.NamedNode(record_iri(k)), "g": g}))}
+    def _owned(self, keys: list[str], graph: ox.NamedNode) -> set[str]:
+        """The subjects the records' `idx:owned` literals list in `graph` (read under the lock,
+        before the transaction that deletes them)."""
+        return records.owned_iris(self.backend.select(records.q_owned(keys), {"g": graph})) if keys else set()
 
     def filed_by(self, number: str) -> str | None:
         entry = self.ensure_index().find_filing(number)
@@ -390,7 +388,7 @@ class Catalog(FilingLedger):
         when = now_utc().isoformat().replace("+00:00", "Z")
         replaced = [k for k in keys if self.index.get(k) is not None]
         ops = retire_filings_ops(replaced, institution) if replaced else []
-        ops += records._delete_records_ops(keys, institution, self._owned(replaced, institution))
+        ops += records._delete_records_ops(keys, institution, self._owned(replaced, ox.NamedNode(graph_iri(institution))))
         # an INSERT DATA a submission, not one for the group: Virtuoso's SPARQL compiler runs out of
         # memory past a few thousand triples in one operation (the operations stay one transaction)
         ops.extend(insert_data(graph_iri(institution), sub.all_triples()) for sub in subs)
@@ -421,7 +419,7 @@ class Catalog(FilingLedger):
             owner = self.locate(key)
             if owner is None or (institution is not None and owner != institution):
                 return False
-            ops = retire_filings_ops([key], owner) + records._delete_records_ops([key], owner, self._owned([key], owner))
+            ops = retire_filings_ops([key], owner) + records._delete_records_ops([key], owner, self._owned([key], ox.NamedNode(graph_iri(owner))))
             generation = self._commit(ops, [], [key])
             self.index.remove(key)
             self._committed(generation, [], [key])
