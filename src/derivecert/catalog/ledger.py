@@ -20,7 +20,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from ..vocab import DCERT, FILING_BASE
-from .model import DCT, GRAPH_BASE, IDX, PREFIXES, XSD, code_of, dataset_key, graph_iri, institution_of_graph, lit, record_iri
+from .model import DCT, GRAPH_BASE, IDX, PREFIXES, XSD, code_of, dataset_key, graph_iri, institution_of_graph, lit
+from .records import record_values
 from .sparql import sparql_iri, sparql_literal, sparql_term
 from .submission import Submission
 
@@ -42,7 +43,7 @@ def retire_filings_ops(keys: list[str], institution: str) -> list[str]:
     ledger, before the records are deleted (same transaction): a record already there (a store of
     the previous layout) is not copied again, so the ledger's status stays the one read."""
     graph, inst = sparql_iri(graph_iri(institution)), sparql_literal(institution)
-    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
+    recs = record_values(keys)
     return [
         f"INSERT {{ GRAPH {_LEDGER} {{ ?s ?p ?o . ?f idx:institution {inst} ; idx:key ?key }} }}\n"
         f"WHERE {{ VALUES ?rec {{ {recs} }}\n"

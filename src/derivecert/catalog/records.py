@@ -24,6 +24,11 @@ from .sparql import sparql_iri, sparql_literal
 RESERVED_PREFIX = BASE + "/"  # IRIs only this node mints (descriptions naming one are refused)
 
 
+def record_values(keys: list[str]) -> str:
+    """The records of `keys` as the terms of a `VALUES ?rec { ... }` block."""
+    return " ".join(sparql_iri(record_iri(k)) for k in keys)
+
+
 def _generation_ops(generation: str) -> list[str]:
     meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
     return [
@@ -38,7 +43,7 @@ def _delete_records_ops(keys: list[str], institution: str, owned: set[str] | fro
     `idx:owned` literals list (`owned_subjects`, read by the catalog under its lock); the
     subjects their `idx:part` links name go unless another record links them too."""
     graph = sparql_iri(graph_iri(institution))
-    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
+    recs = record_values(keys)
     ops = []
     if owned:
         subjects = " ".join(sparql_iri(s) for s in sorted(owned))
@@ -82,7 +87,7 @@ Q_DATASET = (f"{PREFIXES}CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{\n"
 
 def q_owned(keys: list[str]) -> str:
     """SELECT the `idx:owned` literals of the records of `keys` in graph ?g, in one query."""
-    recs = " ".join(sparql_iri(record_iri(k)) for k in keys)
+    recs = record_values(keys)
     return f"{PREFIXES}SELECT ?g ?rec ?owned WHERE {{ VALUES ?rec {{ {recs} }} GRAPH ?g {{ ?rec idx:owned ?owned }} }}"
 
 
