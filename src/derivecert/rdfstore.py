@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
-from typing import Any, cast
+from typing import Any
 
 from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
@@ -56,11 +56,6 @@ def _layers(graph: Graph) -> tuple | None:
     if type(store) is Layered and type(store.base) is SimpleMemory:
         return (store.base, store)
     return None
-
-
-def _indexed(graph: Graph) -> bool:
-    store = graph.store
-    return type(store) is SimpleMemory and all(hasattr(store, name) for name in _INDEXES)
 
 
 def triples(graph: Graph) -> Iterator[tuple]:
@@ -280,8 +275,8 @@ def union(data: Graph, more: Iterable[tuple] = ()) -> Graph:
     `data` is not modified. Over a SimpleMemory `data`, a Layered store: `more` laid over `data`'s
     store, which is read in place, not copied (so `data` must not change while the result is read);
     any other `data` is copied into a new SimpleMemory graph."""
-    if _indexed(data):
-        out = Graph(store=Layered(cast(SimpleMemory, data.store)))
+    if type(data.store) is SimpleMemory:  # a Layered `data` is copied: layers are one deep
+        out = Graph(store=Layered(data.store))
     else:
         out = Graph(store="SimpleMemory")
         add_all(out, data)
