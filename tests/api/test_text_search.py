@@ -10,6 +10,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS
 
 from derivecert.catalog import Catalog, EmbeddedStore, SearchQuery, build_submission
+from derivecert.catalog.index import FacetIndex
 from derivecert.catalog.text import TextIndex, index_text, match_expression, stem
 
 from .fakes import fake_run
@@ -157,8 +158,85 @@ def test_a_store_without_a_generation_has_its_text_index_built_once_not_at_every
     """A store no write of the node's reached (loaded behind it) has no generation: the text index
     is rebuilt at its first open only (a rebuild takes seconds per 100,000 datasets)."""
     text = TextIndex(tmp_path / "text.sqlite")
-    assert text.sync(None, []) is True
-    assert text.sync(None, []) is False
+    assert text.sync(None, FacetIndex()) is True
+    assert text.sync(None, FacetIndex()) is False
     text.close()
-    assert TextIndex(tmp_path / "text.sqlite").sync(None, []) is False
-    assert TextIndex(tmp_path / "text.sqlite").sync("g1", []) is True
+    assert TextIndex(tmp_path / "text.sqlite").sync(None, FacetIndex()) is False
+    assert TextIndex(tmp_path / "text.sqlite").sync("g1", FacetIndex()) is True
+
+
+MORE = [
+    # more records with the fixture's words: ties (same texts) and a tail filed after the ranking
+    ("flu-2", "Influenza surveillance counts", "流感监测周报", "Weekly counts by district", "AS-RES"),
+    ("flu-3", "Influenza vaccination", "流感疫苗接种", "Influenza doses by district and influenza season", "AS-PH"),
+    ("t2d-2", "Diabetes registry", "糖尿病登记", "Type 2 diabetes cohort", "AS-AI"),
+]
+QUERIES = ["influenza", "流感", "diabetes", "糖尿病", "district counts", "cohorts", "糖", "weekly influenza", "by"]
+
+
+def outcomes(store):
+    """Every query's total, facets and relevance pages (with a filter, and paged by one)."""
+    out = {}
+    for q in QUERIES:
+        for filters in ({}, {"scenario": ["AS-PH"]}):
+            whole = store.search(SearchQuery(text=q, filters=filters, sort="relevance"))
+            pages = [store.search(SearchQuery(text=q, filters=filters, sort="relevance", offset=k, limit=1)).items
+                     for k in range(whole.total)]
+            out[q, str(filters)] = (whole.total, whole.facets, [e.key for e in whole.items], [e.key for p in pages for e in p])
+    return out
+
+
+def test_frequent_words_find_and_rank_what_fts5_finds_and_ranks(tmp_path):
+    """With every word "frequent" (its match set and BM25 order kept, records filed since merged
+    in) a search answers as FTS5 alone does: totals, facet counts, relevance order and pages."""
+    plain = Catalog(EmbeddedStore(tmp_path / "plain", query_processes=0))
+    frequent = Catalog(EmbeddedStore(tmp_path / "frequent", query_processes=0))
+    frequent.text.frequent_at = 1
+    for store in (plain, frequent):
+        for record in RECORDS + MORE:
+            file(store, *record)
+    assert frequent.text._watermark > 0  # ranked after the first records; the last ones are its tail
+    assert frequent.text._watermark < len(frequent.index.entries)
+    assert plain.text._db.execute("SELECT count(*) FROM frequent").fetchone()[0] == 0
+    expected = outcomes(plain)
+    assert outcomes(frequent) == expected
+    assert expected["influenza", "{}"][0] == 4 and expected["influenza", "{'scenario': ['AS-PH']}"][0] == 2
+    file(frequent, "flu-3", "Hospital beds", "住院床位", "No longer about it", "AS-PH")  # replaced: its old row leaves
+    file(plain, "flu-3", "Hospital beds", "住院床位", "No longer about it", "AS-PH")
+    assert outcomes(frequent) == outcomes(plain)
+    for store in (plain, frequent):
+        store.close()
+
+
+def test_ties_in_relevance_come_newest_first(filled):
+    # the same texts as "flu" (its IRI too has as many words): the same BM25 score, filed later
+    file(filled, "flu0", "Influenza surveillance counts", "流感监测周报", "Weekly counts by district", "AS-RES")
+    assert names(filled, "流感") == ["flu0", "flu"]
+
+
+def test_the_text_index_follows_the_facet_index_numbering(tmp_path):
+    """Rows are facet-index ordinals: an index numbered otherwise (rebuilt, compacted) has the
+    text index rebuilt, even at the same store generation; appends keep it."""
+    from derivecert.catalog import RecordSummary
+
+    def record(n: int, title: str) -> RecordSummary:
+        return RecordSummary(key=f"{n:016x}", dataset=f"{BASE}{n}", institution="a", verdict="certified",
+                             modified=f"2026-01-01T00:00:0{n}Z", issued="2026-01-01", title={"en": title},
+                             codes={}, filing=None, text=title.casefold())
+
+    index = FacetIndex()
+    index.add_many([record(1, "influenza"), record(2, "diabetes")])
+    text = TextIndex(tmp_path / "text.sqlite")
+    assert text.sync("g1", index) is True and text.sync("g1", index) is False
+    index.add(record(3, "influenza counts"))
+    text.update(index, [record(3, "influenza counts")], "g2")
+    assert text.sync("g2", index) is False  # appended: the same numbering, extended
+    match = text.search("influenza")
+    assert sorted(index._ordinals(match.mask)) == [0, 2]
+
+    other = FacetIndex()  # the same records numbered otherwise: ordinal 0 is no longer "influenza"
+    other.add_many([record(3, "influenza counts")])
+    other.add(record(2, "diabetes"))
+    assert text.sync("g2", other) is True
+    assert [other._live(i).key for i in text.search("influenza").top(other.live, 10)] == [f"{3:016x}"]
+    text.close()

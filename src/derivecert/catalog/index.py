@@ -10,6 +10,7 @@ Over 400 lines because the records' compact encoding, the bitsets and the search
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import marshal
 import threading
@@ -17,6 +18,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import Protocol
 
 from .model import DIMENSIONS, RecordSummary, iri_lookalike_form
 from .search import SearchQuery, SearchResult
@@ -28,6 +30,19 @@ FORMAT = "derivecert-facet-index/3"
 def encode(entry: RecordSummary) -> bytes:
     """A record as the index keeps it: its summary and search text, as compact JSON."""
     return json.dumps({**entry.to_json(), "text": entry.text}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def fingerprint(text: str) -> str:
+    """A short digest naming an ordinal numbering (`FacetIndex.layout`)."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+class TextMatch(Protocol):
+    """What the text index (`text.TextIndex.search`) finds: a bitset of ordinals, and their ranking."""
+
+    mask: int
+
+    def top(self, hits: int, want: int) -> list[int]: ...
 
 
 def decode(data: bytes) -> RecordSummary:
@@ -85,6 +100,10 @@ class FacetIndex:
     Ordinals follow (modified, key), so "newest first" reads the highest set bits.  Facet
     counts follow the multi-select convention: a dimension's counts apply every filter but
     its own, so the client sees the alternatives it could add.
+
+    The text index numbers its rows by these ordinals: `layout` names the numbering (a digest of
+    the keys in ordinal order, chained with each key appended), unchanged by removals and kept in
+    the index file, and `freed` lists the ordinals removed since the text index last took them.
     """
 
     def __init__(self) -> None:
@@ -108,6 +127,8 @@ class FacetIndex:
         self._starts: list[int] = []
         self._decoded: dict[int, RecordSummary] = {}
         self.generation = 0
+        self.layout = fingerprint("")
+        self.freed: list[int] = []
 
     def __len__(self) -> int:
         return self.live.bit_count()
@@ -179,6 +200,11 @@ class FacetIndex:
     def records(self) -> list[RecordSummary]:
         """Every live record, in ordinal order."""
         return [self._live(i) for i in self._ordinals(self.live)]
+
+    def items(self) -> Iterator[tuple[int, RecordSummary]]:
+        """(ordinal, record) of every live record, decoded one at a time."""
+        for i in self._ordinals(self.live):
+            yield i, self._live(i)
 
     @staticmethod
     def _ordinals(mask: int) -> list[int]:
@@ -253,6 +279,10 @@ class FacetIndex:
                     arr[byte] |= bit
             entries_dims.append(dims)
         self.live = int.from_bytes(live, "little")
+        keys = [" " * 16] * n
+        for key, i in self.by_key.items():
+            keys[i] = key
+        self.layout = fingerprint("".join(keys))  # as `load` names a file's numbering
         self.masks = {dim: {v: int.from_bytes(a, "little") for v, a in t.items()} for dim, t in tables.items()}
         self.masks = {dim: {v: m for v, m in t.items() if m} for dim, t in self.masks.items()}
         self._changed()
@@ -263,6 +293,7 @@ class FacetIndex:
         bit = 1 << i
         self.entries.append(encode(entry))
         self.by_key[entry.key] = i
+        self.layout = fingerprint(self.layout + entry.key)
         self._link(entry)
         self.live |= bit
         for dim in DIMENSIONS:
@@ -277,6 +308,7 @@ class FacetIndex:
             return False
         entry = self._live(i)
         self.entries[i] = None
+        self.freed.append(i)
         self._decoded.pop(i, None)
         self._unlink(entry)
         bit = 1 << i
@@ -317,7 +349,7 @@ class FacetIndex:
         for number, key in self.by_filing.items():
             numbers[self.by_key[key]] = number.replace("\n", " ")
         meta = marshal.dumps({
-            "format": FORMAT, "live": self.live, "masks": self.masks, "offsets": offsets,
+            "format": FORMAT, "live": self.live, "masks": self.masks, "offsets": offsets, "layout": self.layout,
             "keys": "".join(keys), "forms": "\n".join(forms), "numbers": "\n".join(numbers),
         })
         return meta, blob
@@ -346,6 +378,8 @@ class FacetIndex:
         if not (len(value["keys"]) == 16 * index.entries.base == 16 * len(forms) == 16 * len(numbers)):
             raise ValueError("the facet index's maps do not match its records")
         index._pending = (value["keys"], forms, numbers)
+        # a file written before the layout was kept names the numbering of its keys
+        index.layout = value.get("layout") or fingerprint(value["keys"])
         return index
 
     def _text_mask(self, word: str) -> int:
@@ -377,12 +411,12 @@ class FacetIndex:
         self._text_cache[word] = mask
         return mask
 
-    def search(self, query: SearchQuery, ranked: list[str] | None = None) -> SearchResult:
-        """`ranked`: the keys the text index found for `query.text` (they replace the substring
-        match of its words), best first when `query.sort` is "relevance", which orders the page."""
+    def search(self, query: SearchQuery, text: TextMatch | None = None) -> SearchResult:
+        """`text`: what the text index found for `query.text` (it replaces the substring match of
+        its words), which orders the page when `query.sort` is "relevance"."""
         base = self.live
-        if ranked is not None:
-            base &= self._keys_mask(ranked)
+        if text is not None:
+            base &= text.mask
         else:
             for word in query.words():
                 base &= self._text_mask(word)
@@ -408,32 +442,13 @@ class FacetIndex:
                 counts.setdefault(v, 0)
             facets[dim] = {v: n for v, n in counts.items() if n or v in query.filters.get(dim, [])}
         total = hits.bit_count()
-        if ranked is not None and query.sort == "relevance":
-            items = [self._live(i) for i in self._ranked_page(hits, ranked, query)]
+        if text is not None and query.sort == "relevance":
+            items = [self._live(i) for i in text.top(hits, query.offset + query.limit)[query.offset:]]
         else:
             if query.sort == "relevance":  # no words to rank by
                 query = replace(query, sort="-modified")
             items = [self._live(i) for i in self._page(hits, query)]
         return SearchResult(total=total, items=items, facets=facets)
-
-    def _ranked_page(self, hits: int, ranked: list[str], query: SearchQuery) -> list[int]:
-        bits = hits.to_bytes((len(self.entries) + 8) // 8, "little")
-        want, out = query.offset + query.limit, []
-        for key in ranked:
-            i = self.by_key.get(key)
-            if i is not None and bits[i >> 3] >> (i & 7) & 1:
-                out.append(i)
-                if len(out) >= want:
-                    break
-        return out[query.offset:]
-
-    def _keys_mask(self, keys: list[str]) -> int:
-        bits = bytearray((len(self.entries) + 8) // 8)
-        for key in keys:
-            i = self.by_key.get(key)
-            if i is not None:
-                bits[i >> 3] |= 1 << (i & 7)
-        return int.from_bytes(bits, "little")
 
     def _page(self, hits: int, query: SearchQuery) -> list[int]:
         want = query.offset + query.limit

@@ -198,7 +198,7 @@ class Catalog(FilingLedger):
         if index is None:
             self.rebuild_index()
             return
-        self.text.sync(generation, _live_records(index))  # rebuilt only if of another generation
+        self.text.sync(generation, index)  # rebuilt only if of another generation or numbering
         self.index, self._generation, self._index_ready = index, generation, True
         self.index_source = "file"
         self._last_check = time.monotonic()
@@ -211,7 +211,7 @@ class Catalog(FilingLedger):
             entries = records._first_filed(self._summaries())
             index = FacetIndex()
             index.add_many(entries)
-            self.text.sync(generation, entries)
+            self.text.sync(generation, index)
             self.index = index
             self._generation = generation
             self._index_ready = True
@@ -238,7 +238,7 @@ class Catalog(FilingLedger):
     def _committed(self, generation: str, add: list[RecordSummary], remove: list[str]) -> None:
         """After the store's transaction and the index's change: the text index, then the
         generation (a text index left behind by a crash here is rebuilt at the next open)."""
-        self.text.update(add, remove, generation)
+        self.text.update(self.index, add, generation)
         self._generation = generation
         if self._file is not None and self._file.due():
             self._file.save(self.index, generation)
@@ -273,8 +273,7 @@ class Catalog(FilingLedger):
     def search(self, query: SearchQuery) -> SearchResult:
         """Faceted search; words in `query.text` are found by the ranked text index."""
         index = self.ensure_index()
-        ranked = self.text.search(query.text, ranked=query.sort == "relevance") if query.text.strip() else None
-        return index.search(query, ranked=ranked)
+        return index.search(query, text=self.text.search(query.text) if query.text.strip() else None)
 
     def search_sparql(self, query: SearchQuery) -> SearchResult:
         """The same search in SPARQL (what a plain-SPARQL peer answers); for tests and bench."""
@@ -441,12 +440,6 @@ class Catalog(FilingLedger):
             generation = self._commit([], added, [])
             self.index.add_many(added)
             self._committed(generation, added, [])
-
-
-def _live_records(index: FacetIndex):
-    """The index's live records, decoded one at a time (read only if the text index is rebuilt)."""
-    for i in index._ordinals(index.live):
-        yield index._live(i)
 
 
 def open_catalog(backend: CatalogStore | Catalog) -> Catalog:

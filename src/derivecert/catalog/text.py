@@ -13,51 +13,80 @@ pre-tokenisation, the same for what is indexed and what is asked:
   "cohorts" → "cohort", "studies" → "study"), enough for titles without the over-stemming
   of a full Porter stemmer.
 
-Ranking is FTS5's BM25 with the title weighted above the description.  The index is persisted
-beside an embedded store (``<store>.text.sqlite``; in memory for other stores) with the store
-generation it reflects: written after each store transaction, rebuilt from the store's records
-when missing or of another generation, so a crash between the two writes is repaired at the next
-start.  All SQL texts are constants; the query is bound as a parameter and holds only quoted
-tokens of the characters above (never FTS5 syntax from the user).
+Ranking is FTS5's BM25 with the title weighted above the description, ties newest first.  A row
+is the record's ordinal in the facet index (`index.FacetIndex`), so a match set is a bitset of
+the index's own numbering: no key strings, no lookups, no wait for the index's maps.  Tokens found
+in at least `FREQUENT` records (the catalog's common words) also have a row in ``frequent``:
+their match set as a bitset and their records in BM25 order (the order FTS5 gives, ranked once),
+so a common word costs a blob read, not a pass over 200,000 matches (docs/DESIGN.md, "Bulk
+loading and text search").
+
+The index is persisted beside an embedded store (``<store>.text.sqlite``; in memory for other
+stores) with the store generation and the facet index's `layout` it reflects: written after
+each store transaction, rebuilt from the facet index when missing, of another generation or of
+another numbering, so a crash between the two writes is repaired at the next start.  All SQL
+texts are constants; the query is bound as a parameter and holds only quoted tokens of the
+characters above (never FTS5 syntax from the user).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from array import array
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .index import fingerprint
 from .model import RecordSummary
+
+if TYPE_CHECKING:
+    from .index import FacetIndex
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
 #: BM25 weights of the columns title and body
 _WEIGHTS = (5.0, 1.0)
+_BM25 = f"bm25(texts, {', '.join(map(str, _WEIGHTS))})"
+#: records a token is in for it to be "frequent": below, FTS5 ranks its matches in a few ms
+FREQUENT = 4096
+#: ordinals of a frequent token's BM25 order read at a time (most pages need the first few)
+_CHUNK = 2048
 
-# A record's row is its key as a signed 64-bit integer (keys are 16 hex digits, `model.KEY`):
-# matches are read from the full-text index alone, never from the rows' content (20× faster).
+# A record's row is its ordinal in the facet index: matches are read from the full-text index
+# alone, never from the rows' content (20× faster), and turned into the index's bitset directly.
+_TEXTS = "CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(title, body, tokenize='unicode61')"
 _SCHEMA = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(title, body, tokenize='unicode61')",
+    _TEXTS,
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # a frequent token: its records' bitset (ordinals below the watermark), its records in BM25
+    # order (array "I") and their gains (array "d", `_gain`) as of the time it was ranked
+    "CREATE TABLE IF NOT EXISTS frequent (token TEXT PRIMARY KEY, bits BLOB NOT NULL, ranked BLOB NOT NULL, "
+    "gains BLOB NOT NULL)",
 )
-# the generation's name changes with the layout, so a file of another layout is rebuilt
-Q_GENERATION = "SELECT value FROM meta WHERE name = 'generation/texts'"
-Q_SET_GENERATION = "INSERT OR REPLACE INTO meta (name, value) VALUES ('generation/texts', ?)"
+# the names change with the layout, so a file of another layout is rebuilt
+_GENERATION, _LAYOUT, _WATERMARK, _AVGDL = "generation/texts-2", "layout/texts-2", "watermark/texts-2", "avgdl/texts-2"
+Q_STATE = "SELECT name, value FROM meta"
+Q_SET = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"
 Q_DELETE = "DELETE FROM texts WHERE rowid = ?"
 Q_INSERT = "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)"
 Q_MATCHES = "SELECT rowid FROM texts WHERE texts MATCH ?"
-Q_RANKED = f"SELECT rowid FROM texts WHERE texts MATCH ? ORDER BY bm25(texts, {', '.join(map(str, _WEIGHTS))})"
-_SIGN = 1 << 63
-
-
-def row_of(key: str) -> int:
-    return int(key, 16) - _SIGN
-
-
-def key_of(row: int) -> str:
-    return format(row + _SIGN, "016x")
+Q_MATCHES_FROM = "SELECT rowid FROM texts WHERE texts MATCH ? AND rowid >= ?"
+Q_RANKED = f"SELECT rowid FROM texts WHERE texts MATCH ? ORDER BY {_BM25}, rowid DESC"
+# the weighted frequency of a one-token term in each record since the ranking: its marked instances
+Q_INSTANCES_FROM = ("SELECT rowid, highlight(texts, 0, char(1), ''), highlight(texts, 1, char(1), '') FROM texts "
+                    "WHERE texts MATCH ? AND rowid >= ?")
+Q_SIZE = "SELECT sz FROM texts_docsize WHERE id = ?"
+Q_AVERAGES = "SELECT block FROM texts_data WHERE id = 1"
+Q_SCORED = f"SELECT rowid, {_BM25} FROM texts WHERE texts MATCH ? ORDER BY 2, rowid DESC"
+Q_VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, texts, row)"
+Q_FREQUENT_TOKENS = "SELECT term FROM temp.vocabulary WHERE doc >= ?"
+Q_FREQUENT_INSERT = "INSERT INTO frequent (token, bits, ranked, gains) VALUES (?, ?, ?, ?)"
+Q_FREQUENT_BITS = "SELECT rowid, bits FROM frequent WHERE token = ?"
+# FTS5's BM25 constants (fts5_aux.c)
+_K1, _B = 1.2, 0.75
 
 
 def stem(word: str) -> str:
@@ -89,8 +118,8 @@ def index_text(text: str) -> str:
     return " ".join(t for group in _tokens(text) for t in group)
 
 
-def match_expression(query: str) -> str | None:
-    """The FTS5 query for a user's words (all must occur), or None when it has no word."""
+def _terms(query: str) -> list[str]:
+    """The FTS5 terms of a user's words (all must occur)."""
     terms = []
     for group in _tokens(query):
         if len(group) == 1 and len(group[0]) == 1 and not group[0].isascii():
@@ -99,7 +128,17 @@ def match_expression(query: str) -> str | None:
             terms.append('"' + " ".join(group[:-1]) + '"')  # the bigrams, adjacent
         else:
             terms.append(f'"{group[0]}"')
-    return " AND ".join(terms) or None
+    return terms
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 query for a user's words (all must occur), or None when it has no word."""
+    return " AND ".join(_terms(query)) or None
+
+
+def _single_token(term: str) -> str | None:
+    """The token of a term that is one whole token (a frequent one has a row in ``frequent``)."""
+    return term[1:-1] if term.endswith('"') and " " not in term else None
 
 
 def record_texts(entry: RecordSummary) -> tuple[str, str]:
@@ -107,13 +146,88 @@ def record_texts(entry: RecordSummary) -> tuple[str, str]:
     return " ".join(entry.title.values()), entry.text
 
 
+def _idf(rows: int, hits: int) -> float:
+    """FTS5's inverse document frequency of a term in `hits` of `rows` records."""
+    idf = math.log((max(rows, hits) - hits + 0.5) / (hits + 0.5))
+    return idf if idf > 0 else 1e-6
+
+
+def _gain(frequency: float, size: int, avgdl: float) -> float:
+    """A one-token term's BM25 score in a record, without its idf (a constant for the term): FTS5's
+    formula, of the term's weighted frequency and the record's size in tokens, rounded so that
+    equal records tie whichever way it was computed (from FTS5's score, or here)."""
+    return round(frequency * (_K1 + 1) / (frequency + _K1 * (1 - _B + _B * size / avgdl)), 12)
+
+
+def _varints(data: bytes) -> list[int]:
+    """SQLite's varints (FTS5's column sizes and totals)."""
+    out, value = [], 0
+    for byte in data:
+        value = value << 7 | byte & 0x7F
+        if not byte & 0x80:
+            out.append(value)
+            value = 0
+    return out
+
+
+def _bits(ordinals) -> int:
+    """The bitset of `ordinals` (one byte written a record: no big-int shifts)."""
+    ordinals = list(ordinals)
+    if not ordinals:
+        return 0
+    bits = bytearray((max(ordinals) >> 3) + 1)
+    for i in ordinals:
+        bits[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bits, "little")
+
+
+class TextMatch:
+    """The records matching a query's words: `mask`, a bitset of facet-index ordinals (removed
+    records' bits may be set: the index keeps its live ones), and `top`, the best of a subset."""
+
+    def __init__(self, text: "TextIndex", terms: list[str], mask: int, frequent: dict[str, int]) -> None:
+        self.text, self.terms, self.mask, self._frequent = text, terms, mask, frequent
+
+    def top(self, hits: int, want: int) -> list[int]:
+        """The first `want` ordinals of `hits` (a subset of `mask`) in BM25 order, ties newest first."""
+        if want <= 0 or not hits:
+            return []
+        bits = hits.to_bytes((hits.bit_length() + 7) // 8, "little")
+
+        def hit(i: int) -> bool:
+            return i >> 3 < len(bits) and bits[i >> 3] >> (i & 7) & 1 == 1
+
+        expression = " AND ".join(self.terms)
+        text = self.text
+        with text._lock:
+            if len(self.terms) == 1 and self.terms[0] in self._frequent:
+                # one frequent token: its BM25 order, read until the page is full, merged with the
+                # records added since it was ranked (few), scored as of that ranking
+                out = text._ranked_prefix(self._frequent[self.terms[0]], hit, want)
+                if hits >> text._watermark:
+                    out += text._gains_since(expression, hit)
+                    out.sort()
+                return [-i for _, i in out[:want]]
+            out2: list[int] = []
+            for (i,) in text._db.execute(Q_RANKED, (expression,)):
+                if hit(i):
+                    out2.append(i)
+                    if len(out2) >= want:
+                        break
+            return out2
+
+
 class TextIndex:
-    """The FTS5 index of the catalog's records, keyed by record key, with its store generation."""
+    """The FTS5 index of the catalog's records, by facet-index ordinal, with its store generation."""
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._db = self._open()
+        self._watermark = 0  # ordinals the ``frequent`` rows cover (below it)
+        self._avgdl = 1.0  # the records' average size in tokens when they were ranked
+        self.frequent_at = FREQUENT  # (tests lower it to rank every word)
+        self._state()
 
     def _open(self, retry: bool = True) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path) if self.path else ":memory:", check_same_thread=False)
@@ -124,8 +238,9 @@ class TextIndex:
             db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
-            db.execute(Q_GENERATION).fetchall()
+            db.execute(Q_STATE).fetchall()
             db.execute(Q_MATCHES + " LIMIT 1", ('"probe"',)).fetchall()
+            db.execute("SELECT rowid, bits, ranked, gains FROM frequent LIMIT 1").fetchall()
         except sqlite3.DatabaseError:  # not a database, or a torn one: start afresh (`sync` refills it)
             db.close()
             if self.path is None or not retry:
@@ -136,48 +251,145 @@ class TextIndex:
         db.commit()
         return db
 
-    def generation(self) -> str | None:
+    def _state(self) -> dict[str, str]:
         with self._lock:
-            row = self._db.execute(Q_GENERATION).fetchone()
-        return row[0] if row else None
+            state = dict(self._db.execute(Q_STATE).fetchall())
+            watermark = state.get(_WATERMARK) or ""
+            self._watermark = int(watermark) if watermark.isdigit() else 0  # a torn meta: `sync` rebuilds
+            try:
+                self._avgdl = float(state.get(_AVGDL) or 1)
+            except ValueError:
+                self._avgdl = 1.0
+        return state
 
-    def sync(self, generation: str | None, entries: Iterable[RecordSummary]) -> bool:
-        """Rebuild from `entries` unless the index already reflects `generation`; True if rebuilt.
-        A store no write of the node's ever reached has no generation (None, kept as ""), like
-        the index file beside it: rebuilt once, not at every start."""
-        if self.generation() == (generation or ""):
+    def generation(self) -> str | None:
+        return self._state().get(_GENERATION)
+
+    def sync(self, generation: str | None, index: "FacetIndex") -> bool:
+        """Rebuild from `index` unless the text index already reflects `generation` and the index's
+        numbering (`FacetIndex.layout`); True if rebuilt.  A store no write of the node's ever
+        reached has no generation (None, kept as ""), like the index file beside it: rebuilt once,
+        not at every start."""
+        index.freed.clear()  # removals the index replayed from its journal: reflected here, or rebuilt
+        state = self._state()
+        if state.get(_GENERATION) == (generation or "") and state.get(_LAYOUT) == index.layout:
             return False
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM texts")
-            self._db.executemany(Q_INSERT, _rows(entries))
-            self._db.execute(Q_SET_GENERATION, (generation or "",))
+        self._rebuild(generation or "", index)
         return True
 
-    def update(self, added: Iterable[RecordSummary], removed: Iterable[str], generation: str) -> None:
-        """After a store transaction: drop `removed` keys (and those re-added), add `added`."""
-        added = list(added)
-        with self._lock, self._db:
-            self._db.executemany(Q_DELETE, ((row_of(k),) for k in {*removed, *(e.key for e in added)}))
-            self._db.executemany(Q_INSERT, _rows(added))
-            self._db.execute(Q_SET_GENERATION, (generation,))
+    def _rebuild(self, generation: str, index: "FacetIndex") -> None:
+        """Index every live record of `index` afresh, then rank the frequent tokens and set the
+        generation (two transactions: FTS5 writes its totals, which the ranking reads, at commit;
+        a crash between them leaves no generation, so the next start rebuilds)."""
+        with self._lock:
+            with self._db as db:
+                db.execute("DELETE FROM meta")
+                db.execute("DELETE FROM frequent")
+                db.execute("DROP TABLE texts")  # far faster than deleting a million rows one by one
+                db.execute(_TEXTS)
+                db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
+                                          for i, entry in index.items() for title, body in [record_texts(entry)]))
+            with self._db as db:
+                self._rank_frequent(len(index.entries))
+                db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, index.layout)])
 
-    def search(self, query: str, *, ranked: bool = True) -> list[str] | None:
-        """Keys of the records matching every word of `query`, best first if `ranked` (BM25 costs
-        about as much again as the match); None: no word to search."""
-        expression = match_expression(query)
-        if expression is None:
+    def _rank_frequent(self, watermark: int) -> None:
+        """The ``frequent`` rows of every token in at least `FREQUENT` records (in a transaction
+        after the rows' own): FTS5's BM25 order of each, once (about a minute at a million
+        datasets of the bench)."""
+        db = self._db
+        db.execute("DELETE FROM frequent")
+        db.execute(Q_VOCABULARY)
+        averages = _varints(db.execute(Q_AVERAGES).fetchone()[0]) if watermark else [0]
+        records, avgdl = averages[0], sum(averages[1:]) / max(1, averages[0])
+        for (token,) in db.execute(Q_FREQUENT_TOKENS, (self.frequent_at,)).fetchall():
+            rows = db.execute(Q_SCORED, ('"' + token.replace('"', '""') + '"',)).fetchall()
+            idf = _idf(records, len(rows))
+            ranked, gains = array("I", (i for i, _ in rows)), array("d", (round(-s / idf, 12) for _, s in rows))
+            db.execute(Q_FREQUENT_INSERT, (token, _bits(ranked).to_bytes((watermark + 7) // 8, "little"),
+                                           ranked.tobytes(), gains.tobytes()))
+        db.executemany(Q_SET, [(_WATERMARK, str(watermark)), (_AVGDL, repr(avgdl))])
+        self._watermark, self._avgdl = watermark, avgdl
+
+    def update(self, index: "FacetIndex", added: list[RecordSummary], generation: str) -> None:
+        """After a store transaction and the index's change: drop the ordinals the index freed,
+        add `added` at their ordinals.  An index renumbered (compacted) is indexed afresh; the
+        frequent tokens are ranked again once the records since their ranking outnumber those
+        before it (amortised: a record is ranked again a bounded number of times)."""
+        with self._lock:
+            appended = sorted((i, entry) for entry in added if (i := index.by_key.get(entry.key)) is not None)
+            layout = self._state().get(_LAYOUT) or ""
+            for _, entry in appended:  # the numbering `added` leads to from the one indexed here
+                layout = fingerprint(layout + entry.key)
+            if layout != index.layout:
+                self._rebuild(generation, index)
+                index.freed.clear()
+                return
+            rank = len(index.entries) - self._watermark > max(self.frequent_at, self._watermark)
+            with self._db as db:
+                db.executemany(Q_DELETE, ((i,) for i in index.freed))
+                index.freed.clear()
+                db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
+                                          for i, entry in appended for title, body in [record_texts(entry)]))
+                if not rank:
+                    db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
+            if rank:  # after the rows' commit (see `_rebuild`); the generation with the ranking
+                with self._db as db:
+                    self._rank_frequent(len(index.entries))
+                    db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
+
+    def search(self, query: str) -> TextMatch | None:
+        """The records matching every word of `query`; None: no word to search."""
+        terms = _terms(query)
+        if not terms:
             return None
         with self._lock:
-            rows = self._db.execute(Q_RANKED if ranked else Q_MATCHES, (expression,)).fetchall()
-        return [key_of(row) for row, in rows]
+            frequent: dict[str, int] = {}
+            mask: int | None = None
+            for term in terms:
+                token = _single_token(term)
+                row = self._db.execute(Q_FREQUENT_BITS, (token,)).fetchone() if token else None
+                if row is not None:
+                    frequent[term] = row[0]
+                    bits = int.from_bytes(row[1], "little")
+                    mask = bits if mask is None else mask & bits
+            rest = [t for t in terms if t not in frequent]
+            if rest and mask != 0:
+                found = _bits(i for i, in self._db.execute(Q_MATCHES, (" AND ".join(rest),)))
+                mask = found if mask is None else mask & found
+            if frequent:  # the frequent rows cover the ordinals below the watermark; FTS5 the rest
+                mask = (mask or 0) | _bits(i for i, in self._db.execute(Q_MATCHES_FROM, (" AND ".join(terms), self._watermark)))
+        return TextMatch(self, terms, mask or 0, frequent)
+
+    def _ranked_prefix(self, row: int, hit, want: int) -> list[tuple[float, int]]:
+        """(-gain, -ordinal) of the first `want` hits in a frequent token's BM25 order, read a
+        chunk at a time (a page of the best matches reads a few kB, not the whole order)."""
+        out: list[tuple[float, int]] = []
+        with self._db.blobopen("frequent", "ranked", row, readonly=True) as ranked, \
+                self._db.blobopen("frequent", "gains", row, readonly=True) as gains:
+            while len(out) < want:
+                chunk = array("I", ranked.read(4 * _CHUNK))
+                if not chunk:
+                    break
+                values = array("d", gains.read(8 * len(chunk)))
+                for i, gain in zip(chunk, values, strict=True):
+                    if hit(i):
+                        out.append((-gain, -i))
+                        if len(out) >= want:
+                            break
+        return out
+
+    def _gains_since(self, expression: str, hit) -> list[tuple[float, int]]:
+        """(-gain, -ordinal) of the hits among the records added since the ranking, with the
+        ranking's average size: the same BM25 as the ranked ones, whatever was added since."""
+        out = []
+        for i, title, body in self._db.execute(Q_INSTANCES_FROM, (expression, self._watermark)).fetchall():
+            if hit(i):
+                size = sum(_varints(self._db.execute(Q_SIZE, (i,)).fetchone()[0]))
+                frequency = _WEIGHTS[0] * title.count("\x01") + _WEIGHTS[1] * body.count("\x01")
+                out.append((-_gain(frequency, size, self._avgdl), -i))
+        return out
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _rows(entries: Iterable[RecordSummary]):
-    """(key, title, body) rows, pre-tokenised for FTS5."""
-    for e in entries:
-        title, body = record_texts(e)
-        yield row_of(e.key), index_text(title), index_text(body)
