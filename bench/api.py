@@ -4,6 +4,7 @@
     python bench/api.py              # 10,000 and 100,000 datasets (embedded store on disk)
     python bench/api.py --certify-only --requests 200   # single certification p50 / p99 only
     python bench/api.py --quick --datasets 100000   # the catalog at scale: bench/catalog_scale.py
+    python bench/api.py --datasets 1000000 --text-only   # its text search alone (no start without index file)
 
 Data: the certified demo descriptions of examples/ are certified once by the real engine, then
 cloned (new IRIs, keys, filing numbers) into N stored datasets with their descriptions,
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                     "many datasets, built or reused under var/bench/; start, search, disk and memory")
     ap.add_argument("--rebuild", action="store_true", help="with --datasets: build the store again")
     ap.add_argument("--index-only", action="store_true", help="with --datasets: the search index alone, no store")
+    ap.add_argument("--text-only", action="store_true", help="with --datasets: text search first seconds and settled, "
+                    "without the start without the index file")
     args = ap.parse_args(argv)
     if args.certify_only:
         return certify_only(args.requests or 200)
@@ -342,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.index_only:
             return catalog_scale.index_only(args.datasets, searches=200 if args.quick else 1000)
-        return catalog_scale.main(args.datasets, searches=200 if args.quick else 1000, rebuild=args.rebuild)
+        return catalog_scale.main(args.datasets, searches=200 if args.quick else 1000, rebuild=args.rebuild,
+                                  text_only=args.text_only)
     sizes = args.sizes or ([800] if args.quick else [10_000, 100_000])
     reps = 30 if args.quick else 200
     budget = 3.0 if args.quick else 60.0
