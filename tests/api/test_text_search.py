@@ -240,3 +240,22 @@ def test_the_text_index_follows_the_facet_index_numbering(tmp_path):
     assert text.sync("g2", other) is True
     assert [other._live(i).key for i in text.search("influenza").top(other.live, 10)] == [f"{3:016x}"]
     text.close()
+
+
+def test_a_match_ranked_again_by_a_write_since_is_ranked_by_fts5(tmp_path):
+    """A search matched before a write ranked the frequent words again (their rows replaced)
+    still gets its page, from FTS5, in the same order."""
+    store = Catalog(EmbeddedStore(tmp_path / "store", query_processes=0))
+    store.text.frequent_at = 1
+    for record in RECORDS + MORE:
+        file(store, *record)
+    with store.text._lock, store.text._db:
+        store.text._rank_frequent(len(store.index.entries))
+    store.text._state()
+    match = store.text.search("influenza")
+    expected = match.top(store.index.live, 10)
+    with store.text._lock, store.text._db:
+        store.text._rank_frequent(len(store.index.entries))
+    store.text._state()
+    assert match.top(store.index.live, 10) == expected and len(expected) == 4
+    store.close()

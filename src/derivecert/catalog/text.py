@@ -187,6 +187,7 @@ class TextMatch:
 
     def __init__(self, text: "TextIndex", terms: list[str], mask: int, frequent: dict[str, int]) -> None:
         self.text, self.terms, self.mask, self._frequent = text, terms, mask, frequent
+        self._ranking = text._rankings  # the ``frequent`` rows `frequent` names are of this ranking
 
     def top(self, hits: int, want: int) -> list[int]:
         """The first `want` ordinals of `hits` (a subset of `mask`) in BM25 order, ties newest first."""
@@ -200,7 +201,7 @@ class TextMatch:
         expression = " AND ".join(self.terms)
         text = self.text
         with text._lock:
-            if len(self.terms) == 1 and self.terms[0] in self._frequent:
+            if len(self.terms) == 1 and self.terms[0] in self._frequent and self._ranking == text._rankings:
                 # one frequent token: its BM25 order, read until the page is full, merged with the
                 # records added since it was ranked (few), scored as of that ranking
                 out = text._ranked_prefix(self._frequent[self.terms[0]], hit, want)
@@ -208,6 +209,7 @@ class TextMatch:
                     out += text._gains_since(expression, hit)
                     out.sort()
                 return [-i for _, i in out[:want]]
+            # other queries (and one ranked again by a write since it was matched): FTS5's BM25
             out2: list[int] = []
             for (i,) in text._db.execute(Q_RANKED, (expression,)):
                 if hit(i):
@@ -226,6 +228,7 @@ class TextIndex:
         self._db = self._open()
         self._watermark = 0  # ordinals the ``frequent`` rows cover (below it)
         self._avgdl = 1.0  # the records' average size in tokens when they were ranked
+        self._rankings = 0  # rankings of the frequent words since opened (a match names its own)
         self.frequent_at = FREQUENT  # (tests lower it to rank every word)
         self._state()
 
@@ -289,9 +292,12 @@ class TextIndex:
                 db.execute(_TEXTS)
                 db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
                                           for i, entry in index.items() for title, body in [record_texts(entry)]))
-            with self._db as db:
-                self._rank_frequent(len(index.entries))
-                db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, index.layout)])
+            try:
+                with self._db as db:
+                    self._rank_frequent(len(index.entries))
+                    db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, index.layout)])
+            finally:
+                self._state()
 
     def _rank_frequent(self, watermark: int) -> None:
         """The ``frequent`` rows of every token in at least `FREQUENT` records (in a transaction
@@ -309,7 +315,7 @@ class TextIndex:
             db.execute(Q_FREQUENT_INSERT, (token, _bits(ranked).to_bytes((watermark + 7) // 8, "little"),
                                            ranked.tobytes(), gains.tobytes()))
         db.executemany(Q_SET, [(_WATERMARK, str(watermark)), (_AVGDL, repr(avgdl))])
-        self._watermark, self._avgdl = watermark, avgdl
+        self._rankings += 1  # (its watermark and average size are read back once committed: `_state`)
 
     def update(self, index: "FacetIndex", added: list[RecordSummary], generation: str) -> None:
         """After a store transaction and the index's change: drop the ordinals the index freed,
@@ -334,9 +340,12 @@ class TextIndex:
                 if not rank:
                     db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
             if rank:  # after the rows' commit (see `_rebuild`); the generation with the ranking
-                with self._db as db:
-                    self._rank_frequent(len(index.entries))
-                    db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
+                try:
+                    with self._db as db:
+                        self._rank_frequent(len(index.entries))
+                        db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
+                finally:
+                    self._state()
 
     def search(self, query: str) -> TextMatch | None:
         """The records matching every word of `query`; None: no word to search."""
