@@ -301,7 +301,7 @@ class TextIndex:
 
     def _rank_frequent(self, watermark: int) -> None:
         """The ``frequent`` rows of every token in at least `FREQUENT` records (in a transaction
-        after the rows' own): FTS5's BM25 order of each, once (about a minute at a million
+        after the rows' own): FTS5's BM25 order of each, once (54 CPU s at a million
         datasets of the bench)."""
         db = self._db
         db.execute("DELETE FROM frequent")
