@@ -17,9 +17,9 @@ Ranking is FTS5's BM25 with the title weighted above the description, ties newes
 is the record's ordinal in the facet index (`index.FacetIndex`), so a match set is a bitset of
 the index's own numbering: no key strings, no lookups, no wait for the index's maps.  Tokens found
 in at least `FREQUENT` records (the catalog's common words) also have a row in ``frequent``:
-their match set as a bitset and their records in BM25 order (the order FTS5 gives, ranked once),
-so a common word costs a blob read, not a pass over 200,000 matches (docs/DESIGN.md, "Bulk
-loading and text search").
+their match set as a bitset and their records in BM25 order (the order FTS5 gives, ranked once;
+records added since are scored with the statistics of that ranking and merged), so a common word
+costs a blob read, not a pass over 200,000 matches (docs/DESIGN.md, "Bulk loading and text search").
 
 The index is persisted beside an embedded store (``<store>.text.sqlite``; in memory for other
 stores) with the store generation and the facet index's `layout` it reflects: written after
@@ -260,7 +260,7 @@ class TextIndex:
             watermark = state.get(_WATERMARK) or ""
             self._watermark = int(watermark) if watermark.isdigit() else 0  # a torn meta: `sync` rebuilds
             try:
-                self._avgdl = float(state.get(_AVGDL) or 1)
+                self._avgdl = float(state.get(_AVGDL) or 1) or 1.0  # (0 only with no record ranked)
             except ValueError:
                 self._avgdl = 1.0
         return state
