@@ -31,6 +31,7 @@ characters above (never FTS5 syntax from the user).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sqlite3
@@ -45,6 +46,8 @@ from .model import RecordSummary
 if TYPE_CHECKING:
     from .index import FacetIndex
 
+log = logging.getLogger(__name__)
+
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
 #: BM25 weights of the columns title and body
@@ -58,16 +61,19 @@ _CHUNK = 2048
 # A record's row is its ordinal in the facet index: matches are read from the full-text index
 # alone, never from the rows' content (20× faster), and turned into the index's bitset directly.
 _TEXTS = "CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(title, body, tokenize='unicode61')"
+_FREQUENT = ("CREATE TABLE IF NOT EXISTS {} (token TEXT PRIMARY KEY, bits BLOB NOT NULL, ranked BLOB NOT NULL, "
+             "gains BLOB NOT NULL, avgdl REAL NOT NULL)")
 _SCHEMA = (
     _TEXTS,
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # a frequent token: its records' bitset (ordinals below the watermark), its records in BM25
-    # order (array "I") and their gains (array "d", `_gain`) as of the time it was ranked
-    "CREATE TABLE IF NOT EXISTS frequent (token TEXT PRIMARY KEY, bits BLOB NOT NULL, ranked BLOB NOT NULL, "
-    "gains BLOB NOT NULL)",
+    # order (array "I") and their gains (array "d", `_gain`) with the records' average size
+    # when it was ranked; ``frequent_next``: a ranking under way (`_rank_next`)
+    _FREQUENT.format("frequent"),
+    _FREQUENT.format("frequent_next"),
 )
 # the names change with the layout, so a file of another layout is rebuilt
-_GENERATION, _LAYOUT, _WATERMARK, _AVGDL = "generation/texts-2", "layout/texts-2", "watermark/texts-2", "avgdl/texts-2"
+_GENERATION, _LAYOUT, _WATERMARK = "generation/texts-2", "layout/texts-2", "watermark/texts-2"
 Q_STATE = "SELECT name, value FROM meta"
 Q_SET = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)"
 Q_DELETE = "DELETE FROM texts WHERE rowid = ?"
@@ -80,11 +86,12 @@ Q_INSTANCES_FROM = ("SELECT rowid, highlight(texts, 0, char(1), ''), highlight(t
                     "WHERE texts MATCH ? AND rowid >= ?")
 Q_SIZE = "SELECT sz FROM texts_docsize WHERE id = ?"
 Q_AVERAGES = "SELECT block FROM texts_data WHERE id = 1"
-Q_SCORED = f"SELECT rowid, {_BM25} FROM texts WHERE texts MATCH ? ORDER BY 2, rowid DESC"
+Q_COUNT = "SELECT count(*) FROM texts WHERE texts MATCH ?"
+Q_SCORED_BELOW = f"SELECT rowid, {_BM25} FROM texts WHERE texts MATCH ? AND rowid < ? ORDER BY 2, rowid DESC"
 Q_VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, texts, row)"
 Q_FREQUENT_TOKENS = "SELECT term FROM temp.vocabulary WHERE doc >= ?"
-Q_FREQUENT_INSERT = "INSERT INTO frequent (token, bits, ranked, gains) VALUES (?, ?, ?, ?)"
-Q_FREQUENT_BITS = "SELECT rowid, bits FROM frequent WHERE token = ?"
+Q_FREQUENT_INSERT = "INSERT INTO {} (token, bits, ranked, gains, avgdl) VALUES (?, ?, ?, ?, ?)"
+Q_FREQUENT_BITS = "SELECT rowid, bits, avgdl FROM frequent WHERE token = ?"
 # FTS5's BM25 constants (fts5_aux.c)
 _K1, _B = 1.2, 0.75
 
@@ -185,7 +192,7 @@ class TextMatch:
     """The records matching a query's words: `mask`, a bitset of facet-index ordinals (removed
     records' bits may be set: the index keeps its live ones), and `top`, the best of a subset."""
 
-    def __init__(self, text: "TextIndex", terms: list[str], mask: int, frequent: dict[str, int]) -> None:
+    def __init__(self, text: "TextIndex", terms: list[str], mask: int, frequent: dict[str, tuple[int, float]]) -> None:
         self.text, self.terms, self.mask, self._frequent = text, terms, mask, frequent
         self._ranking = text._rankings  # the ``frequent`` rows `frequent` names are of this ranking
 
@@ -204,9 +211,10 @@ class TextMatch:
             if len(self.terms) == 1 and self.terms[0] in self._frequent and self._ranking == text._rankings:
                 # one frequent token: its BM25 order, read until the page is full, merged with the
                 # records added since it was ranked (few), scored as of that ranking
-                out = text._ranked_prefix(self._frequent[self.terms[0]], hit, want)
+                row, avgdl = self._frequent[self.terms[0]]
+                out = text._ranked_prefix(row, hit, want)
                 if hits >> text._watermark:
-                    out += text._gains_since(expression, hit)
+                    out += text._gains_since(expression, hit, avgdl)
                     out.sort()
                 return [-i for _, i in out[:want]]
             # other queries (and one ranked again by a write since it was matched): FTS5's BM25
@@ -227,8 +235,9 @@ class TextIndex:
         self._lock = threading.RLock()
         self._db = self._open()
         self._watermark = 0  # ordinals the ``frequent`` rows cover (below it)
-        self._avgdl = 1.0  # the records' average size in tokens when they were ranked
         self._rankings = 0  # rankings of the frequent words since opened (a match names its own)
+        self._epoch = 0  # changed by a rebuild and by `close`: a ranking under way stops
+        self._ranker: threading.Thread | None = None
         self.frequent_at = FREQUENT  # (tests lower it to rank every word)
         self._state()
 
@@ -243,7 +252,8 @@ class TextIndex:
                 db.execute(statement)
             db.execute(Q_STATE).fetchall()
             db.execute(Q_MATCHES + " LIMIT 1", ('"probe"',)).fetchall()
-            db.execute("SELECT rowid, bits, ranked, gains FROM frequent LIMIT 1").fetchall()
+            for table in ("frequent", "frequent_next"):  # (constants)
+                db.execute(f"SELECT rowid, bits, ranked, gains, avgdl FROM {table} LIMIT 1").fetchall()
         except sqlite3.DatabaseError:  # not a database, or a torn one: start afresh (`sync` refills it)
             db.close()
             if self.path is None or not retry:
@@ -259,10 +269,6 @@ class TextIndex:
             state = dict(self._db.execute(Q_STATE).fetchall())
             watermark = state.get(_WATERMARK) or ""
             self._watermark = int(watermark) if watermark.isdigit() else 0  # a torn meta: `sync` rebuilds
-            try:
-                self._avgdl = float(state.get(_AVGDL) or 1) or 1.0  # (0 only with no record ranked)
-            except ValueError:
-                self._avgdl = 1.0
         return state
 
     def generation(self) -> str | None:
@@ -285,9 +291,11 @@ class TextIndex:
         generation (two transactions: FTS5 writes its totals, which the ranking reads, at commit;
         a crash between them leaves no generation, so the next start rebuilds)."""
         with self._lock:
+            self._epoch += 1  # a ranking under way is of the rows replaced here
             with self._db as db:
                 db.execute("DELETE FROM meta")
                 db.execute("DELETE FROM frequent")
+                db.execute("DELETE FROM frequent_next")
                 db.execute("DROP TABLE texts")  # far faster than deleting a million rows one by one
                 db.execute(_TEXTS)
                 db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
@@ -300,28 +308,81 @@ class TextIndex:
                 self._state()
 
     def _rank_frequent(self, watermark: int) -> None:
-        """The ``frequent`` rows of every token in at least `FREQUENT` records (in a transaction
-        after the rows' own): FTS5's BM25 order of each, once (54 CPU s at a million
-        datasets of the bench)."""
+        """The ``frequent`` rows of every token in at least `FREQUENT` records, in one transaction
+        after the rows' own (a rebuild: 54 CPU s at a million datasets of the bench)."""
+        self._db.execute("DELETE FROM frequent")
+        for token in self._frequent_tokens():
+            self._rank_token("frequent", token, watermark)
+        self._db.execute(Q_SET, (_WATERMARK, str(watermark)))
+        self._rankings += 1  # (its watermark is read back once committed: `_state`)
+
+    def _frequent_tokens(self) -> list[str]:
+        self._db.execute(Q_VOCABULARY)
+        return [token for token, in self._db.execute(Q_FREQUENT_TOKENS, (self.frequent_at,)).fetchall()]
+
+    def _rank_token(self, table: str, token: str, watermark: int) -> None:
+        """`token`'s row in `table`: its records below `watermark` in FTS5's BM25 order, their
+        gains (the score over the token's idf, as FTS5 computes it: every record it is in), and
+        the average size they were scored with (the tail is scored with it: `_gains_since`)."""
         db = self._db
-        db.execute("DELETE FROM frequent")
-        db.execute(Q_VOCABULARY)
-        averages = _varints(db.execute(Q_AVERAGES).fetchone()[0]) if watermark else [0]
-        records, avgdl = averages[0], sum(averages[1:]) / max(1, averages[0])
-        for (token,) in db.execute(Q_FREQUENT_TOKENS, (self.frequent_at,)).fetchall():
-            rows = db.execute(Q_SCORED, ('"' + token.replace('"', '""') + '"',)).fetchall()
-            idf = _idf(records, len(rows))
-            ranked, gains = array("I", (i for i, _ in rows)), array("d", (round(-s / idf, 12) for _, s in rows))
-            db.execute(Q_FREQUENT_INSERT, (token, _bits(ranked).to_bytes((watermark + 7) // 8, "little"),
-                                           ranked.tobytes(), gains.tobytes()))
-        db.executemany(Q_SET, [(_WATERMARK, str(watermark)), (_AVGDL, repr(avgdl))])
-        self._rankings += 1  # (its watermark and average size are read back once committed: `_state`)
+        quoted = '"' + token.replace('"', '""') + '"'
+        averages = _varints(db.execute(Q_AVERAGES).fetchone()[0])
+        idf = _idf(averages[0], db.execute(Q_COUNT, (quoted,)).fetchone()[0])
+        rows = db.execute(Q_SCORED_BELOW, (quoted, watermark)).fetchall()
+        ranked, gains = array("I", (i for i, _ in rows)), array("d", (round(-s / idf, 12) for _, s in rows))
+        db.execute(Q_FREQUENT_INSERT.format(table), (token, _bits(ranked).to_bytes((watermark + 7) // 8, "little"),
+                                                     ranked.tobytes(), gains.tobytes(),
+                                                     sum(averages[1:]) / max(1, averages[0])))
+
+    def _rank_later(self, watermark: int) -> None:
+        """Rank the frequent words again in a thread (`_rank_next`), unless one is under way."""
+        if self._ranker is not None and self._ranker.is_alive():
+            return
+        self._ranker = threading.Thread(target=self._rank_next, args=(watermark, self._epoch),
+                                        name="derivecert-text-rank", daemon=True)
+        self._ranker.start()
+
+    def _rank_next(self, watermark: int, epoch: int) -> None:
+        """A ranking off the writes' path: a token at a time under the lock (searches and writes go
+        on between, with the last ranking and its tail), into ``frequent_next``, swapped in with
+        the watermark in one transaction.  Each token's gains are FTS5's of its moment, with the
+        average size they were computed with; a rebuild or `close` meanwhile stops it."""
+        try:
+            with self._lock:
+                if epoch != self._epoch:
+                    return
+                with self._db as db:
+                    db.execute("DELETE FROM frequent_next")
+                tokens = self._frequent_tokens()
+            for token in tokens:
+                with self._lock:
+                    if epoch != self._epoch:
+                        return
+                    with self._db:
+                        self._rank_token("frequent_next", token, watermark)
+            with self._lock:
+                if epoch != self._epoch:
+                    return
+                with self._db as db:
+                    db.execute(Q_SET, (_WATERMARK, str(watermark)))  # opens the transaction the swap is in
+                    db.execute("DROP TABLE frequent")
+                    db.execute("ALTER TABLE frequent_next RENAME TO frequent")
+                    db.execute(_FREQUENT.format("frequent_next"))
+                self._rankings += 1
+                self._state()
+        except sqlite3.Error as exc:  # the last ranking stays in force (and its tail grows)
+            log.warning("text index: the frequent words were not ranked again: %s", exc)
+
+    def settle(self) -> None:
+        """Wait for a ranking under way (tests, benches)."""
+        if self._ranker is not None:
+            self._ranker.join()
 
     def update(self, index: "FacetIndex", added: list[RecordSummary], generation: str) -> None:
         """After a store transaction and the index's change: drop the ordinals the index freed,
         add `added` at their ordinals.  An index renumbered (compacted) is indexed afresh; the
-        frequent tokens are ranked again once the records since their ranking outnumber those
-        before it (amortised: a record is ranked again a bounded number of times)."""
+        frequent tokens are ranked again, in the background, once the records since their ranking
+        outnumber those before it (amortised: a record is ranked again a bounded number of times)."""
         with self._lock:
             appended = sorted((i, entry) for entry in added if (i := index.by_key.get(entry.key)) is not None)
             layout = self._state().get(_LAYOUT) or ""
@@ -331,21 +392,14 @@ class TextIndex:
                 self._rebuild(generation, index)
                 index.freed.clear()
                 return
-            rank = len(index.entries) - self._watermark > max(self.frequent_at, self._watermark)
             with self._db as db:
                 db.executemany(Q_DELETE, ((i,) for i in index.freed))
                 index.freed.clear()
                 db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
                                           for i, entry in appended for title, body in [record_texts(entry)]))
-                if not rank:
-                    db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
-            if rank:  # after the rows' commit (see `_rebuild`); the generation with the ranking
-                try:
-                    with self._db as db:
-                        self._rank_frequent(len(index.entries))
-                        db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
-                finally:
-                    self._state()
+                db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
+            if len(index.entries) - self._watermark > max(self.frequent_at, self._watermark):
+                self._rank_later(len(index.entries))  # after the rows' commit: FTS5's totals are written then
 
     def search(self, query: str) -> TextMatch | None:
         """The records matching every word of `query`; None: no word to search."""
@@ -353,13 +407,13 @@ class TextIndex:
         if not terms:
             return None
         with self._lock:
-            frequent: dict[str, int] = {}
+            frequent: dict[str, tuple[int, float]] = {}
             mask: int | None = None
             for term in terms:
                 token = _single_token(term)
                 row = self._db.execute(Q_FREQUENT_BITS, (token,)).fetchone() if token else None
                 if row is not None:
-                    frequent[term] = row[0]
+                    frequent[term] = row[0], row[2]
                     bits = int.from_bytes(row[1], "little")
                     mask = bits if mask is None else mask & bits
             rest = [t for t in terms if t not in frequent]
@@ -388,17 +442,20 @@ class TextIndex:
                             break
         return out
 
-    def _gains_since(self, expression: str, hit) -> list[tuple[float, int]]:
+    def _gains_since(self, expression: str, hit, avgdl: float) -> list[tuple[float, int]]:
         """(-gain, -ordinal) of the hits among the records added since the ranking, with the
-        ranking's average size: the same BM25 as the ranked ones, whatever was added since."""
+        ranking's average size `avgdl`: the same BM25 as the ranked ones, whatever was added since."""
         out = []
         for i, title, body in self._db.execute(Q_INSTANCES_FROM, (expression, self._watermark)).fetchall():
             if hit(i):
                 size = sum(_varints(self._db.execute(Q_SIZE, (i,)).fetchone()[0]))
                 frequency = _WEIGHTS[0] * title.count("\x01") + _WEIGHTS[1] * body.count("\x01")
-                out.append((-_gain(frequency, size, self._avgdl), -i))
+                out.append((-_gain(frequency, size, avgdl), -i))
         return out
 
     def close(self) -> None:
+        with self._lock:
+            self._epoch += 1
+        self.settle()
         with self._lock:
             self._db.close()
