@@ -17,6 +17,12 @@ from .registry import register
 
 log = logging.getLogger("derivecert.catalog")
 
+#: update text written before `flush` writes the store's buffers out (≈ 400 documents of a bulk
+#: load, ≈ 40 MB of Oxigraph's buffers): a flush every batch of 50 cost the load ≈ 1 ms CPU a
+#: document more in RocksDB's flushes and compactions of small files (bench/load.py)
+FLUSH_AFTER_BYTES = 8 << 20
+
+
 class EmbeddedStore(CatalogStore):
     """Oxigraph in this process: on disk (`path`) or in memory (`path=None`)."""
 
@@ -25,6 +31,7 @@ class EmbeddedStore(CatalogStore):
         many worker processes, so that the time limit stops runaway queries (querypool)."""
         self.path = Path(path) if path else None
         self._writes = 0
+        self._unflushed = 0  # bytes of update text since the last flush
         self.query_pool = None
         self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="derivecert-flush")
         self._flushing: Future | None = None
@@ -55,6 +62,7 @@ class EmbeddedStore(CatalogStore):
     def update(self, update: str) -> None:
         self.ox.update(update)
         self._writes += 1
+        self._unflushed += len(update)
 
     def scan(self, predicate):
         """An index scan instead of a SPARQL query."""
@@ -118,12 +126,14 @@ class EmbeddedStore(CatalogStore):
 
     def flush(self) -> None:
         """Oxigraph keeps writes in memory buffers until flushed: ≈ 100 KB a replacement, 500 MB
-        after 5,000 (bench/load.py); a flush every batch keeps a bulk load's memory flat.  The
-        flush runs in the background (Oxigraph releases the GIL: a load files its next batch
-        meanwhile, ≈ 2 ms a document of disk writes off its path); one at a time, so at most two
-        batches' buffers are held, and an error of one is raised by the next call or by `close`."""
-        if self.path is None:
+        after 5,000 (bench/load.py).  Called after every batch, it flushes once
+        `FLUSH_AFTER_BYTES` of updates were written since the last, so a bulk load's memory stays
+        flat.  The flush runs in the background (Oxigraph releases the GIL: a load files its next
+        batch meanwhile, ≈ 2 ms a document of disk writes off its path); one at a time, and an
+        error of one is raised by the next flush or by `close`."""
+        if self.path is None or self._unflushed < FLUSH_AFTER_BYTES:
             return
+        self._unflushed = 0
         self._settle_flush()
         self._flushing = self._flusher.submit(self.ox.flush)
 
