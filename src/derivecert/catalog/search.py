@@ -75,15 +75,19 @@ def _matching(query: SearchQuery, filters: dict[str, list[str]]) -> str:
     A filter is a join of the property with the VALUES of its terms: the engines run it as an
     index lookup a record, where FILTER EXISTS { ... FILTER(IN) } was a subquery a record (and,
     in the facet counts, one a dimension).  A record with two of a filter's values gives two
-    rows: `_distinct` says when the callers must count or page distinct records."""
-    lines = [
+    rows: `_distinct` says when the callers must count or page distinct records.  Words are tested
+    in a grouped subquery of their own: Virtuoso tested them on every row the joins yielded (a
+    record's ten facet values: ten tests), and both engines then took about half the time
+    (Virtuoso 201 -> 118 ms, Oxigraph 149 -> 95 ms for a word's facet counts at 10,000)."""
+    lines = []
+    words = query.words()
+    if words:  # the records with the words, found once: grouped in a subquery (see below)
+        match = " && ".join(f"CONTAINS(?text, {sparql_literal(w)})" for w in words)
+        lines.append(f"{{ SELECT ?rec WHERE {{ ?rec idx:text ?text . FILTER({match}) }} GROUP BY ?rec }}")
+    lines += [
         "?rec a dcat:CatalogRecord ; foaf:primaryTopic ?ds .",
         "?res a dcert:CertificationResult ; dct:subject ?ds .",
     ]
-    words = query.words()
-    if words:
-        lines.append("?rec idx:text ?text .")
-        lines.append("FILTER(" + " && ".join(f"CONTAINS(?text, {sparql_literal(w)})" for w in words) + ")")
     for dim, terms in filters.items():
         lines.append(f"{_pattern(dim, '?f_' + dim)} VALUES ?f_{dim} {{ {' '.join(terms)} }}")
     return "\n    ".join(lines)
