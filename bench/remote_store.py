@@ -4,6 +4,8 @@
     python bench/remote_store.py --sizes 10000      # any sizes
     python bench/remote_store.py --sizes 100000 --backends virtuoso \
         --virtuoso-buffers 250000 --virtuoso-max-query-s 600   # Virtuoso alone at 100,000
+    python bench/remote_store.py --sizes 10000 --no-node \
+        --sparql-search-baseline ../base/src/derivecert/catalog/search.py  # SPARQL search: before/after
 
 Each backend gets the same work in the same run: the embedded Oxigraph store (the baseline),
 `oxigraph serve` and Virtuoso (Debian's virtuoso-opensource, writes through its SQL port: the
@@ -109,8 +111,9 @@ def text_queries() -> list[SearchQuery]:
     return [SearchQuery(filters=f, text=t, sort="relevance") for t, f in TEXT_QUERIES]
 
 
-def bench_backend(store, server, templates, n: int, replacements: int, sparql_searches: int) -> dict:
-    """`server`: the server's process (None: embedded), for its CPU seconds."""
+def bench_backend(store, server, templates, n: int, replacements: int, sparql_searches: int, baseline=None) -> dict:
+    """`server`: the server's process (None: embedded), for its CPU seconds; `baseline`: another
+    `sparql_search` timed beside this checkout's on the same store (`--sparql-search-baseline`)."""
     out: dict = {}
     t, cpu = time.perf_counter(), Cpu(server)
     for i in range(0, n, BATCH):  # the submissions' making is in the bench's CPU seconds
@@ -134,15 +137,23 @@ def bench_backend(store, server, templates, n: int, replacements: int, sparql_se
     text = ms_of(store.search, text_queries() * 5)
     out["text_p50_ms"], out["text_p95_ms"] = round(pct(text, 0.5), 3), round(pct(text, 0.95), 3)
     out["text_totals"] = [store.search(q).total for q in text_queries()]
-    # the search's three queries (page, total, facet counts) timed apart, then added up
-    parts: dict[str, list[float]] = {"page": [], "total": [], "facets": []}
-    for q in queries[:sparql_searches]:
-        for name, text in sparql_search(q).items():
-            parts[name] += ms_of(store.select, [text])
-    sparql = [sum(ms) for ms in zip(*parts.values(), strict=True)]
-    out["sparql_search_p50_ms"] = round(pct(sparql, 0.5), 2)
-    out["sparql_search_max_ms"] = round(max(sparql), 2)
-    out["sparql_search_parts_p50_ms"] = {name: round(pct(ms, 0.5), 2) for name, ms in parts.items()}
+    # the search's three queries (page, total, facet counts) timed apart, then added up; with a
+    # baseline (another checkout's `sparql_search`), the two forms take turns on each search
+    forms = {"": sparql_search, **({"baseline_": baseline} if baseline else {})}
+    parts = {f: {"page": [], "total": [], "facets": []} for f in forms}
+    cpu_s: dict[str, dict[str, float]] = {f: {} for f in forms}
+    for i, q in enumerate(queries[:sparql_searches]):
+        for f in sorted(forms, reverse=bool(i % 2)):
+            cpu = Cpu(server)
+            for name, text in forms[f](q).items():
+                parts[f][name] += ms_of(store.select, [text])
+            cpu_s[f] = {k: round(cpu_s[f].get(k, 0.0) + v, 1) for k, v in cpu.spent().items()}
+    for f in forms:
+        sparql = [sum(ms) for ms in zip(*parts[f].values(), strict=True)]
+        out[f + "sparql_search_cpu_s"] = cpu_s[f]  # the embedded store's queries are the bench's CPU
+        out[f + "sparql_search_p50_ms"] = round(pct(sparql, 0.5), 2)
+        out[f + "sparql_search_max_ms"] = round(max(sparql), 2)
+        out[f + "sparql_search_parts_p50_ms"] = {name: round(pct(ms, 0.5), 2) for name, ms in parts[f].items()}
     for q in queries[:3]:  # the server's answers are the index's (timed apart)
         assert store.search_sparql(q).total == store.search(q).total, q
     agg = ms_of(lambda _: store.run_query(QUERIES["aggregate"], "select", limit=10**6, timeout=600), range(3))
@@ -232,6 +243,19 @@ def open_backend(backend: str, work: Path, n: int, args) -> tuple[Catalog, objec
                                index_check_interval_s=-1, timeout=600)), server
 
 
+def load_sparql_search(path: Path):
+    """`sparql_search` of another checkout's catalog/search.py, imported as a module of this
+    package (its relative imports resolve to this checkout's model and sparql helpers)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("derivecert.catalog._baseline_search", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.sparql_search
+
+
 BACKENDS = ["embedded", "oxigraph-serve", "virtuoso", "virtuoso-http"]
 
 
@@ -245,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--searches", type=int, default=200, help="facet searches through a node's HTTP")
     ap.add_argument("--sparql-searches", type=int, default=12, help="searches run as SPARQL by the server")
     ap.add_argument("--no-node", action="store_true", help="no node process over a remote store")
+    ap.add_argument("--sparql-search-baseline", type=Path, metavar="SEARCH_PY",
+                    help="another checkout's src/derivecert/catalog/search.py: its sparql_search takes turns "
+                         "with this one's on the same store (before/after on one load)")
     # Virtuoso's virtuoso.ini (tests/api/servers.py VirtuosoServer); README "Scale out" says what 100,000 needs
     ap.add_argument("--virtuoso-buffers", type=int, default=100_000, help="NumberOfBuffers (8 KB pages)")
     ap.add_argument("--virtuoso-dirty-buffers", type=int, default=None, help="MaxDirtyBuffers (default 3/4 of buffers)")
@@ -253,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--virtuoso-max-query-mem", default="256M", help="MaxQueryMem")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([2000] if args.quick else [10_000])
+    baseline = load_sparql_search(args.sparql_search_baseline) if args.sparql_search_baseline else None
 
     from derivecert.api.app import load_engine
     from derivecert.settings import Settings
@@ -268,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"... {n} datasets on {backend}", file=sys.stderr, flush=True)
                 store, server = open_backend(backend, work, n, args)
                 try:
-                    row[backend] = bench_backend(store, server, templates, n, args.replacements, args.sparql_searches)
+                    row[backend] = bench_backend(store, server, templates, n, args.replacements, args.sparql_searches,
+                                                 baseline)
                     if server is not None and not args.no_node:
                         print(f"    node over {backend}", file=sys.stderr, flush=True)
                         row[backend]["node"] = measure_node(server, backend, args.searches, row[backend]["text_totals"])

@@ -20,15 +20,19 @@ record = st.fixed_dictionaries({
     "level": st.sampled_from(LEVELS),
     "inst": st.sampled_from(INSTS),
     "verdict": st.sampled_from(["certified", "conditional"]),
+    "depth": st.sampled_from(["primary", "secondary"]),
     "word": st.sampled_from(WORDS),
 })
 query = st.builds(
-    lambda scen, lev, inst, text, offset, limit, sort: SearchQuery(
-        filters={k: v for k, v in {"scenario": scen, "level": lev, "institution": inst}.items() if v},
+    lambda scen, lev, inst, verdict, depth, text, offset, limit, sort: SearchQuery(
+        filters={k: v for k, v in {"scenario": scen, "level": lev, "institution": inst, "verdict": verdict,
+                                    "depth": depth}.items() if v},
         text=text, offset=offset, limit=limit, sort=sort),
     st.lists(st.sampled_from(SCEN), max_size=2, unique=True),
     st.lists(st.sampled_from(LEVELS), max_size=2, unique=True),
-    st.lists(st.sampled_from(INSTS), max_size=1),
+    st.lists(st.sampled_from(INSTS), max_size=2, unique=True),
+    st.lists(st.sampled_from(["certified", "conditional"]), max_size=1),
+    st.lists(st.sampled_from(["primary", "secondary"]), max_size=2, unique=True),
     st.sampled_from(["", "influenza", "COHORT", "影像", "stage cohort"]),
     st.integers(0, 3), st.integers(1, 5), st.sampled_from(["-modified", "modified"]),
 )
@@ -42,7 +46,7 @@ def test_index_and_sparql_search_agree(records, queries):
         subs = []
         for i, r in enumerate(records):
             g, rg, results = fake_run(f"https://p.example.org/ds/{i}", title=f"Dataset {i} {r['word']}",
-                                      scenario=r["scenario"], level=r["level"], verdict=r["verdict"],
+                                      scenario=r["scenario"], level=r["level"], verdict=r["verdict"], depth=r["depth"],
                                       filing=f"DC-20250101-P{i:07d}")
             subs.append(build_submission(r["inst"], g, rg, results))
         store.bulk_add(subs)

@@ -29,6 +29,7 @@ from .servers import VirtuosoServer, free_port
 
 DS1 = "https://fake.example.org/ds/1"
 DS2 = "https://fake.example.org/ds/2"
+DS3 = "https://fake.example.org/ds/3"
 
 
 def submit(store, inst, dataset, **kw):
@@ -336,6 +337,49 @@ def test_sparql_search_agrees_with_the_index(store):
         assert a.total == b.total
         assert {k: v for k, v in a.facets.items() if v} == {k: v for k, v in b.facets.items() if v}
         assert [i.key for i in a.items] == [i.key for i in b.items]
+
+
+def test_sparql_search_agrees_with_the_index_across_dimensions(store):
+    """The SPARQL form on every backend (Virtuoso too): filters in several dimensions, words with
+    filters, the institution facet, the verdict and depth concepts, a record holding two of a
+    filter's values (counted and paged once), and queries that match nothing."""
+    submit(store, "hospital-a", DS1, title="Influenza weekly counts", scenario=("AS-PH", "AS-EMERG"),
+           technique=("GT-AGG", "GT-DEID"))
+    submit(store, "hospital-b", DS2, title="Diabetes cohort", scenario=("AS-RES",), level="L3",
+           filing="DC-20250101-BBBB0002", verdict="conditional", depth="secondary")
+    submit(store, "hospital-b", DS3, title="Influenza cohort", scenario=("AS-PH", "AS-RES"), level="L2",
+           filing="DC-20250101-BBBB0003")
+    both = SearchQuery(filters={"scenario": ["AS-PH", "AS-EMERG"]})
+    queries = [
+        SearchQuery(),
+        both,
+        SearchQuery(filters={"scenario": ["AS-PH", "AS-RES"], "level": ["L2", "L3"], "institution": ["hospital-b"]}),
+        SearchQuery(filters={"scenario": ["AS-PH"], "technique": ["GT-DEID", "GT-AGG"]}, text="influenza"),
+        SearchQuery(filters={"institution": ["hospital-a", "hospital-b"]}, text="cohort", sort="modified"),
+        SearchQuery(filters={"verdict": ["conditional"]}),
+        SearchQuery(filters={"depth": ["primary"], "verdict": ["certified", "conditional"]}, limit=1, offset=1),
+        SearchQuery(filters={"institution": ["nowhere"]}),  # matches nothing
+        SearchQuery(filters={"scenario": ["not a code!"], "depth": ["tertiary"]}),  # no valid term: nothing
+        SearchQuery(text="influenza diabetes"),  # no record has both words
+    ]
+    for q in queries:
+        a, b = store.search(q), store.search_sparql(q)
+        assert a.total == b.total, q
+        assert {k: v for k, v in a.facets.items() if v} == {k: v for k, v in b.facets.items() if v}, q
+        assert [i.key for i in a.items] == [i.key for i in b.items], q
+    # DS1 holds both filtered scenarios: one record, one item; each dimension's counts ignore its own filter
+    res = store.search_sparql(both)
+    assert res.total == 2 and len(res.items) == 2
+    assert res.facets["scenario"] == {"AS-PH": 2, "AS-EMERG": 1, "AS-RES": 2}
+    assert res.facets["institution"] == {"hospital-a": 1, "hospital-b": 1}
+    res = store.search_sparql(SearchQuery(filters={"verdict": ["conditional"], "institution": ["hospital-b"]}))
+    assert res.facets["verdict"] == {"certified": 1, "conditional": 1}
+    assert res.facets["institution"] == {"hospital-b": 1}
+    assert res.facets["depth"] == {"secondary": 1}
+    empty = store.search_sparql(SearchQuery(filters={"institution": ["nowhere"]}))
+    assert empty.total == 0 and empty.items == []
+    assert empty.facets["institution"] == {"hospital-a": 1, "hospital-b": 2, "nowhere": 0}
+    assert not any(v for dim, v in empty.facets.items() if dim != "institution")
 
 
 @pytest.mark.parametrize("server_fixture", ["oxigraph_server", "virtuoso_server"])
