@@ -188,9 +188,19 @@ class StoreSettings(Table):
     #: (at start, and after another node's write): timeout_s bounds one ordinary query, and at
     #: 100,000 datasets on Virtuoso these reads take 20 to 80 s (README "Scale out")
     index_rebuild_timeout_s: float = 600.0
+    #: remote stores: a folder of this node's own (not shared with another node) where it keeps
+    #: its facet and text indexes, so it starts from them and reads only the writes made since
+    #: (the store's change feed) instead of the whole catalog; unset: rebuilt at every start
+    index_dir: Path | None = None
+    #: remote stores: how many writes the store's change feed keeps; a node further behind
+    #: (down longer, or its index_dir older) reads the whole catalog again
+    feed_keep: int = Field(default=10000, ge=100, le=10_000_000)
 
     @model_validator(mode="after")
     def _remote_urls(self) -> "StoreSettings":
+        if self.index_dir is not None and self.kind != "remote":
+            raise ValueError("store.index_dir 仅用于远程存储 (store.kind = 'remote')；嵌入式存储的索引保存在存储旁 / "
+                             "store.index_dir is for store.kind = 'remote' (an embedded store keeps its index beside it)")
         if self.kind == "remote" and not (self.query_url and self.update_url):
             raise ValueError("store.kind = 'remote' needs store.query_url and store.update_url")
         if self.sql_address and self.dialect != "virtuoso":

@@ -51,6 +51,17 @@ class IndexFile:
 
     def open(self, generation: str | None) -> FacetIndex | None:
         """The index of the store at `generation`, or None when the files cannot give it."""
+        opened = self._replay(generation, latest=False)
+        return opened[0] if opened is not None else None
+
+    def open_latest(self) -> tuple[FacetIndex, str | None] | None:
+        """The index as far as the snapshot and its journal go, and the token it is at (a node
+        over a shared store: the position in the store's change feed, `Catalog._catch_up`),
+        or None when the files cannot give one."""
+        return self._replay(None, latest=True)
+
+    def _replay(self, generation: str | None, *, latest: bool) -> tuple[FacetIndex, str | None] | None:
+        """The snapshot and its journal's lines up to `generation` (`latest`: every whole line)."""
         try:
             with self.snapshot.open("rb") as f:
                 if f.readline() != MAGIC:
@@ -76,7 +87,7 @@ class IndexFile:
             lines = []
         kept, size = 0, 0  # lines and bytes of the journal up to the store's generation
         for n, raw in enumerate(lines, 1):
-            if current == generation:
+            if current == generation and not latest:
                 break
             try:
                 line = json.loads(raw)
@@ -90,7 +101,7 @@ class IndexFile:
                 index.add(RecordSummary.from_json(data, text=data.get("text") or ""))
             current = line.get("gen")
             kept, size = n, sum(len(r) + 1 for r in lines[:n])
-        if current != generation:
+        if current != generation and not latest:
             log.warning("search index %s is of another generation than the store: rebuilding it", self.folder)
             return None
         if kept < len(lines):  # a line the store never reached: cut it, or a later write with
@@ -98,7 +109,7 @@ class IndexFile:
                 f.truncate(size)
                 os.fsync(f.fileno())
         self.lines = kept
-        return index
+        return index, current
 
     def begin(self, prev: str | None, generation: str, add: list[RecordSummary], remove: list[str]) -> int:
         """Journal a write before the store is written; the journal's size before it (for `undo`)."""

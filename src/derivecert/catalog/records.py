@@ -37,6 +37,52 @@ def _generation_ops(generation: str) -> list[str]:
     ]
 
 
+#: the change feed of a shared store (README "Scale out", DESIGN.md "Remote stores"): each write
+#: records, in the transaction that sets its generation, the keys it changed, under a sequence
+#: number one more than the feed's head, so another node applies the write instead of reading
+#: every record again.  All of it is in the node's `_meta` graph and `idx:` vocabulary, which a
+#: submission may never name (`submission.check_description`).
+FEED = CATALOG + "/feed/"
+#: a change of more keys than this is recorded as "every key" (`*`): readers rebuild their index
+FEED_MAX_KEYS = 5000
+
+
+def _feed_ops(generation: str, keys: list[str], keep: int) -> list[str]:
+    """Record a write in the feed, in the write's own transaction: the entry `keep` changes back
+    is dropped (one exact lookup, not a scan of the feed), the new entry takes the number after
+    the head's (the highest, should writers that raced have left two) and becomes the head.
+    (Virtuoso 7.2.5 gives no solution for a WHERE of an unmatched OPTIONAL and a BIND, so the
+    head is read by an aggregate, which has one solution on every server.)"""
+    meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
+    entry = sparql_iri(FEED + generation)
+    changed = "*" if len(keys) > FEED_MAX_KEYS else " ".join(sorted(set(keys)))
+    return [
+        f"DELETE {{ GRAPH {meta} {{ ?c ?p ?o }} }} WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?n . "
+        f"BIND(?n - {int(keep) - 1} AS ?old) ?c idx:seq ?old . ?c ?p ?o }} }}",
+        f"INSERT {{ GRAPH {meta} {{ {entry} idx:seq ?next ; idx:generation {sparql_literal(generation)} ; "
+        f"idx:keys {sparql_literal(changed)} }} }}\n"
+        f"WHERE {{ {{ SELECT (MAX(?m) AS ?n) WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?m }} }} }} "
+        "BIND(COALESCE(?n + 1, 1) AS ?next) }",
+        f"DELETE WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?m }} }}",
+        f"INSERT {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?s }} }} WHERE {{ GRAPH {meta} {{ {entry} idx:seq ?s }} }}",
+    ]
+
+
+def q_feed(seqs: list[int], *, keys: bool = False) -> str:
+    """SELECT the feed's entries of these sequence numbers (the node's own integers, looked up
+    one by one rather than filtering the whole feed), with their keys if `keys`."""
+    values = " ".join(str(int(n)) for n in seqs)
+    more = " ; idx:keys ?keys" if keys else ""
+    return (f"{PREFIXES}SELECT ?seq ?gen{' ?keys' if keys else ''} WHERE {{ VALUES ?seq {{ {values} }} "
+            f"GRAPH {sparql_iri(META_GRAPH)} {{ ?c idx:seq ?seq ; idx:generation ?gen{more} }} }}")
+
+
+def q_summaries(keys: list[str]) -> str:
+    """SELECT the summaries and search texts of the records of `keys` (`model.KEY` only), in any graph."""
+    return (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ VALUES ?rec {{ {record_values(keys)} }} "
+            "GRAPH ?g { ?rec idx:summary ?summary OPTIONAL { ?rec idx:text ?text } } }")
+
+
 def _delete_records_ops(keys: list[str], institution: str, owned: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Delete records and the subjects only they own, in the institution's graph only: whatever
     another graph says about the same IRIs is never touched.  `owned`: the subjects the records'
@@ -75,6 +121,10 @@ def valid_summary(graph: ox.NamedNode | Any, record: ox.NamedNode | Any, summary
 # The store's own queries: constant texts, values bound by name (see `sparql_term`).
 Q_GENERATION = (f"{PREFIXES}SELECT ?x WHERE {{ GRAPH {sparql_iri(META_GRAPH)} "
                 f"{{ {sparql_iri(CATALOG)} idx:generation ?x }} }}")
+#: the store's generation and the feed's head (absent: no write kept a feed); writers that raced
+#: may leave two of either
+Q_HEAD = (f"{PREFIXES}SELECT ?x ?head WHERE {{ GRAPH {sparql_iri(META_GRAPH)} {{ {sparql_iri(CATALOG)} idx:generation ?x "
+          f"OPTIONAL {{ {sparql_iri(CATALOG)} idx:feedSeq ?head }} }} }}")
 Q_SUMMARIES = (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ GRAPH ?g {{ ?rec a dcat:CatalogRecord ; "
                "idx:summary ?summary . OPTIONAL { ?rec idx:text ?text } } }")
 Q_RECORD = (f"{PREFIXES}SELECT ?g ?rec ?result ?summary ?issued ?modified WHERE {{ GRAPH ?g {{ "

@@ -48,6 +48,10 @@ log = logging.getLogger("derivecert.catalog")
 #: submissions a transaction of `replace_many` at most: searches wait for the catalog's lock while
 #: it is written (≈ 4 ms a document), so a batch of 100 from the API is two waits, not one of 0.4 s
 GROUP_MAX = 50
+#: a shared store's feed entries read again at every catch-up (`Catalog._catch_up`): a write on a
+#: server that does not serialise writers takes its number when it reads the head and may commit
+#: after writes numbered up to this many after it
+FEED_WINDOW = 64
 
 
 class Catalog(FilingLedger):
@@ -71,6 +75,13 @@ class Catalog(FilingLedger):
         #: dataset of users' queries even before they file anything (`user_dataset`)
         self.institutions: set[str] = set()
         self.index_source = ""  # where the index came from: "file" (beside the store) or "store"
+        # a shared store (other nodes write it): where the index is in the store's change feed,
+        # (sequence number, that entry's generation), and the store's generation it last saw
+        self._feed: tuple[int, str] = (0, "")
+        self._synced: tuple[frozenset[str], int] | None = None  # (generations, head) last read
+        self._applied: dict[str, int] = {}  # entries of the last FEED_WINDOW numbers applied
+        self.rebuilds = 0  # full reads of the catalog (start without a file, feed out of reach)
+        self.feed_applied = 0  # other writes applied from the feed instead
 
     # the backend's primitives, as callers of the catalog see them -----------------------------
     @property
@@ -169,13 +180,91 @@ class Catalog(FilingLedger):
                 now = time.monotonic()
                 if now - self._last_check >= self.backend.index_check_interval_s:
                     self._last_check = now
-                    if self.read_generation() != self._generation:
-                        self.rebuild_index()
+                    self._catch_up()
             return self.index
 
     def read_generation(self) -> str | None:
         rows = self.backend.select(records.Q_GENERATION)
         return rows[0]["x"].value if rows else None
+
+    def _read_head(self) -> tuple[frozenset[str], int]:
+        """The store's generations (one; two after writers raced on `oxigraph serve`, until the
+        next write) and the head of its change feed (0: no write kept a feed)."""
+        rows = self.backend.select(records.Q_HEAD)
+        return frozenset(r["x"].value for r in rows), max((_integer(r.get("head")) for r in rows), default=0)
+
+    def _feed_window(self, low: int, head: int) -> dict[str, int]:
+        """The feed's entries numbered `low` to `head`: generation -> number."""
+        rows = self.backend.select(records.q_feed(list(range(low, head + 1)))) if head >= low else []
+        return {row["gen"].value: _integer(row["seq"]) for row in rows}
+
+    def _catch_up(self, retry: bool = True) -> None:
+        """A shared store: apply the writes made since the index's position in the change feed,
+        reading back only the records they changed; rebuild the index from the store when the
+        feed does not reach back to that position (pruned, a store restored or replaced) or does
+        not name the store's generation (a writer that keeps no feed: an older node).
+
+        Writers on `oxigraph serve` are not serialised (two concurrent writes may read the same
+        head and take one number; a write may commit after a later-numbered one), so the
+        entries of the last `FEED_WINDOW` numbers are read again at each catch-up and those not
+        yet applied are applied (DESIGN.md "Remote stores")."""
+        generations, head = self._read_head()
+        if (generations, head) == self._synced:
+            return
+        at, at_generation = self._feed
+        low = max(at - FEED_WINDOW + 1, 1)
+        if head < at or head - low >= self.backend.feed_keep:
+            self.rebuild_index()  # a store restored or replaced, or the feed pruned past the index
+            return
+        window = self._feed_window(low, head)
+        if at > 0 and window.get(at_generation) != at:
+            self.rebuild_index()  # the index's position is not in the feed: another history
+            return
+        if not generations <= window.keys() | self._applied.keys():
+            if retry:  # a write between the two reads, or a writer that keeps no feed
+                self._catch_up(retry=False)
+            else:
+                self.rebuild_index()
+            return
+        new = {g: n for g, n in window.items() if g not in self._applied}
+        keys: set[str] = set()
+        if new:
+            rows = self.backend.select(records.q_feed(sorted(set(new.values())), keys=True))
+            keys = {k for row in rows if row["gen"].value in new for k in row["keys"].value.split()}
+        if "*" in keys:
+            self.rebuild_index()  # a change too large for the feed (a bulk load's batch)
+            return
+        if keys:
+            self._apply(sorted(k for k in keys if is_key(k)), _head_position(window, head), generations)
+        else:  # only this node's own writes: the position moves, the file's token stays (a start
+            self._feed = _head_position(window, head)  # from the file reads those writes back)
+        self._applied = {g: n for g, n in {**self._applied, **window}.items() if n > head - FEED_WINDOW}
+        self._synced = (generations, head)
+        self.feed_applied += len(new)
+
+    def _apply(self, keys: list[str], position: tuple[int, str], generations: frozenset[str]) -> None:
+        """Read back the records of `keys` (as they are now) into the index, the text index and
+        the index file: a key without a valid record is removed."""
+        found: list[RecordSummary] = []
+        for i in range(0, len(keys), 500):
+            for row in self.backend.select(records.q_summaries(keys[i:i + 500]), timeout=self.backend.scan_timeout):
+                summary = records.json_object(row["summary"].value) if isinstance(row["summary"], ox.Literal) else None
+                if summary is not None and records.valid_summary(row["g"], row["rec"], summary):
+                    text = row.get("text")
+                    found.append(RecordSummary.from_json(summary, text=text.value if isinstance(text, ox.Literal) else ""))
+        added = records._first_filed(found)
+        removed = sorted(set(keys) - {e.key for e in added})
+        token = _feed_token(position, generations)
+        if self._file is not None:
+            self._file.begin(self._generation, token, added, removed)
+        for key in removed:
+            self.index.remove(key)
+        for entry in added:
+            self.index.add(entry)
+        self.text.update(self.index, added, token)
+        self._generation, self._feed = token, position
+        if self._file is not None and self._file.due():
+            self._file.save(self.index, token)
 
     def _summaries(self) -> list[RecordSummary]:
         """Every record the store could have written (`valid_summary`), with its search text."""
@@ -190,6 +279,9 @@ class Catalog(FilingLedger):
     def _open_index(self) -> None:
         """The index from its file beside the store when it describes the store's generation
         (a start in seconds at a million datasets), else rebuilt from the store."""
+        if self.backend._shared():
+            self._open_shared()
+            return
         if self._file is None:
             self.rebuild_index()
             return
@@ -203,11 +295,36 @@ class Catalog(FilingLedger):
         self.index_source = "file"
         self._last_check = time.monotonic()
 
+    def _open_shared(self) -> None:
+        """A shared store: the index from the node's own file at the position it was saved at,
+        then the writes since then from the store's change feed (`_catch_up`)."""
+        opened = self._file.open_latest() if self._file is not None else None
+        position = _feed_position(opened[1]) if opened is not None else None
+        if opened is None or position is None:
+            self.rebuild_index()
+            return
+        index, token = opened
+        self.text.sync(token, index)  # rebuilt only if of another position or numbering
+        # the entries of the window before the position are read again (applied or not, the
+        # file does not say): a few records read back, not the catalog
+        self.index, self._generation, self._feed, self._synced, self._applied = index, token, position, None, {}
+        self._index_ready, self.index_source = True, "file"
+        self._last_check = time.monotonic()
+        self._catch_up()
+
     def rebuild_index(self) -> None:
         """Read every record back into the search index, accepting a record only where the
         store could have written it (`valid_summary`), and keep it beside the store."""
         with self._lock:
-            generation = self.read_generation()
+            shared = self.backend._shared()
+            if shared:  # the feed's head before the records: what is written after, the next catch-up reads
+                generations, head = self._read_head()
+                window = self._feed_window(max(head - FEED_WINDOW + 1, 1), head)
+                position = _head_position(window, head)
+                generation: str | None = _feed_token(position, generations)
+            else:
+                generation = self.read_generation()
+            self.rebuilds += 1
             entries = records._first_filed(self._summaries())
             index = FacetIndex()
             index.add_many(entries)
@@ -217,6 +334,8 @@ class Catalog(FilingLedger):
             self._index_ready = True
             self.index_source = "store"
             self._last_check = time.monotonic()
+            if shared:
+                self._feed, self._synced, self._applied = position, (generations, head), window
             if self._file is not None:
                 self._file.save(index, generation)
 
@@ -226,22 +345,40 @@ class Catalog(FilingLedger):
         (`indexfile`); the new generation.  The caller then changes the index in memory as
         journaled, and the text index (`_committed`)."""
         generation = uuid.uuid4().hex
-        undo = self._file.begin(self._generation, generation, add, remove) if self._file is not None else None
+        # a shared store: journaled once committed (`_committed`); a crash before that leaves
+        # the write in the feed after the file's position, read back at the next start
+        journal = self._file if not self.backend._shared() else None
+        undo = journal.begin(self._generation, generation, add, remove) if journal is not None else None
         try:
-            self.backend.update_ops(ops + records._generation_ops(generation))
+            self.backend.update_ops(ops + self._generation_ops(generation, [e.key for e in add] + remove))
         except BaseException:
-            if self._file is not None and undo is not None:
-                self._file.undo(undo)
+            if journal is not None and undo is not None:
+                journal.undo(undo)
             raise
         return generation
 
     def _committed(self, generation: str, add: list[RecordSummary], remove: list[str]) -> None:
         """After the store's transaction and the index's change: the text index, then the
         generation (a text index left behind by a crash here is rebuilt at the next open)."""
+        if self.backend._shared():
+            # the write is in the store's feed: journaled now, at the index's feed position
+            # (a token of its own), and skipped by the next catch-up (its records are in memory)
+            token = _feed_token(self._feed, frozenset([generation]))
+            if self._file is not None:
+                self._file.begin(self._generation, token, add, remove)
+            generation = token
         self.text.update(self.index, add, generation)
         self._generation = generation
         if self._file is not None and self._file.due():
             self._file.save(self.index, generation)
+
+    def _generation_ops(self, generation: str, keys: list[str]) -> list[str]:
+        """A write's new generation and, on a shared store, its entry in the change feed."""
+        ops = records._generation_ops(generation)
+        if self.backend._shared():
+            ops += records._feed_ops(generation, keys, self.backend.feed_keep)
+            self._applied[generation] = self._feed[0] + 1  # this node's own: never read back
+        return ops
 
     # reads --------------------------------------------------------------------------------------
     def locate(self, key: str) -> str | None:
@@ -433,13 +570,43 @@ class Catalog(FilingLedger):
                 by_graph.setdefault(graph_iri(sub.institution), []).extend(sub.all_triples())
             # loads are not one transaction: until the last, the store's generation is one no
             # journal reaches, so a crash among them makes the next start rebuild the index
-            self.backend.update_ops(records._generation_ops("unsettled-" + uuid.uuid4().hex))
+            # (on a shared store, with a feed entry of the keys: a crash among the loads leaves
+            # other nodes reading back what was loaded)
+            added = [r for sub in submissions for r in sub.records]
+            self.backend.update_ops(self._generation_ops("unsettled-" + uuid.uuid4().hex, [r.key for r in added]))
             for graph, triples in by_graph.items():
                 self.backend.load(graph, triples)
-            added = [r for sub in submissions for r in sub.records]
             generation = self._commit([], added, [])
             self.index.add_many(added)
             self._committed(generation, added, [])
+
+
+def _integer(term: Any) -> int:
+    """A sequence number read from the store (0: none, or not one this node wrote)."""
+    try:
+        return int(term.value) if isinstance(term, ox.Literal) else 0
+    except ValueError:
+        return 0
+
+
+def _feed_token(position: tuple[int, str], generations: frozenset[str]) -> str:
+    """What the index file and the text index record as their generation on a shared store:
+    the feed position and the store's generation then (a rebuild after a write that kept no
+    feed is another token at the same position)."""
+    return f"feed/{position[0]}/{position[1]}/{'+'.join(sorted(generations))}"  # a "/" in them: rebuilt at open
+
+
+def _head_position(window: dict[str, int], head: int) -> tuple[int, str]:
+    """(head, the generation of an entry at the head): the entry a later catch-up checks is
+    still there ("" when the feed has none, or none yet)."""
+    return head, min((g for g, n in window.items() if n == head), default="")
+
+
+def _feed_position(token: str | None) -> tuple[int, str] | None:
+    parts = (token or "").split("/")
+    if len(parts) != 4 or parts[0] != "feed" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
 
 
 def open_catalog(backend: CatalogStore | Catalog) -> Catalog:

@@ -76,6 +76,9 @@ class CatalogStore(ABC):
     #: backend's own); a remote store reads 100,000 records in tens of seconds, more than one
     #: query of the node is allowed (`store.timeout_s`)
     scan_timeout: float | None = None
+    #: a shared store: the changes its feed keeps (a node whose index is further behind reads
+    #: the whole catalog again; `store.feed_keep`)
+    feed_keep = 10000
 
     @abstractmethod
     def select(self, query: str, bindings: dict[str, Any] | None = None, *,

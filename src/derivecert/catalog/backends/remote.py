@@ -35,6 +35,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -157,6 +158,8 @@ class RemoteStore(CatalogStore):
         dialect: str = "standard",
         sql: VirtuosoSQL | None = None,
         scan_timeout: float | None = 600.0,
+        index_dir: Path | None = None,
+        feed_keep: int = 10000,
     ):
         super().__init__()
         self.dialect = DIALECTS[dialect]
@@ -169,6 +172,20 @@ class RemoteStore(CatalogStore):
         self.client = httpx.Client(timeout=timeout, auth=http_auth, trust_env=False)
         self.index_check_interval_s = index_check_interval_s
         self.scan_timeout = scan_timeout  # an index rebuild's reads (`store.index_rebuild_timeout_s`)
+        self.local_dir = Path(index_dir) if index_dir is not None else None  # `store.index_dir`
+        if self.local_dir is not None:
+            self.local_dir.mkdir(parents=True, exist_ok=True)
+        self.feed_keep = feed_keep
+
+    @property
+    def index_dir(self) -> Path | None:
+        """``<store.index_dir>/index``: the node's facet index file, at a position in the
+        shared store's change feed (one node a folder: the file follows that node's index)."""
+        return self.local_dir / "index" if self.local_dir is not None else None
+
+    @property
+    def text_path(self) -> Path | None:
+        return self.local_dir / "text.sqlite" if self.local_dir is not None else None
 
     def _shared(self) -> bool:
         return True
@@ -321,4 +338,4 @@ def open_remote(settings: Any) -> RemoteStore:
                     "an update by itself, so a write that fails half-way stays half written")
     return RemoteStore(cfg.query_url, cfg.update_url, cfg.gsp_url, timeout=cfg.timeout_s, auth=auth,
                        index_check_interval_s=cfg.index_check_interval_s, dialect=cfg.dialect, sql=sql,
-                       scan_timeout=cfg.index_rebuild_timeout_s)
+                       scan_timeout=cfg.index_rebuild_timeout_s, index_dir=cfg.index_dir, feed_keep=cfg.feed_keep)

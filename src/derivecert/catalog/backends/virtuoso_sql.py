@@ -16,13 +16,17 @@ the HTTP path sends).  Needs the `pyodbc` package, unixODBC (`libodbc2`) and Vir
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from typing import Any
 
 from ..errors import StoreError
 
 log = logging.getLogger("derivecert.catalog")
 
+#: times a write rolled back as a deadlock's victim runs again
+DEADLOCK_RETRIES = 5
 #: Debian's Virtuoso ODBC driver (package libvirtodbc0), the thread-safe build
 DEFAULT_DRIVER = "/usr/lib/x86_64-linux-gnu/odbc/virtodbc_r.so"
 
@@ -58,22 +62,31 @@ class VirtuosoSQL:
         return self._conn
 
     def run(self, ops: list[str]) -> None:
-        """Run SPARQL update texts (one operation each, with their prefixes) in one transaction."""
+        """Run SPARQL update texts (one operation each, with their prefixes) in one transaction.
+        A transaction Virtuoso chose as a deadlock's victim (SQLSTATE 40001: writers of several
+        nodes meeting on the generation and the change feed's head) was rolled back whole, and
+        runs again, a few times."""
         import pyodbc
 
         with self._lock:
-            conn = self._connection()
-            try:
-                cursor = conn.cursor()
-                for op in ops:
-                    cursor.execute("SPARQL " + op)
-                conn.commit()
-            except pyodbc.Error as exc:
-                self._discard()
-                # the server's text may quote the update: logged, never sent to a client
-                log.warning("Virtuoso refused an update (rolled back): %s", str(exc)[:2000])
-                raise StoreError("the SPARQL server refused an update of the catalog; nothing of it was "
-                                 "written, and its answer is in the node's log") from exc
+            for attempt in range(DEADLOCK_RETRIES + 1):
+                conn = self._connection()
+                try:
+                    cursor = conn.cursor()
+                    for op in ops:
+                        cursor.execute("SPARQL " + op)
+                    conn.commit()
+                    return
+                except pyodbc.Error as exc:
+                    self._discard()
+                    if exc.args and exc.args[0] == "40001" and attempt < DEADLOCK_RETRIES:
+                        log.info("Virtuoso rolled back a write as a deadlock's victim: running it again")
+                        time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+                        continue
+                    # the server's text may quote the update: logged, never sent to a client
+                    log.warning("Virtuoso refused an update (rolled back): %s", str(exc)[:2000])
+                    raise StoreError("the SPARQL server refused an update of the catalog; nothing of it was "
+                                     "written, and its answer is in the node's log") from exc
 
     def _discard(self) -> None:
         """Roll back and drop the connection (the next write opens a fresh one)."""
