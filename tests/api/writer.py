@@ -1,6 +1,6 @@
 """A writer process for the durability tests (run as a script, never imported by the tests).
 
-    python tests/api/writer.py remote QUERY_URL UPDATE_URL WRITER N REPLACE_EVERY
+    python tests/api/writer.py remote QUERY_URL UPDATE_URL WRITER N REPLACE_EVERY [INDEX_DIR]
     python tests/api/writer.py embedded STORE_DIR WRITER N REPLACE_EVERY [FOLD_AFTER]
 
 Makes N writes of datasets `https://writer-<WRITER>.example.org/ds/<i>`; with REPLACE_EVERY = k
@@ -13,6 +13,7 @@ after that many writes (`derivecert.catalog.indexfile`), so that a kill can land
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, build_submission
 from fakes import fake_run
@@ -26,7 +27,8 @@ def main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "remote":
         # the writers share the server, not an index: each checks ownership against its own
-        store = Catalog(RemoteStore(argv[1], argv[2], index_check_interval_s=3600))
+        folder = Path(argv[6]) if len(argv) > 6 else None  # the node's index_dir
+        store = Catalog(RemoteStore(argv[1], argv[2], index_check_interval_s=3600, index_dir=folder))
         writer, n, every = argv[3], int(argv[4]), int(argv[5])
     else:
         if len(argv) > 5:

@@ -79,8 +79,10 @@ def q_feed(seqs: list[int], *, keys: bool = False) -> str:
 
 def q_summaries(keys: list[str]) -> str:
     """SELECT the summaries and search texts of the records of `keys` (`model.KEY` only), in any graph."""
+    # the OPTIONAL outside the GRAPH block: inside it, `oxigraph serve` scanned every summary
+    # (220 ms for one key at 20,000 datasets, against 0.7 ms)
     return (f"{PREFIXES}SELECT ?g ?rec ?summary ?text WHERE {{ VALUES ?rec {{ {record_values(keys)} }} "
-            "GRAPH ?g { ?rec idx:summary ?summary OPTIONAL { ?rec idx:text ?text } } }")
+            "GRAPH ?g { ?rec idx:summary ?summary } OPTIONAL { GRAPH ?g { ?rec idx:text ?text } } }")
 
 
 def _delete_records_ops(keys: list[str], institution: str, owned: set[str] | frozenset[str] = frozenset()) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -166,6 +167,8 @@ class Catalog(FilingLedger):
         with self._lock:
             if self._file is not None and self._index_ready and self._file.lines:
                 self._file.save(self.index, self._generation)  # the next start reads no journal
+            if self._file is not None and self._index_ready and self.backend._shared():
+                self._save_applied()
             self.text.close()
         self.backend.close()
 
@@ -305,12 +308,33 @@ class Catalog(FilingLedger):
             return
         index, token = opened
         self.text.sync(token, index)  # rebuilt only if of another position or numbering
-        # the entries of the window before the position are read again (applied or not, the
-        # file does not say): a few records read back, not the catalog
-        self.index, self._generation, self._feed, self._synced, self._applied = index, token, position, None, {}
+        self.index, self._generation, self._feed = index, token, position
+        self._synced, self._applied = _feed_synced(token), self._load_applied(token)
         self._index_ready, self.index_source = True, "file"
         self._last_check = time.monotonic()
         self._catch_up()
+
+    def _save_applied(self) -> None:
+        """At close: which entries of the feed window the index at its token has applied, so
+        the next start reads back only the writes after its position (`_load_applied`)."""
+        assert self._file is not None
+        path = self._file.folder / "applied.json"
+        tmp = path.with_name("applied.json.tmp")
+        tmp.write_text(json.dumps({"token": self._generation, "applied": self._applied}))
+        os.replace(tmp, path)
+
+    def _load_applied(self, token: str | None) -> dict[str, int]:
+        """The window's entries applied at `token`, as saved at close; after a crash (the file
+        at another token) none: the entries of the window before the position are read again
+        (a write committed late on a server that does not serialise writers may be among them)."""
+        assert self._file is not None
+        try:
+            saved = json.loads((self._file.folder / "applied.json").read_text())
+            if saved["token"] == token:
+                return {str(g): int(n) for g, n in saved["applied"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return {}
 
     def rebuild_index(self) -> None:
         """Read every record back into the search index, accepting a record only where the
@@ -594,6 +618,13 @@ def _feed_token(position: tuple[int, str], generations: frozenset[str]) -> str:
     the feed position and the store's generation then (a rebuild after a write that kept no
     feed is another token at the same position)."""
     return f"feed/{position[0]}/{position[1]}/{'+'.join(sorted(generations))}"  # a "/" in them: rebuilt at open
+
+
+def _feed_synced(token: str | None) -> tuple[frozenset[str], int] | None:
+    """The store's (generations, head) when the token was written, if it says: a store that
+    still has them has not been written since (every write changes the generation)."""
+    parts = (token or "").split("/")
+    return (frozenset(parts[3].split("+")), int(parts[1])) if _feed_position(token) and parts[3] else None
 
 
 def _head_position(window: dict[str, int], head: int) -> tuple[int, str]:
