@@ -191,6 +191,25 @@ def test_a_write_that_kept_no_feed_means_a_full_rebuild(server, tmp_path):
         file(a, 3)  # and then the feed again
         assert b.count() == 3 and b.rebuilds == 2 and b.feed_applied == 1
         assert_index_equals_store(b)
+        # an old node's write and then a node's with a feed, before b looks (or while it is
+        # down): the feed's next entry names the generation it replaced, which no entry names
+        old_layout = node(server)
+        old_layout.ensure_index()
+        old_layout._generation_ops = lambda generation, keys: records._generation_ops(generation)  # type: ignore[method-assign]
+        file(old_layout, 4)
+        old_layout.close()
+        file(a, 5)
+        assert b.count() == 5 and b.rebuilds == 3
+        b.close()
+        old_layout = node(server)
+        old_layout.ensure_index()
+        old_layout._generation_ops = lambda generation, keys: records._generation_ops(generation)  # type: ignore[method-assign]
+        file(old_layout, 6)
+        old_layout.close()
+        file(a, 7)
+        b = node(server, tmp_path / "b")
+        assert b.count() == 7 and b.rebuilds == 1 and b.index_source == "store"
+        assert_index_equals_store(b)
     finally:
         a.close()
         b.close()

@@ -16,6 +16,11 @@ if that generation is not reached (the store was written by something else: an o
 restore from backup), the index is rebuilt from the store, as before this file existed.  The
 journal is folded into a new snapshot (written to a temporary file, synced, renamed) at close and
 every `FOLD_AFTER` writes, never on the way to answering the first request.
+
+A node over a shared remote store keeps the same files in its own folder (`store.index_dir`),
+tagged with its position in the store's change feed instead (`Catalog._catch_up`): it opens
+them as far as they go (`open_latest`) and reads what the feed says changed since; its own
+writes are journaled after their transaction, since the feed, not the file, says what was committed.
 """
 
 from __future__ import annotations

@@ -48,11 +48,13 @@ FEED_MAX_KEYS = 5000
 
 
 def _feed_ops(generation: str, keys: list[str], keep: int) -> list[str]:
-    """Record a write in the feed, in the write's own transaction: the entry `keep` changes back
-    is dropped (one exact lookup, not a scan of the feed), the new entry takes the number after
-    the head's (the highest, should writers that raced have left two) and becomes the head.
-    (Virtuoso 7.2.5 gives no solution for a WHERE of an unmatched OPTIONAL and a BIND, so the
-    head is read by an aggregate, which has one solution on every server.)"""
+    """Record a write in the feed, in the write's own transaction, before its new generation
+    (`_generation_ops`): the entry `keep` changes back is dropped (one exact lookup, not a scan
+    of the feed), the new entry takes the number after the head's (the highest, should writers
+    that raced have left two), names the generation it replaces (`idx:prev`: a write that kept
+    no feed shows as a generation no entry names) and becomes the head.  (Virtuoso 7.2.5 gives
+    no solution for a WHERE of an unmatched OPTIONAL and a BIND, so both are read by aggregates,
+    which have one solution on every server.)"""
     meta, catalog = sparql_iri(META_GRAPH), sparql_iri(CATALOG)
     entry = sparql_iri(FEED + generation)
     changed = "*" if len(keys) > FEED_MAX_KEYS else " ".join(sorted(set(keys)))
@@ -60,8 +62,9 @@ def _feed_ops(generation: str, keys: list[str], keep: int) -> list[str]:
         f"DELETE {{ GRAPH {meta} {{ ?c ?p ?o }} }} WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?n . "
         f"BIND(?n - {int(keep) - 1} AS ?old) ?c idx:seq ?old . ?c ?p ?o }} }}",
         f"INSERT {{ GRAPH {meta} {{ {entry} idx:seq ?next ; idx:generation {sparql_literal(generation)} ; "
-        f"idx:keys {sparql_literal(changed)} }} }}\n"
+        f"idx:keys {sparql_literal(changed)} ; idx:prev ?prev }} }}\n"
         f"WHERE {{ {{ SELECT (MAX(?m) AS ?n) WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?m }} }} }} "
+        f"{{ SELECT (GROUP_CONCAT(STR(?g); separator=\" \") AS ?prev) WHERE {{ GRAPH {meta} {{ {catalog} idx:generation ?g }} }} }} "
         "BIND(COALESCE(?n + 1, 1) AS ?next) }",
         f"DELETE WHERE {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?m }} }}",
         f"INSERT {{ GRAPH {meta} {{ {catalog} idx:feedSeq ?s }} }} WHERE {{ GRAPH {meta} {{ {entry} idx:seq ?s }} }}",
@@ -70,11 +73,12 @@ def _feed_ops(generation: str, keys: list[str], keep: int) -> list[str]:
 
 def q_feed(seqs: list[int], *, keys: bool = False) -> str:
     """SELECT the feed's entries of these sequence numbers (the node's own integers, looked up
-    one by one rather than filtering the whole feed), with their keys if `keys`."""
+    one by one rather than filtering the whole feed): number, generation and the generations it
+    replaced, with the keys it changed if `keys`."""
     values = " ".join(str(int(n)) for n in seqs)
     more = " ; idx:keys ?keys" if keys else ""
-    return (f"{PREFIXES}SELECT ?seq ?gen{' ?keys' if keys else ''} WHERE {{ VALUES ?seq {{ {values} }} "
-            f"GRAPH {sparql_iri(META_GRAPH)} {{ ?c idx:seq ?seq ; idx:generation ?gen{more} }} }}")
+    return (f"{PREFIXES}SELECT ?seq ?gen ?prev{' ?keys' if keys else ''} WHERE {{ VALUES ?seq {{ {values} }} "
+            f"GRAPH {sparql_iri(META_GRAPH)} {{ ?c idx:seq ?seq ; idx:generation ?gen ; idx:prev ?prev{more} }} }}")
 
 
 def q_summaries(keys: list[str]) -> str:

@@ -81,6 +81,7 @@ class Catalog(FilingLedger):
         self._feed: tuple[int, str] = (0, "")
         self._synced: tuple[frozenset[str], int] | None = None  # (generations, head) last read
         self._applied: dict[str, int] = {}  # entries of the last FEED_WINDOW numbers applied
+        self._known: frozenset[str] = frozenset()  # the store's generations at the last catch-up
         self.rebuilds = 0  # full reads of the catalog (start without a file, feed out of reach)
         self.feed_applied = 0  # other writes applied from the feed instead
 
@@ -196,10 +197,11 @@ class Catalog(FilingLedger):
         rows = self.backend.select(records.Q_HEAD)
         return frozenset(r["x"].value for r in rows), max((_integer(r.get("head")) for r in rows), default=0)
 
-    def _feed_window(self, low: int, head: int) -> dict[str, int]:
-        """The feed's entries numbered `low` to `head`: generation -> number."""
+    def _feed_window(self, low: int, head: int) -> dict[str, tuple[int, frozenset[str]]]:
+        """The feed's entries numbered `low` to `head`: generation -> (number, the generations
+        it replaced)."""
         rows = self.backend.select(records.q_feed(list(range(low, head + 1)))) if head >= low else []
-        return {row["gen"].value: _integer(row["seq"]) for row in rows}
+        return {row["gen"].value: (_integer(row["seq"]), frozenset(row["prev"].value.split())) for row in rows}
 
     def _catch_up(self, retry: bool = True) -> None:
         """A shared store: apply the writes made since the index's position in the change feed,
@@ -219,15 +221,20 @@ class Catalog(FilingLedger):
         if head < at or head - low >= self.backend.feed_keep:
             self.rebuild_index()  # a store restored or replaced, or the feed pruned past the index
             return
-        window = self._feed_window(low, head)
+        entries = self._feed_window(low, head)
+        window = {g: n for g, (n, _) in entries.items()}
         if at > 0 and window.get(at_generation) != at:
             self.rebuild_index()  # the index's position is not in the feed: another history
             return
-        if not generations <= window.keys() | self._applied.keys():
+        known = window.keys() | self._applied.keys() | self._known
+        if not generations <= known:
             if retry:  # a write between the two reads, or a writer that keeps no feed
                 self._catch_up(retry=False)
             else:
                 self.rebuild_index()
+            return
+        if any(not prev <= known for g, (n, prev) in entries.items() if n > at or g not in self._applied):
+            self.rebuild_index()  # an entry replacing a generation no entry names: a write without a feed before it
             return
         new = {g: n for g, n in window.items() if g not in self._applied}
         keys: set[str] = set()
@@ -242,7 +249,7 @@ class Catalog(FilingLedger):
         else:  # only this node's own writes: the position moves, the file's token stays (a start
             self._feed = _head_position(window, head)  # from the file reads those writes back)
         self._applied = {g: n for g, n in {**self._applied, **window}.items() if n > head - FEED_WINDOW}
-        self._synced = (generations, head)
+        self._synced, self._known = (generations, head), generations
         self.feed_applied += len(new)
 
     def _apply(self, keys: list[str], position: tuple[int, str], generations: frozenset[str]) -> None:
@@ -310,6 +317,7 @@ class Catalog(FilingLedger):
         self.text.sync(token, index)  # rebuilt only if of another position or numbering
         self.index, self._generation, self._feed = index, token, position
         self._synced, self._applied = _feed_synced(token), self._load_applied(token)
+        self._known = self._synced[0] if self._synced is not None else frozenset()
         self._index_ready, self.index_source = True, "file"
         self._last_check = time.monotonic()
         self._catch_up()
@@ -343,7 +351,7 @@ class Catalog(FilingLedger):
             shared = self.backend._shared()
             if shared:  # the feed's head before the records: what is written after, the next catch-up reads
                 generations, head = self._read_head()
-                window = self._feed_window(max(head - FEED_WINDOW + 1, 1), head)
+                window = {g: n for g, (n, _) in self._feed_window(max(head - FEED_WINDOW + 1, 1), head).items()}
                 position = _head_position(window, head)
                 generation: str | None = _feed_token(position, generations)
             else:
@@ -359,7 +367,7 @@ class Catalog(FilingLedger):
             self.index_source = "store"
             self._last_check = time.monotonic()
             if shared:
-                self._feed, self._synced, self._applied = position, (generations, head), window
+                self._feed, self._synced, self._applied, self._known = position, (generations, head), window, generations
             if self._file is not None:
                 self._file.save(index, generation)
 
@@ -399,8 +407,8 @@ class Catalog(FilingLedger):
     def _generation_ops(self, generation: str, keys: list[str]) -> list[str]:
         """A write's new generation and, on a shared store, its entry in the change feed."""
         ops = records._generation_ops(generation)
-        if self.backend._shared():
-            ops += records._feed_ops(generation, keys, self.backend.feed_keep)
+        if self.backend._shared():  # the feed's entry first: it reads the generation it replaces
+            ops = records._feed_ops(generation, keys, self.backend.feed_keep) + ops
             self._applied[generation] = self._feed[0] + 1  # this node's own: never read back
         return ops
 
