@@ -14,6 +14,8 @@ own, the trees alternating, so both see the same machine load:
   the node's peak RSS; this tree also with an index file (`start_file`: the second start of a
   node whose folder the first start filled; `start_file_behind`: the same after 20 writes of
   another node while it was down);
+* `writes`: 100 replacements by one node checking the store every second (the default), per
+  write: p50 wall ms, node and server CPU ms (what the feed's entry adds to a write);
 * `follow`: node B's next use (a text search) after node A replaced or deleted one dataset
   (`follow_ms`, p50 of `--follow-writes` writes; B's CPU ms and the server's); `follow_file`:
   the same with B's index file.
@@ -51,9 +53,9 @@ def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir
     from derivecert.catalog import Catalog, RemoteStore, SearchQuery, build_submission, dataset_key
     from tests.api.fakes import fake_run
 
-    def node(folder: str = "") -> Catalog:
+    def node(folder: str = "", interval: float = 0) -> Catalog:
         kw = {"index_dir": Path(folder)} if folder else {}
-        return Catalog(RemoteStore(query_url, update_url, timeout=600, index_check_interval_s=0, **kw))
+        return Catalog(RemoteStore(query_url, update_url, timeout=600, index_check_interval_s=interval, **kw))
 
     def write(catalog: Catalog, i: int) -> None:
         g, rg, results = fake_run(f"https://bench.example.org/follow/{i % 3}", title=f"Follow write {i}",
@@ -70,6 +72,20 @@ def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir
                    server_cpu_s=round(cpu_s(server_pid) - server, 2), count=b.count(),
                    source=getattr(b, "index_source", ""), peak_rss_mb=peak_rss_mb())
         b.close()
+    elif mode == "writes":  # what a write costs its node and the server (checks every 1 s, the default)
+        a = node(interval=1)
+        a.ensure_index()
+        walls = []
+        cpu, server = cpu_s(), cpu_s(server_pid)
+        for i in range(writes):
+            g, rg, results = fake_run(f"https://bench.example.org/write/{os.getpid()}/{i}", title=f"Write {i}",
+                                      filing=f"DC-20250101-W{i:07d}")
+            t = time.perf_counter()
+            a.replace(build_submission("hospital-bench", g, rg, results))
+            walls.append((time.perf_counter() - t) * 1000)
+        out.update(write_ms=round(statistics.median(walls), 1), write_cpu_ms=round((cpu_s() - cpu) * 1000 / writes, 1),
+                   write_server_cpu_ms=round((cpu_s(server_pid) - server) * 1000 / writes, 1))
+        a.close()
     elif mode == "behind":  # another node writes 20 times
         a = node()
         for i in range(20):
@@ -150,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, tree in trees if r % 2 == 0 else trees[::-1]:
                 print(f"... repeat {r}: {name}", file=sys.stderr, flush=True)
                 row: dict = {"tree": name, "start": run_child(tree, "start", server)}
+                row["writes"] = run_child(tree, "writes", server, writes=100)
                 if name == "after":
                     folder = args.work / f"node-{r}"
                     row["start_file_first"] = run_child(tree, "start", server, str(folder))
