@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 row: dict = {"tree": name, "start": run_child(tree, "start", server)}
                 row["writes"] = run_child(tree, "writes", server, writes=100)
                 if name == "after":
-                    folder = args.work / f"node-{r}"
+                    folder = args.work / f"node-{args.datasets}-{r}"  # a node's folder follows one store
                     row["start_file_first"] = run_child(tree, "start", server, str(folder))
                     row["start_file"] = run_child(tree, "start", server, str(folder))
                     run_child(tree, "behind", server)
