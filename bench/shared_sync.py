@@ -84,7 +84,8 @@ def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir
             a.replace(build_submission("hospital-bench", g, rg, results))
             walls.append((time.perf_counter() - t) * 1000)
         out.update(write_ms=round(statistics.median(walls), 1), write_cpu_ms=round((cpu_s() - cpu) * 1000 / writes, 1),
-                   write_server_cpu_ms=round((cpu_s(server_pid) - server) * 1000 / writes, 1))
+                   write_server_cpu_ms=round((cpu_s(server_pid) - server) * 1000 / writes, 1),
+                   rebuilds=getattr(a, "rebuilds", None))
         a.close()
     elif mode == "behind":  # another node writes 20 times
         a = node()
@@ -108,7 +109,8 @@ def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir
             servers.append((cpu_s(server_pid) - server) * 1000)
         assert b.count() == a.count(), (b.count(), a.count())
         out.update(follow_ms=round(statistics.median(walls), 1), follow_cpu_ms=round(statistics.median(cpus), 1),
-                   follow_server_cpu_ms=round(statistics.median(servers), 1), peak_rss_mb=peak_rss_mb())
+                   follow_server_cpu_ms=round(statistics.median(servers), 1), peak_rss_mb=peak_rss_mb(),
+                   rebuilds=getattr(b, "rebuilds", None))
         a.close()
         b.close()
     return out
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, required=True, help="where the server's store is kept between runs")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--follow-writes", type=int, default=10, help="writes of node A that node B follows")
+    ap.add_argument("--only", choices=["writes"], help="measure only this")
     args = ap.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(ROOT / "src")]
     from tests.api.servers import OxigraphServer
@@ -165,8 +168,13 @@ def main(argv: list[str] | None = None) -> int:
             trees = [("before", args.base), ("after", ROOT)]
             for name, tree in trees if r % 2 == 0 else trees[::-1]:
                 print(f"... repeat {r}: {name}", file=sys.stderr, flush=True)
-                row: dict = {"tree": name, "start": run_child(tree, "start", server)}
+                row: dict = {"tree": name}
                 row["writes"] = run_child(tree, "writes", server, writes=100)
+                if args.only:
+                    report["runs"].append(row)
+                    print(f"    {row}", file=sys.stderr, flush=True)
+                    continue
+                row["start"] = run_child(tree, "start", server)
                 if name == "after":
                     folder = args.work / f"node-{args.datasets}-{r}"  # a node's folder follows one store
                     row["start_file_first"] = run_child(tree, "start", server, str(folder))
