@@ -162,13 +162,14 @@ def test_a_feed_pruned_past_the_nodes_position_means_a_full_rebuild(server, tmp_
         assert b.count() == 1
     finally:
         b.close()
-    for n in range(1, 106):  # more writes than the feed keeps while b is down
+    for n in range(1, 206):  # more writes than the feed keeps while b is down
         file(a, n % 3, title=f"version {n}")
-    assert len(a.select(f"SELECT ?c WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{IDX}seq> ?n }} }}")) == 100
+    kept = sorted(int(r["n"].value) for r in a.select(f"SELECT ?n WHERE {{ GRAPH <{META_GRAPH}> {{ ?c <{IDX}seq> ?n }} }}"))
+    assert kept == list(range(101, 207))  # pruned at a's 201st write: what is 100 or more before its head
     b = node(server, tmp_path / "b", feed_keep=100)
     try:
         assert b.count() == 3 and b.rebuilds == 1 and b.feed_applied == 0
-        assert b.search(SearchQuery(text="105")).total == 1
+        assert b.search(SearchQuery(text="205")).total == 1
         assert_index_equals_store(b)
     finally:
         a.close()

@@ -82,6 +82,7 @@ class Catalog(FilingLedger):
         self._synced: tuple[frozenset[str], int] | None = None  # (generations, head) last read
         self._applied: dict[str, int] = {}  # entries of the last FEED_WINDOW numbers applied
         self._known: frozenset[str] = frozenset()  # the store's generations at the last catch-up
+        self._feed_writes = 0  # this node's writes to the feed (it prunes the feed at some)
         self.rebuilds = 0  # full reads of the catalog (start without a file, feed out of reach)
         self.feed_applied = 0  # other writes applied from the feed instead
 
@@ -408,7 +409,9 @@ class Catalog(FilingLedger):
         """A write's new generation and, on a shared store, its entry in the change feed."""
         ops = records._generation_ops(generation)
         if self.backend._shared():  # the feed's entry first: it reads the generation it replaces
-            ops = records._feed_ops(generation, keys, self.backend.feed_keep) + ops
+            self._feed_writes += 1
+            prune = self._feed_writes % records.FEED_PRUNE_EVERY == 1
+            ops = records._feed_ops(generation, keys, self.backend.feed_keep, prune) + ops
             self._applied[generation] = self._feed[0] + 1  # this node's own: never read back
         return ops
 
