@@ -29,6 +29,8 @@ the embedded node at scale):
   checked against the bench's own catalog, and the node's peak RSS; and the server's peak RSS
   (`server_peak_rss_mb`, Virtuoso);
 each figure also as a ratio to the embedded store's in the same run.  Prints one JSON line last.
+The node here starts without an index file; bench/shared_sync.py measures a node starting from its
+own (`store.index_dir`) and following another node's writes through the store's change feed.
 """
 
 from __future__ import annotations

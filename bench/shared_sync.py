@@ -4,7 +4,7 @@ node (before the change feed: a full rebuild of its index; with it: the changed 
 
     python bench/shared_sync.py --datasets 20000 --base /tmp/base-s1 --work /tmp/shared-sync
 
-`oxigraph serve` on 127.0.0.1 is filled once with N datasets cloned from the examples (kept in
+`oxigraph serve` (or Virtuoso, `--server virtuoso`, SQL writes) on 127.0.0.1 is filled once with N datasets cloned from the examples (kept in
 --work for the next run); then, for each repeat, each code tree (`--base`: a checkout to compare
 with, e.g. `git worktree add /tmp/base-s1 main`, and this one) is measured in a process of its
 own, the trees alternating, so both see the same machine load:
@@ -49,13 +49,33 @@ def peak_rss_mb() -> int:
 
 
 # the child: one measurement, with the derivecert of the code tree it was started with -------------
-def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir: str, writes: int) -> dict:
-    from derivecert.catalog import Catalog, RemoteStore, SearchQuery, build_submission, dataset_key
+def remote(store: dict, **kw):
+    """A RemoteStore over the bench's server (`store`: `store_of`; Virtuoso's password from the
+    environment, as a node reads it)."""
+    from derivecert.catalog import RemoteStore
+    from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL
+
+    if store.get("sql_address"):
+        password = os.environ["BENCH_STORE_PASSWORD"]
+        kw.update(auth=(store["username"], password), dialect="virtuoso",
+                  sql=VirtuosoSQL(store["sql_address"], store["username"], password))
+    return RemoteStore(store["query_url"], store["update_url"], store["gsp_url"], timeout=600, **kw)
+
+
+def store_of(server) -> dict:
+    out = {"query_url": server.query_url, "update_url": server.update_url, "gsp_url": server.gsp_url}
+    if hasattr(server, "sql_address"):
+        out.update(username=server.username, sql_address=server.sql_address)
+    return out
+
+
+def child(mode: str, store: dict, server_pid: int, index_dir: str, writes: int) -> dict:
+    from derivecert.catalog import Catalog, SearchQuery, build_submission, dataset_key
     from tests.api.fakes import fake_run
 
     def node(folder: str = "", interval: float = 0) -> Catalog:
         kw = {"index_dir": Path(folder)} if folder else {}
-        return Catalog(RemoteStore(query_url, update_url, timeout=600, index_check_interval_s=interval, **kw))
+        return Catalog(remote(store, index_check_interval_s=interval, **kw))
 
     def write(catalog: Catalog, i: int) -> None:
         g, rg, results = fake_run(f"https://bench.example.org/follow/{i % 3}", title=f"Follow write {i}",
@@ -117,8 +137,9 @@ def child(mode: str, query_url: str, update_url: str, server_pid: int, index_dir
 
 
 def run_child(tree: Path, mode: str, server, index_dir: str = "", writes: int = 10) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)])}
-    proc = subprocess.run([sys.executable, __file__, "--child", mode, server.query_url, server.update_url,
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)]),
+           "BENCH_STORE_PASSWORD": getattr(server, "password", "")}
+    proc = subprocess.run([sys.executable, __file__, "--child", mode, json.dumps(store_of(server)),
                            str(server.process.pid), index_dir, str(writes)], env=env, capture_output=True, text=True, cwd=tree)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
@@ -132,12 +153,12 @@ def load(server, n: int) -> None:
     from remote_store import BATCH, submissions
 
     from derivecert.api.app import load_engine
-    from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore
+    from derivecert.catalog import Catalog, EmbeddedStore
     from derivecert.settings import Settings
 
     templates, _, _ = certify_examples(load_engine(Settings()), Catalog(EmbeddedStore(None)))
-    store = Catalog(RemoteStore(server.query_url, server.update_url, server.gsp_url, timeout=600,
-                                index_check_interval_s=-1))
+    os.environ["BENCH_STORE_PASSWORD"] = getattr(server, "password", "")
+    store = Catalog(remote(store_of(server), index_check_interval_s=-1))
     t = time.perf_counter()
     for i in range(0, n, BATCH):
         store.bulk_add(submissions(templates, i, min(BATCH, n - i)))
@@ -153,13 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--follow-writes", type=int, default=10, help="writes of node A that node B follows")
     ap.add_argument("--only", choices=["writes"], help="measure only this")
+    ap.add_argument("--server", choices=["oxigraph", "virtuoso"], default="oxigraph",
+                    help="virtuoso: Debian's virtuoso-opensource, writes through its SQL port")
     args = ap.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(ROOT / "src")]
-    from tests.api.servers import OxigraphServer
+    from tests.api.servers import OxigraphServer, VirtuosoServer
 
-    location = args.work / f"oxigraph-{args.datasets}"
+    location = args.work / f"{args.server}-{args.datasets}"
     fresh = not location.exists()
-    server = OxigraphServer(location).start()
+    # Virtuoso: 800 MB of buffers (bench/remote_store.py's default), rows and time above the catalog's
+    server = (OxigraphServer(location) if args.server == "oxigraph" else
+              VirtuosoServer(location, buffers=100_000, max_rows=10_000_000, max_query_s=600, max_query_mem="1G")).start()
+    if not fresh and args.server == "virtuoso":
+        raise SystemExit("a Virtuoso store is made afresh each run (its node account's password is new): remove " + str(location))
     report: dict = {"bench": "shared_sync", "datasets": args.datasets, "runs": []}
     try:
         if fresh:
@@ -176,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 row["start"] = run_child(tree, "start", server)
                 if name == "after":
-                    folder = args.work / f"node-{args.datasets}-{r}"  # a node's folder follows one store
+                    folder = args.work / f"node-{args.server}-{args.datasets}-{r}"  # a node's folder follows one store
                     row["start_file_first"] = run_child(tree, "start", server, str(folder))
                     row["start_file"] = run_child(tree, "start", server, str(folder))
                     run_child(tree, "behind", server)
@@ -192,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 8 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], int(sys.argv[7]))))
+    if len(sys.argv) == 7 and sys.argv[1] == "--child":
+        print(json.dumps(child(sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))))
         raise SystemExit(0)
     raise SystemExit(main())
