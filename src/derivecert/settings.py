@@ -192,8 +192,9 @@ class StoreSettings(Table):
     #: its facet and text indexes, so it starts from them and reads only the writes made since
     #: (the store's change feed) instead of the whole catalog; unset: rebuilt at every start
     index_dir: Path | None = None
-    #: remote stores: how many writes the store's change feed keeps; a node further behind
-    #: (down longer, or its index_dir older) reads the whole catalog again
+    #: remote stores: how many writes the store's change feed keeps (at least: every node's
+    #: writes prune it, so give all nodes of one store the same); a node further behind (down
+    #: longer, or its index_dir older) reads the whole catalog again
     feed_keep: int = Field(default=10000, ge=100, le=10_000_000)
 
     @model_validator(mode="after")
