@@ -196,7 +196,9 @@ class Catalog(FilingLedger):
         """The store's generations (one; two after writers raced on `oxigraph serve`, until the
         next write) and the head of its change feed (0: no write kept a feed)."""
         rows = self.backend.select(records.Q_HEAD)
-        return frozenset(r["x"].value for r in rows), max((_integer(r.get("head")) for r in rows), default=0)
+        # a row without the generation: Virtuoso answered one while writers were replacing it
+        return (frozenset(r["x"].value for r in rows if "x" in r),
+                max((_integer(r.get("head")) for r in rows), default=0))
 
     def _feed_window(self, low: int, head: int) -> dict[str, tuple[int, frozenset[str]]]:
         """The feed's entries numbered `low` to `head`: generation -> (number, the generations
