@@ -53,6 +53,10 @@ GROUP_MAX = 50
 #: server that does not serialise writers takes its number when it reads the head and may commit
 #: after writes numbered up to this many after it
 FEED_WINDOW = 64
+#: a shared store's head read again, a little later each time, when it names no generation or
+#: one the feed does not name (`_catch_up`): Virtuoso's reads are not isolated from a commit under
+#: way, so a read may see a write's new generation before its feed entry, or neither
+TORN_READ_RETRIES = 3
 
 
 class Catalog(FilingLedger):
@@ -206,7 +210,7 @@ class Catalog(FilingLedger):
         rows = self.backend.select(records.q_feed(list(range(low, head + 1)))) if head >= low else []
         return {row["gen"].value: (_integer(row["seq"]), frozenset(row["prev"].value.split())) for row in rows}
 
-    def _catch_up(self, retry: bool = True) -> None:
+    def _catch_up(self, retries: int = TORN_READ_RETRIES) -> None:
         """A shared store: apply the writes made since the index's position in the change feed,
         reading back only the records they changed; rebuild the index from the store when the
         feed does not reach back to that position (pruned, a store restored or replaced) or does
@@ -217,6 +221,10 @@ class Catalog(FilingLedger):
         entries of the last `FEED_WINDOW` numbers are read again at each catch-up and those not
         yet applied are applied (DESIGN.md "Remote stores")."""
         generations, head = self._read_head()
+        if not generations and self._known and retries:  # a torn read, or a store cleared since
+            time.sleep(0.05 * (TORN_READ_RETRIES + 1 - retries))
+            self._catch_up(retries - 1)
+            return
         if (generations, head) == self._synced:
             return
         at, at_generation = self._feed
@@ -231,8 +239,10 @@ class Catalog(FilingLedger):
             return
         known = window.keys() | self._applied.keys() | self._known
         if not generations <= known:
-            if retry:  # a write between the two reads, or a writer that keeps no feed
-                self._catch_up(retry=False)
+            if retries:  # a write between the two reads or under way, or a writer that keeps no feed
+                if retries < TORN_READ_RETRIES:  # (the first time at once: most often a write between the reads)
+                    time.sleep(0.05 * (TORN_READ_RETRIES - retries))
+                self._catch_up(retries - 1)
             else:
                 self.rebuild_index()
             return
