@@ -254,10 +254,18 @@ def timed_search(client, base: str, params=None) -> tuple[float, dict]:
     return ms, r.json()
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds of process `pid` so far."""
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds so far of this process (no pid) or of process `pid` (user and system)."""
+    if pid is None:
+        return time.process_time()
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int | str = "self") -> int:
+    """The peak resident memory (VmHWM) of this process or of process `pid`, MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return round(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 
 
 def measure(folder: Path, searches: int, text_only: bool = False) -> dict:
@@ -282,10 +290,10 @@ def measure(folder: Path, searches: int, text_only: bool = False) -> dict:
 
             def text_round(suffix: str) -> None:
                 """Ranked text search with its facets, through HTTP: latency, and the node's CPU."""
-                cpu = _cpu_s(proc.pid)
+                cpu = cpu_s(proc.pid)
                 timed = [(search_ms(params), params[0][1]) for _ in range(max(1, searches // (5 * len(TEXT_QUERIES))))
                          for params in text_params]
-                out[f"text_cpu_ms{suffix}"] = round((_cpu_s(proc.pid) - cpu) * 1000 / len(timed), 2)
+                out[f"text_cpu_ms{suffix}"] = round((cpu_s(proc.pid) - cpu) * 1000 / len(timed), 2)
                 ms = [t for t, _ in timed]
                 out[f"text_slowest{suffix}"] = [max(timed)[1], round(max(timed)[0], 1)]
                 out[f"text_p50_ms{suffix}"] = round(_pct(ms, 0.5), 2)
@@ -303,8 +311,7 @@ def measure(folder: Path, searches: int, text_only: bool = False) -> dict:
                 out[f"facet_p99_ms{suffix}"] = round(_pct(ms, 0.99), 2)
                 if suffix or not text_only:
                     text_round(suffix)
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        out["peak_rss_mb"] = round(int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

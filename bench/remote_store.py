@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import pyoxigraph as ox  # noqa: E402
 
 from api import QUERIES, certify_examples, clone, pct, random_queries  # noqa: E402
-from catalog_scale import TEXT_QUERIES, random_params, timed_search, wait_for_node  # noqa: E402
+from catalog_scale import TEXT_QUERIES, cpu_s, peak_rss_mb, random_params, timed_search, wait_for_node  # noqa: E402
 from derivecert.catalog import Catalog, EmbeddedStore, RemoteStore, SearchQuery, Submission, sparql_search  # noqa: E402
 from derivecert.catalog.backends.virtuoso_sql import VirtuosoSQL  # noqa: E402
 from derivecert.catalog.model import IDX  # noqa: E402
@@ -84,14 +84,6 @@ def ms_of(fn, items) -> list[float]:
         fn(item)
         out.append((time.perf_counter() - t) * 1000)
     return out
-
-
-def cpu_s(pid: int | None = None) -> float:
-    """CPU seconds so far of this process (no pid) or of process `pid`."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 class Cpu:
@@ -210,8 +202,7 @@ def measure_node(server, backend: str, searches: int, expected_text_totals: list
             assert out["text_totals"][0] and out["text_totals"][1], out["text_totals"]  # "influenza", "流感"
             ms = [search(params)[0] for _ in range(max(1, searches // (2 * len(text_params)))) for params in text_params]
             out["text_p50_ms"], out["text_p99_ms"] = round(pct(ms, 0.5), 2), round(pct(ms, 0.99), 2)
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        out["peak_rss_mb"] = round(int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        out["peak_rss_mb"] = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=60)

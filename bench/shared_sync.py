@@ -34,18 +34,9 @@ import sys
 import time
 from pathlib import Path
 
+from catalog_scale import cpu_s, peak_rss_mb  # this folder's (the child runs this file too)
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_s(pid: int | None = None) -> float:
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb() -> int:
-    return round(int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) / 1024)
 
 
 # the child: one measurement, with the derivecert of the code tree it was started with -------------
