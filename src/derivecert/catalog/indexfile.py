@@ -91,9 +91,11 @@ class IndexFile:
         except FileNotFoundError:
             lines = []
         kept, size = 0, 0  # lines and bytes of the journal up to the store's generation
+        end = 0  # bytes of the journal up to the end of this line
         for n, raw in enumerate(lines, 1):
             if current == generation and not latest:
                 break
+            end += len(raw) + 1
             try:
                 line = json.loads(raw)
             except ValueError:
@@ -105,7 +107,7 @@ class IndexFile:
             for data in line.get("add", []):
                 index.add(RecordSummary.from_json(data, text=data.get("text") or ""))
             current = line.get("gen")
-            kept, size = n, sum(len(r) + 1 for r in lines[:n])
+            kept, size = n, end
         if current != generation and not latest:
             log.warning("search index %s is of another generation than the store: rebuilding it", self.folder)
             return None
