@@ -134,6 +134,15 @@ def valid_summary(graph: ox.NamedNode | Any, record: ox.NamedNode | Any, summary
         return False
 
 
+def stored_summary(graph: Any, record: Any, summary: Any, text: str = "") -> RecordSummary | None:
+    """A record's `idx:summary` literal as read from the store, with its search text; None when
+    it is not a JSON object or the store could not have written it there (`valid_summary`)."""
+    value = json_object(summary.value) if isinstance(summary, ox.Literal) else None
+    if value is None or not valid_summary(graph, record, value):
+        return None
+    return RecordSummary.from_json(value, text=text)
+
+
 # The store's own queries: constant texts, values bound by name (see `sparql_term`).
 Q_GENERATION = (f"{PREFIXES}SELECT ?x WHERE {{ GRAPH {sparql_iri(META_GRAPH)} "
                 f"{{ {sparql_iri(CATALOG)} idx:generation ?x }} }}")

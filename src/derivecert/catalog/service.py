@@ -271,10 +271,11 @@ class Catalog(FilingLedger):
         found: list[RecordSummary] = []
         for i in range(0, len(keys), 500):
             for row in self.backend.select(records.q_summaries(keys[i:i + 500]), timeout=self.backend.scan_timeout):
-                summary = records.json_object(row["summary"].value) if isinstance(row["summary"], ox.Literal) else None
-                if summary is not None and records.valid_summary(row["g"], row["rec"], summary):
-                    text = row.get("text")
-                    found.append(RecordSummary.from_json(summary, text=text.value if isinstance(text, ox.Literal) else ""))
+                text = row.get("text")
+                entry = records.stored_summary(row["g"], row["rec"], row["summary"],
+                                               text.value if isinstance(text, ox.Literal) else "")
+                if entry is not None:
+                    found.append(entry)
         added = records._first_filed(found)
         removed = sorted(set(keys) - {e.key for e in added})
         token = _feed_token(position, generations)
@@ -292,12 +293,8 @@ class Catalog(FilingLedger):
     def _summaries(self) -> list[RecordSummary]:
         """Every record the store could have written (`valid_summary`), with its search text."""
         texts = {(g, s): o.value for g, s, o in self.backend.scan(IDX + "text") if isinstance(o, ox.Literal)}
-        out = []
-        for g, s, o in self.backend.scan(IDX + "summary"):
-            summary = records.json_object(o.value) if isinstance(o, ox.Literal) else None
-            if summary is not None and records.valid_summary(g, s, summary):
-                out.append(RecordSummary.from_json(summary, text=texts.get((g, s), "")))
-        return out
+        found = (records.stored_summary(g, s, o, texts.get((g, s), "")) for g, s, o in self.backend.scan(IDX + "summary"))
+        return [entry for entry in found if entry is not None]
 
     def _open_index(self) -> None:
         """The index from its file beside the store when it describes the store's generation
