@@ -85,7 +85,6 @@ class Catalog(FilingLedger):
         self._feed: tuple[int, str] = (0, "")
         self._synced: tuple[frozenset[str], int] | None = None  # (generations, head) last read
         self._applied: dict[str, int] = {}  # entries of the last FEED_WINDOW numbers applied
-        self._known: frozenset[str] = frozenset()  # the store's generations at the last catch-up
         self._feed_writes = 0  # this node's writes to the feed (it prunes the feed at some)
         self.rebuilds = 0  # full reads of the catalog (start without a file, feed out of reach)
         self.feed_applied = 0  # other writes applied from the feed instead
@@ -196,6 +195,11 @@ class Catalog(FilingLedger):
         rows = self.backend.select(records.Q_GENERATION)
         return rows[0]["x"].value if rows else None
 
+    @property
+    def _known(self) -> frozenset[str]:
+        """The store's generations at the last catch-up (or rebuild, or as the index file says)."""
+        return self._synced[0] if self._synced is not None else frozenset()
+
     def _read_head(self) -> tuple[frozenset[str], int]:
         """The store's generations (one; two after writers raced on `oxigraph serve`, until the
         next write) and the head of its change feed (0: no write kept a feed)."""
@@ -262,7 +266,7 @@ class Catalog(FilingLedger):
         else:  # only this node's own writes: the position moves, the file's token stays (a start
             self._feed = _head_position(window, head)  # from the file reads those writes back)
         self._applied = {g: n for g, n in {**self._applied, **window}.items() if n > head - FEED_WINDOW}
-        self._synced, self._known = (generations, head), generations
+        self._synced = generations, head
         self.feed_applied += len(new)
 
     def _apply(self, keys: list[str], position: tuple[int, str], generations: frozenset[str]) -> None:
@@ -327,7 +331,6 @@ class Catalog(FilingLedger):
         self.text.sync(token, index)  # rebuilt only if of another position or numbering
         self.index, self._generation, self._feed = index, token, position
         self._synced, self._applied = _feed_synced(token), self._load_applied(token)
-        self._known = self._synced[0] if self._synced is not None else frozenset()
         self._index_ready, self.index_source = True, "file"
         self._last_check = time.monotonic()
         self._catch_up()
@@ -377,7 +380,7 @@ class Catalog(FilingLedger):
             self.index_source = "store"
             self._last_check = time.monotonic()
             if shared:
-                self._feed, self._synced, self._applied, self._known = position, (generations, head), window, generations
+                self._feed, self._synced, self._applied = position, (generations, head), window
             if self._file is not None:
                 self._file.save(index, generation)
 
