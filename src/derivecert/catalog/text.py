@@ -37,6 +37,7 @@ import re
 import sqlite3
 import threading
 from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,13 @@ def _single_token(term: str) -> str | None:
 def record_texts(entry: RecordSummary) -> tuple[str, str]:
     """(title, body) of a record: its titles in every language, and its search text."""
     return " ".join(entry.title.values()), entry.text
+
+
+def _rows(records: Iterable[tuple[int, RecordSummary]]) -> Iterator[tuple[int, str, str]]:
+    """(ordinal, title, body) rows of `Q_INSERT`, pre-tokenised for FTS5."""
+    for i, entry in records:
+        title, body = record_texts(entry)
+        yield i, index_text(title), index_text(body)
 
 
 def _idf(rows: int, hits: int) -> float:
@@ -298,8 +306,7 @@ class TextIndex:
                 db.execute("DELETE FROM frequent_next")
                 db.execute("DROP TABLE texts")  # far faster than deleting a million rows one by one
                 db.execute(_TEXTS)
-                db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
-                                          for i, entry in index.items() for title, body in [record_texts(entry)]))
+                db.executemany(Q_INSERT, _rows(index.items()))
             try:
                 with self._db as db:
                     self._rank_frequent(len(index.entries))
@@ -395,8 +402,7 @@ class TextIndex:
             with self._db as db:
                 db.executemany(Q_DELETE, ((i,) for i in index.freed))
                 index.freed.clear()
-                db.executemany(Q_INSERT, ((i, index_text(title), index_text(body))
-                                          for i, entry in appended for title, body in [record_texts(entry)]))
+                db.executemany(Q_INSERT, _rows(appended))
                 db.executemany(Q_SET, [(_GENERATION, generation), (_LAYOUT, layout)])
             if len(index.entries) - self._watermark > max(self.frequent_at, self._watermark):
                 self._rank_later(len(index.entries))  # after the rows' commit: FTS5's totals are written then
